@@ -1,0 +1,110 @@
+"""The typed face of a running cluster, as the nemesis, workloads and the run see it.
+
+``harness.cluster`` implements these; everything else codes against them. Names:
+store members ``store-1..N``, apiservers ``api-1..M``, the link proxy ``toxiproxy``.
+Links (Toxiproxy proxies): ``client-api-<i>`` (host → apiserver ``api-<i>``) and
+``api-<i>-store-<j>`` (apiserver ``api-<i>`` → store member ``store-<j>``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class Role(enum.StrEnum):
+    STORE = "store"
+    APISERVER = "apiserver"
+    PROXY = "proxy"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClusterSpec:
+    store_members: int = 3  # 1–7
+    apiservers: int = 2  # 1–5
+    engine: str = "pysyncobj"  # pysyncobj | raftos | etcd
+    bugs: tuple[str, ...] = ()  # bug-zoo switches passed to the control plane
+    proxy_seed: int | None = None  # deterministic toxics
+    log_dir: Path | None = None  # member logs land here at teardown
+    ready_timeout_s: float = 60.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Link:
+    name: str  # Toxiproxy proxy name, e.g. "client-api-1", "api-1-store-2"
+    source: str  # "client" or a member name
+    target: str  # member name
+    listen: str  # "ip:port" on the proxy container, reachable from the host
+    upstream: str  # "ip:port" of the target
+
+
+class Node(Protocol):
+    """One container of the cluster. Process faults go through here."""
+
+    name: str
+    role: Role
+    ip: str
+
+    def pid(self) -> int: ...  # host PID of the container's init (for nsenter); reloads
+    def is_running(self) -> bool: ...
+    def is_paused(self) -> bool: ...
+    def kill(self) -> None: ...  # SIGKILL and wait until the container has exited
+    def start(self) -> None: ...  # start again, run on_start hooks, wait until ready
+    def restart(self) -> None: ...
+    def pause(self) -> None: ...  # cgroup freezer
+    def unpause(self) -> None: ...
+    def wait_ready(self, timeout_s: float) -> None: ...
+    def logs(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClusterInfo:
+    """What ``chaosplane up`` prints and what a workload needs: addresses only."""
+
+    run_id: str
+    network: str
+    subnet: str
+    store: dict[str, str]  # member name → base URL reachable from the host (direct)
+    apiservers: dict[str, str]  # apiserver name → base URL through its client link
+    apiservers_direct: dict[str, str]  # apiserver name → base URL without the proxy
+    toxiproxy: str  # Toxiproxy API base URL reachable from the host
+    api_token: str
+    links: list[Link] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "network": self.network,
+            "subnet": self.subnet,
+            "store": self.store,
+            "apiservers": self.apiservers,
+            "apiservers_direct": self.apiservers_direct,
+            "toxiproxy": self.toxiproxy,
+            "api_token": self.api_token,
+            "links": [
+                {"name": l.name, "source": l.source, "target": l.target, "listen": l.listen,
+                 "upstream": l.upstream}
+                for l in self.links
+            ],
+        }
+
+
+StartHook = Callable[[Node], None]
+"""Called after a node (re)starts, before it is reported ready: the nemesis re-applies the
+partition rules the node lost with its old network namespace."""
+
+
+class ClusterHandle(Protocol):
+    info: ClusterInfo
+
+    def nodes(self) -> list[Node]: ...
+    def node(self, name: str) -> Node: ...
+    def store_nodes(self) -> list[Node]: ...
+    def apiserver_nodes(self) -> list[Node]: ...
+    def add_start_hook(self, hook: StartHook) -> None: ...
+    def status(self, member: str, timeout_s: float = 1.0) -> dict[str, Any] | None: ...
+    def leader(self) -> str | None: ...  # the member a majority of reachable members name, or None
+    def wait_leader_elected(self, timeout_s: float) -> str: ...
