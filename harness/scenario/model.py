@@ -1,0 +1,97 @@
+"""The typed scenario: what a YAML file resolves to, and what the run consumes.
+
+Pure data (frozen dataclasses); the loader in this package builds them and reports errors as
+``file:line: dotted.field: …``. Durations are seconds (float) once loaded.
+
+    Scenario(name="isolate-leader", cluster=ClusterConfig(), workload=WorkloadSpec(kind="register"),
+             faults=(FaultSpec(kind="partition", target="isolate-leader", at_s=5, duration_s=10),),
+             expect=Expectations(linearizable=True))
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class WorkloadKind(enum.StrEnum):
+    REGISTER = "register"  # read / write / cas (+delete) on keys; values unique per key
+    OBJECTS = "objects"  # Kubernetes-style create / update(resourceVersion) / delete / get / list
+    SET = "set"  # unique creates, then a final read after healing
+    WATCH = "watch"  # watchers following a resource across apiserver failover
+
+
+class FaultKind(enum.StrEnum):
+    PARTITION = "partition"  # target: isolate-leader | isolate:<member> | halves | majority-minority | bridge | ring
+    KILL = "kill"  # target: member name | store-leader | random-store | random-apiserver
+    PAUSE = "pause"  # target as for kill
+    LEADER_LOSS = "leader-loss"  # params: action kill|pause|isolate, repeat, interval_s
+    TOXIC = "toxic"  # target: link name or glob; params: type, attributes, stream, toxicity
+    LINK_DOWN = "link-down"  # target: link name or glob
+    ROLLING_RESTART = "rolling-restart"  # target: apiservers | store; params: interval_s
+    LOSS = "loss"  # random packet loss (iptables statistic); params: probability
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClusterConfig:
+    engine: str = "pysyncobj"  # pysyncobj | raftos | etcd
+    store_members: int = 3
+    apiservers: int = 2
+    bugs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkloadSpec:
+    kind: WorkloadKind = WorkloadKind.REGISTER
+    clients: int = 4
+    keys: int = 4
+    rate: float = 100.0  # target ops/s over all clients (0 = as fast as possible)
+    duration_s: float = 20.0
+    op_timeout_s: float = 1.0
+    through: str = "apiserver"  # apiserver | store (register only)
+    mix: dict[str, float] = field(default_factory=dict)  # op name → weight; {} = workload default
+    read_consistency: str = "linearizable"  # linearizable | serializable (etcd only)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FaultSpec:
+    kind: FaultKind
+    at_s: float
+    duration_s: float | None = None  # None: instantaneous or healed by its own params
+    target: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Expectations:
+    linearizable: bool = True
+    no_lost_writes: bool = True
+    converged_within_s: float | None = 15.0
+    recovered_within_s: float | None = 15.0
+    min_availability: float | None = None  # share of ok ops on the majority side during faults
+    watch_ordered: bool = False  # watch events in order, none duplicated, none missing
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "linearizable": self.linearizable,
+            "no_lost_writes": self.no_lost_writes,
+            "converged_within_s": self.converged_within_s,
+            "recovered_within_s": self.recovered_within_s,
+            "min_availability": self.min_availability,
+            "watch_ordered": self.watch_ordered,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scenario:
+    name: str
+    description: str = ""
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    workload: WorkloadSpec = field(default_factory=WorkloadSpec)
+    faults: tuple[FaultSpec, ...] = ()
+    expect: Expectations = field(default_factory=Expectations)
+    seed: int | None = None
+    source: Path | None = None  # the file it came from
+    markers: tuple[str, ...] = ()  # pytest markers, e.g. ("slow",)
