@@ -1,0 +1,128 @@
+"""App and link-proxy images: the base plus a venv installed offline from host-built wheels.
+
+In a nutshell: ``build_app_images(client, base_tag, base_id, ctx, steps)`` renders the
+Dockerfiles, hashes base id + wheels + Dockerfile into one build hash, and builds
+``chaosplane-app:<hash>`` and ``chaosplane-linkproxy:<hash>`` with docker-py (legacy builder,
+``pull=False``), skipping whichever tag already exists. The proxy image is the app image with
+another command, so it costs one metadata layer.
+
+    app, proxy = build_app_images(client, base_tag, base_id, ctx, steps)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from harness.errors import ImageError
+from harness.images.recipe import (
+    IMAGE_HASH_LABEL,
+    IMAGE_KIND_LABEL,
+    app_tag,
+    context_hash,
+    proxy_tag,
+)
+from harness.images.steps import Steps
+from harness.images.wheels import BuildContext
+
+BUILD_TIMEOUT_S = 600
+
+APP_DOCKERFILE = """\
+FROM {base_tag}
+# Dependencies first: their layer is reused while only the project wheel changes.
+COPY deps/ /wheels/deps/
+RUN python3 -m venv --without-pip /opt/venv \\
+ && /opt/venv/bin/python /wheels/deps/{pip_wheel}/pip install --no-index \\
+    --find-links /wheels/deps --no-cache-dir --disable-pip-version-check -q \\
+    -r /wheels/deps/requirements.lock
+COPY app/ /wheels/app/
+RUN /opt/venv/bin/python /wheels/deps/{pip_wheel}/pip install --no-index --no-deps \\
+    --no-cache-dir --disable-pip-version-check -q /wheels/app/*.whl
+ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
+    PYTHONUNBUFFERED=1
+WORKDIR /data
+CMD ["python", "-m", "controlplane.kvstore"]
+"""
+
+PROXY_DOCKERFILE = """\
+FROM {app_tag}
+EXPOSE 8474
+CMD ["python", "-m", "linkproxy", "--host", "0.0.0.0", "--port", "8474"]
+"""
+
+
+def render_app_dockerfile(base_tag: str, pip_wheel: str) -> str:
+    return APP_DOCKERFILE.format(base_tag=base_tag, pip_wheel=pip_wheel)
+
+
+def build_app_images(
+    client: Any, base_tag: str, base_id: str, ctx: BuildContext, steps: Steps
+) -> tuple[str, str]:
+    """Return ``(app_tag, proxy_tag)``, building each image that does not exist yet."""
+    dockerfile = render_app_dockerfile(base_tag, ctx.pip_wheel)
+    build_hash = context_hash(base_id, ctx.digests, dockerfile)
+    app, proxy = app_tag(build_hash), proxy_tag(build_hash)
+    if not _exists(client, app):
+        (ctx.dir / "Dockerfile").write_text(dockerfile, encoding="utf-8")
+        with steps.step(f"build {app}"):
+            _build(client, ctx, "Dockerfile", app, kind="app", build_hash=build_hash)
+    if not _exists(client, proxy):
+        (ctx.dir / "Dockerfile.linkproxy").write_text(
+            PROXY_DOCKERFILE.format(app_tag=app), encoding="utf-8"
+        )
+        with steps.step(f"build {proxy}"):
+            _build(
+                client, ctx, "Dockerfile.linkproxy", proxy, kind="linkproxy", build_hash=build_hash
+            )
+    _prune_old(client, keep={app, proxy})
+    return app, proxy
+
+
+def _prune_old(client: Any, keep: set[str], keep_count: int = 3) -> None:
+    """Drop all but the newest few app/proxy tags; ones still used by a container stay."""
+    import docker.errors
+
+    for kind in ("app", "linkproxy"):
+        images = client.images.list(filters={"label": f"{IMAGE_KIND_LABEL}={kind}"})
+        images.sort(key=lambda image: str(image.attrs.get("Created", "")), reverse=True)
+        for image in images[keep_count:]:
+            for tag in image.tags:
+                if tag in keep:
+                    continue
+                # In use by a container (maybe a live run's): it goes another time.
+                with contextlib.suppress(docker.errors.APIError):
+                    client.images.remove(tag, noprune=False)
+
+
+def _exists(client: Any, tag: str) -> bool:
+    import docker.errors
+
+    try:
+        client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+def _build(
+    client: Any, ctx: BuildContext, dockerfile: str, tag: str, *, kind: str, build_hash: str
+) -> None:
+    import docker.errors
+
+    try:
+        client.images.build(
+            path=str(ctx.dir),
+            dockerfile=dockerfile,
+            tag=tag,
+            pull=False,  # never reach a registry: FROM names a local image
+            rm=True,
+            forcerm=True,
+            labels={IMAGE_KIND_LABEL: kind, IMAGE_HASH_LABEL: build_hash},
+            timeout=BUILD_TIMEOUT_S,
+        )
+    except docker.errors.BuildError as exc:
+        log = "".join(str(chunk.get("stream", chunk.get("error", ""))) for chunk in exc.build_log)
+        tail = "\n".join(log.splitlines()[-20:])
+        raise ImageError(f"docker build of {tag} failed: {exc.msg}\n{tail}") from exc
+    except docker.errors.APIError as exc:
+        raise ImageError(f"docker build of {tag} failed: {exc}") from exc

@@ -1,0 +1,137 @@
+"""Build all three images if needed (``ensure_images``) or check they exist (``require_images``).
+
+In a nutshell: ``ensure_images()`` takes a file lock (several people and pytest workers share
+one checkout), makes the base, the build context and the app/proxy images, records the tags in
+``.cache/images/tags.json`` and returns them. ``require_images()`` is the cheap preflight a
+cluster start runs: it reads that record and checks each tag exists locally, so
+testcontainers never reaches its pull path; it names ``make images`` when something is missing
+or when ``controlplane``/``linkproxy`` changed since the build.
+
+    tags = ensure_images()          # ImageTags(base=…, app=…, proxy=…)
+    tags = require_images()         # raises ImageError with the fix
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ImageError
+from harness.images.app import build_app_images
+from harness.images.base import ensure_base
+from harness.images.recipe import BaseRecipe
+from harness.images.steps import Steps
+from harness.images.wheels import make_context
+
+# Code that runs inside the containers: a change here makes the images stale.
+CONTAINER_PACKAGES = ("controlplane", "linkproxy")
+FIX = "run `make images` or `chaosplane build`"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImageTags:
+    base: str
+    app: str  # kvstore members and apiservers
+    proxy: str  # the Toxiproxy-compatible link proxy
+
+    def to_json(self) -> dict[str, str]:
+        return {"base": self.base, "app": self.app, "proxy": self.proxy}
+
+
+def repo_root() -> Path:
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "pyproject.toml").exists():
+        raise ImageError(f"images are built from a source checkout; no pyproject.toml in {root}")
+    return root
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("CHAOSPLANE_IMAGE_CACHE")
+    return Path(env) if env else repo_root() / ".cache" / "images"
+
+
+def source_fingerprint(root: Path) -> str:
+    """sha256 over the paths and bytes of every .py file that runs inside the containers."""
+    digest = hashlib.sha256()
+    for pkg in CONTAINER_PACKAGES:
+        for path in sorted((root / pkg).rglob("*.py")):
+            if "__pycache__" in path.parts:
+                continue
+            digest.update(str(path.relative_to(root)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+@contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _client() -> Any:
+    import docker
+    import docker.errors
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as exc:
+        raise ImageError(f"cannot reach the Docker engine ({exc}); is dockerd running?") from exc
+    return client
+
+
+def ensure_images(*, steps: Steps | None = None, recipe: BaseRecipe | None = None) -> ImageTags:
+    steps = steps or Steps()
+    root, cache = repo_root(), cache_dir()
+    client = _client()
+    with _locked(cache):
+        fingerprint = source_fingerprint(root)  # before the copy: a later edit reads as stale
+        base_tag, base_id = ensure_base(client, recipe or BaseRecipe(), cache, steps)
+        ctx = make_context(root, cache, steps)
+        app, proxy = build_app_images(client, base_tag, base_id, ctx, steps)
+        tags = ImageTags(base=base_tag, app=app, proxy=proxy)
+        record = {**tags.to_json(), "source_fingerprint": fingerprint, "built_at": time.time()}
+        partial = cache / "tags.json.partial"
+        partial.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        partial.replace(cache / "tags.json")
+    return tags
+
+
+def require_images(*, allow_stale: bool = False) -> ImageTags:
+    """The tags of the last build, after checking each exists locally (no build, no pull)."""
+    path = cache_dir() / "tags.json"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        tags = ImageTags(base=record["base"], app=record["app"], proxy=record["proxy"])
+    except FileNotFoundError:
+        raise ImageError(
+            f"no images have been built in this checkout ({path} is missing); {FIX}"
+        ) from None
+    except (ValueError, KeyError) as exc:
+        raise ImageError(f"{path} is unreadable ({exc}); {FIX}") from exc
+    import docker.errors
+
+    client = _client()
+    for tag in (tags.base, tags.app, tags.proxy):
+        try:
+            client.images.get(tag)
+        except docker.errors.ImageNotFound:
+            raise ImageError(f"image {tag} is not in the local Docker engine; {FIX}") from None
+    if not allow_stale and record.get("source_fingerprint") != source_fingerprint(repo_root()):
+        raise ImageError(
+            f"{tags.app} was built before the last change to {'/'.join(CONTAINER_PACKAGES)}; {FIX}"
+        )
+    return tags
