@@ -1,0 +1,169 @@
+"""The run's network rule state: every active partition and loss, applied per receiving member.
+
+In a nutshell: each network fault owns an entry (a grudge, optionally with a loss
+probability); the firewall merges all entries into one rule set per receiver and applies only
+the members whose rules changed, one atomic ``iptables-restore`` each, in parallel. Because a
+restarted container gets a fresh netns (rules gone), ``install()`` registers a cluster start hook
+that re-applies the member's current rules before it is reported ready.
+
+    fw = Firewall(cluster); fw.install()
+    fw.set(owner=3, grudge=build_grudge("halves", members, rng=rng))
+    fw.clear(owner=3)  # heal: rules of every touched member back to empty
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from harness.cluster.model import ClusterHandle, Node
+from harness.errors import FaultError
+from harness.nemesis.iptables import DropRule, Netns, ProbeResult, RuleCounter, render_rules
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Entry:
+    grudge: Mapping[str, frozenset[str]]
+    probability: float | None  # None: a partition (drop all); else random loss
+
+
+class Firewall:
+    """Desired per-member DROP rules (union of all entries) and the machinery to apply them."""
+
+    def __init__(self, cluster: ClusterHandle, netns: Netns | None = None) -> None:
+        self.cluster = cluster
+        self.netns = netns or Netns()
+        self._entries: dict[int, _Entry] = {}
+        self._applied: dict[str, str] = {}  # member → rules text last applied to its netns
+        self._hooked: set[tuple[str, int]] = set()  # (member, pid) with chain + jump installed
+        self._pids: dict[str, int] = {}
+        self._lock = threading.RLock()
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="firewall")
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def install(self) -> None:
+        self.cluster.add_start_hook(self.on_start)
+
+    def set(
+        self, owner: int, grudge: Mapping[str, frozenset[str]], probability: float | None = None
+    ) -> list[str]:
+        """Add or replace ``owner``'s entry and apply; returns the members whose rules changed."""
+        with self._lock:
+            self._entries[owner] = _Entry(grudge=dict(grudge), probability=probability)
+            return self._sync()
+
+    def clear(self, owner: int) -> list[str]:
+        with self._lock:
+            self._entries.pop(owner, None)
+            return self._sync()
+
+    def active(self) -> bool:
+        with self._lock:
+            return bool(self._entries)
+
+    def rules_for(self, member: str) -> list[DropRule]:
+        with self._lock:
+            full: set[str] = set()
+            lossy: list[tuple[str, float]] = []
+            for entry in self._entries.values():
+                for sender in sorted(entry.grudge.get(member, frozenset())):
+                    if entry.probability is None:
+                        full.add(sender)
+                    else:
+                        lossy.append((sender, entry.probability))
+            rules = [DropRule(source_ip=self._ip(s)) for s in sorted(full)]
+            # Sequential loss rules compound (1 - Π(1 - p)), which is what overlapping faults mean.
+            rules += [
+                DropRule(source_ip=self._ip(s), probability=p) for s, p in lossy if s not in full
+            ]
+            return rules
+
+    # -- applying ------------------------------------------------------------------------------
+
+    def _ip(self, member: str) -> str:
+        return self.cluster.node(member).ip
+
+    def _pid(self, member: str) -> int:
+        pid = self._pids.get(member)
+        if pid is None:
+            pid = self.cluster.node(member).pid()
+            self._pids[member] = pid
+        return pid
+
+    def _apply_one(self, member: str, text: str) -> None:
+        pid = self._pid(member)
+        if pid <= 0:
+            return  # not running: the start hook applies its rules when it comes back
+        hooked = (member, pid) in self._hooked
+        self.netns.restore(pid, text, install_hook=not hooked)
+        self._hooked.add((member, pid))
+
+    def _sync(self) -> list[str]:
+        members = {m for e in self._entries.values() for m in e.grudge} | set(self._applied)
+        wanted = {m: render_rules(self.rules_for(m)) for m in sorted(members)}
+        empty = render_rules([])
+        changed = [m for m, t in wanted.items() if self._applied.get(m, empty) != t]
+        futures = {m: self._pool.submit(self._apply_one, m, wanted[m]) for m in changed}
+        errors = []
+        for member, future in futures.items():
+            try:
+                future.result()
+                self._applied[member] = wanted[member]
+            except Exception as exc:  # why broad: collected, then raised with every member
+                errors.append(f"{member}: {exc}")
+        for member, text in wanted.items():
+            if text == empty:
+                self._applied.pop(member, None)
+        if errors:
+            raise FaultError("applying partition rules failed: " + "; ".join(errors))
+        return changed
+
+    def on_start(self, node: Node) -> None:
+        """Start hook: a fresh netns has no rules; give it this member's current ones."""
+        with self._lock:
+            self._pids.pop(node.name, None)
+            self._hooked = {(m, p) for m, p in self._hooked if m != node.name}
+            rules = self.rules_for(node.name)
+            if not rules:
+                self._applied.pop(node.name, None)
+                return
+            text = render_rules(rules)
+            self._apply_one(node.name, text)
+            self._applied[node.name] = text
+
+    def forget_pid(self, member: str) -> None:
+        """A member was killed: its next pid is a new netns (the start hook re-applies)."""
+        with self._lock:
+            self._pids.pop(member, None)
+
+    # -- observing -----------------------------------------------------------------------------
+
+    def counters(self, members: list[str]) -> dict[str, list[RuleCounter]]:
+        with self._lock:
+            pids = {m: self._pid(m) for m in members}
+        futures = {m: self._pool.submit(self.netns.counters, p) for m, p in pids.items() if p > 0}
+        return {m: f.result() for m, f in futures.items()}
+
+    def probe(self, sender: str, receiver: str, port: int, timeout_s: float = 0.5) -> ProbeResult:
+        """A TCP connect from ``sender``'s netns to ``receiver``: ``TIMEOUT`` when cut."""
+        with self._lock:
+            pid = self._pid(sender)
+        return self.netns.tcp_probe(pid, self._ip(receiver), port, timeout_s=timeout_s)
+
+    def leftovers(self) -> list[str]:
+        """Rules still present in any running member's netns (read back, not from our state)."""
+        out: list[str] = []
+        running = [n for n in self.cluster.nodes() if n.is_running()]
+        with self._lock:
+            self._pids = {n.name: n.pid() for n in running}
+        for member, counters in self.counters([n.name for n in running]).items():
+            if counters:
+                sources = ", ".join(c.source_ip for c in counters)
+                out.append(f"{member}: {len(counters)} iptables DROP rule(s) from {sources}")
+        return out
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)

@@ -1,0 +1,72 @@
+"""Resolve a fault's target string into member names, at the moment it strikes.
+
+In a nutshell: ``store-leader`` asks the cluster who leads now; ``random-store`` and
+``random-apiserver`` draw from the fault's seeded RNG; a member name or a comma list is taken as
+is (and checked). Links accept a name or a glob (``api-*-store-1``).
+
+    resolve_members("store-leader", ctx.cluster, rng)  # → ["store-2"]
+    resolve_links("client-api-*", ctx.cluster)          # → ["client-api-1", "client-api-2"]
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+from typing import Any
+
+from harness.cluster.model import ClusterHandle, Role
+from harness.errors import FaultError
+
+MEMBER_TARGETS = ("<member name>", "store-leader", "random-store", "random-apiserver")
+
+
+def members_of(cluster: ClusterHandle, role: Role) -> list[str]:
+    return sorted(n.name for n in cluster.nodes() if n.role == role)
+
+
+def resolve_members(target: str | None, cluster: ClusterHandle, rng: random.Random) -> list[str]:
+    if not target:
+        raise FaultError(f"fault needs a target; expected one of {', '.join(MEMBER_TARGETS)}")
+    if target == "store-leader":
+        leader = cluster.leader()
+        if leader is None:
+            raise FaultError("target store-leader: no store leader is elected right now")
+        return [leader]
+    if target == "random-store":
+        return [rng.choice(members_of(cluster, Role.STORE))]
+    if target == "random-apiserver":
+        return [rng.choice(members_of(cluster, Role.APISERVER))]
+    known = {n.name for n in cluster.nodes()}
+    names = [t.strip() for t in target.split(",") if t.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise FaultError(
+            f"target {target!r}: no member {', '.join(unknown)}; expected one of "
+            f"{', '.join(MEMBER_TARGETS[1:])} or a member of {sorted(known)}"
+        )
+    return names
+
+
+def resolve_links(target: str | None, cluster: ClusterHandle) -> list[str]:
+    names = [link.name for link in cluster.info.links]
+    pattern = target or "*"
+    matched = sorted(n for n in names if fnmatch.fnmatchcase(n, pattern))
+    if not matched:
+        raise FaultError(f"link target {pattern!r} matches none of {sorted(names)}")
+    return matched
+
+
+def member_port(cluster: ClusterHandle, member: str) -> int:
+    """The member's own listening port (store HTTP or apiserver), for TCP probes."""
+    info = cluster.info
+    url = info.store.get(member) or info.apiservers_direct.get(member)
+    if url is None:
+        raise FaultError(f"no address for member {member!r}")
+    return int(url.rsplit(":", 1)[1].split("/", 1)[0])
+
+
+def status_term(cluster: ClusterHandle, member: str, timeout_s: float = 1.0) -> int | None:
+    status: dict[str, Any] | None = cluster.status(member, timeout_s=timeout_s)
+    if not status or status.get("term") is None:
+        return None
+    return int(status["term"])
