@@ -1,0 +1,120 @@
+"""The clients' HTTP layer: one httpx.AsyncClient, requests that never raise, URL helpers.
+
+In a nutshell: ``Http.call`` returns the ``httpx.Response`` (any status) or, when httpx raised,
+the ``Outcome`` that the exception means for a request of the given ``Effect``. Workloads then
+decide per step, so a read step of a compound op can fail definitely while a write step's
+failure is unknown. URL helpers follow the HTTP contracts in ARCHITECTURE.md.
+
+    async with open_http(token="t", timeout_s=1.0, connections=8) as http:
+        got = await http.call("GET", store_key_url(url, "reg/k1"), effect=Effect.READ)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from harness.workload.outcome import Effect, Outcome, classify_exception
+
+NAMESPACE = "default"  # exists from the start (ARCHITECTURE.md, apiserver HTTP API)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Endpoint:
+    """A server the clients talk to: an apiserver through its link, or a store member."""
+
+    name: str  # recorded as the op's node, e.g. "api-1" or "store-2"
+    url: str  # base URL without a trailing slash
+
+
+class Http:
+    """Requests that report transport failures as outcomes instead of raising."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        effect: Effect,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+    ) -> httpx.Response | Outcome:
+        try:
+            return await self.client.request(method, url, json=json, params=params)
+        except httpx.HTTPError as exc:
+            return classify_exception(exc, effect=effect)
+
+
+@asynccontextmanager
+async def open_http(
+    *, token: str | None, timeout_s: float, connections: int
+) -> AsyncIterator[Http]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    # trust_env=False: an HTTP(S)_PROXY in the environment must never capture loopback traffic.
+    async with httpx.AsyncClient(
+        headers=headers, timeout=httpx.Timeout(timeout_s), limits=limits, trust_env=False
+    ) as client:
+        yield Http(client)
+
+
+def store_key_url(base: str, key: str) -> str:
+    return f"{base}/kv/{quote(key, safe='/')}"
+
+
+def configmaps_url(base: str, name: str | None = None, namespace: str = NAMESPACE) -> str:
+    url = f"{base}/api/v1/namespaces/{namespace}/configmaps"
+    return url if name is None else f"{url}/{quote(name, safe='')}"
+
+
+def configmap(
+    name: str,
+    data: dict[str, str],
+    *,
+    resource_version: str | None = None,
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A ConfigMap body; ``resource_version`` makes a PUT conditional on it."""
+    metadata: dict[str, Any] = {"name": name, "namespace": NAMESPACE}
+    if resource_version is not None:
+        metadata["resourceVersion"] = resource_version
+    if labels:
+        metadata["labels"] = labels
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": data}
+
+
+def resource_version(obj: Any) -> str | None:
+    """``metadata.resourceVersion`` of an object or list body, as the string the API uses."""
+    if not isinstance(obj, dict):
+        return None
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict):
+        return None
+    rv = metadata.get("resourceVersion")
+    return None if rv is None else str(rv)
+
+
+def object_name(obj: Any) -> str | None:
+    if isinstance(obj, dict) and isinstance(obj.get("metadata"), dict):
+        name = obj["metadata"].get("name")
+        return None if name is None else str(name)
+    return None
+
+
+def data_int(obj: Any, field: str = "value") -> int | None:
+    """An integer stored as a string in a ConfigMap's ``data`` (None when absent or not one)."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("data"), dict):
+        return None
+    raw = obj["data"].get(field)
+    try:
+        return None if raw is None else int(raw)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,129 @@
+"""The objects workload: Kubernetes-style verbs on ConfigMaps through the apiservers.
+
+In a nutshell: clients create, update (with the last resourceVersion they know: a stale one gets
+409 Conflict → fail, which exercises the precondition), delete, get and list ConfigMaps
+``obj-<n>`` (n < keys). Histories (key = object name; values carry the resourceVersion the
+server gave so checkers can order them):
+
+| f      | invoke value | ok value                                          |
+|--------|--------------|---------------------------------------------------|
+| create | data value   | ``{"value", "resourceVersion"}``                  |
+| update | data value   | ``{"value", "resourceVersion"}``                  |
+| delete | null         | null                                              |
+| get    | null         | ``{"value", "resourceVersion"}`` or null (404)    |
+| list   | null         | ``{"resourceVersion", "items": {name: rv}}``      |
+
+    ObjectsWorkload(WorkloadSpec(kind="objects", keys=8), info, writer, start_ns=t0, seed=2)
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from harness.workload.base import ClientState, ClientWorkload, Invocation
+from harness.workload.http import (
+    Endpoint,
+    Http,
+    configmap,
+    configmaps_url,
+    data_int,
+    object_name,
+    resource_version,
+)
+from harness.workload.outcome import Effect, Outcome, classify_status, ok, response_json
+
+DEFAULT_MIX = {"create": 0.2, "update": 0.3, "delete": 0.1, "get": 0.3, "list": 0.1}
+_EFFECTS = {
+    "create": Effect.WRITE,
+    "update": Effect.WRITE,
+    "delete": Effect.WRITE,
+    "get": Effect.READ,
+    "list": Effect.READ,
+}
+PREFIX = "obj-"
+
+
+class ObjectsWorkload(ClientWorkload):
+    kind = "objects"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.spec.through != "apiserver":
+            raise ValueError("objects workload: through must be 'apiserver'")
+        mix = self.spec.mix or DEFAULT_MIX
+        unknown = sorted(set(mix) - set(_EFFECTS))
+        if unknown:
+            raise ValueError(f"objects mix: unknown ops {unknown}; valid: {sorted(_EFFECTS)}")
+        self.ops = [f for f, w in mix.items() if w > 0]
+        self.weights = [mix[f] for f in self.ops]
+        self.names = [f"{PREFIX}{i}" for i in range(max(1, self.spec.keys))]
+        self._values = itertools.count(1)
+        self._rv: dict[str, str] = {}  # last resourceVersion seen per object
+
+    def plan(self, client: ClientState) -> Invocation:
+        f = client.rng.choices(self.ops, self.weights)[0]
+        name = client.rng.choice(self.names)
+        if f == "update" and name not in self._rv:
+            f = "create"  # nothing known to update yet
+        if f == "list":
+            return Invocation(f="list", key=None, value=None, effect=Effect.READ)
+        value = next(self._values) if f in ("create", "update") else None
+        return Invocation(f=f, key=name, value=value, effect=_EFFECTS[f])
+
+    async def execute(self, http: Http, inv: Invocation, endpoint: Endpoint) -> Outcome:
+        if inv.f == "list":
+            got = await http.call("GET", configmaps_url(endpoint.url), effect=Effect.READ)
+            return self._answer(got, inv, lambda body: _list_value(body))
+        assert inv.key is not None
+        url = configmaps_url(endpoint.url, inv.key)
+        if inv.f == "create":
+            body = configmap(inv.key, {"value": str(inv.value)})
+            got = await http.call(
+                "POST", configmaps_url(endpoint.url), effect=Effect.WRITE, json=body
+            )
+        elif inv.f == "update":
+            rv = self._rv.get(inv.key)
+            body = configmap(inv.key, {"value": str(inv.value)}, resource_version=rv)
+            got = await http.call("PUT", url, effect=Effect.WRITE, json=body)
+        elif inv.f == "delete":
+            got = await http.call("DELETE", url, effect=Effect.WRITE)
+            return self._answer(got, inv, lambda body: None)
+        else:
+            got = await http.call("GET", url, effect=Effect.READ)
+        return self._answer(got, inv, _object_value)
+
+    def _answer(self, got: Any, inv: Invocation, value_of: Any) -> Outcome:
+        if isinstance(got, Outcome):
+            return got
+        body = response_json(got)
+        if not 200 <= got.status_code < 300:
+            return classify_status(got.status_code, effect=inv.effect, body=body)
+        return ok(value_of(body))
+
+    def observe(self, client: ClientState, inv: Invocation, outcome: Outcome) -> None:
+        if outcome.type.value != "ok":
+            return
+        if inv.f == "list" and isinstance(outcome.value, dict):
+            self._rv.update(outcome.value["items"])
+        elif inv.f == "delete" and inv.key is not None:
+            self._rv.pop(inv.key, None)
+        elif inv.key is not None and isinstance(outcome.value, dict):
+            rv = outcome.value.get("resourceVersion")
+            if rv is not None:
+                self._rv[inv.key] = str(rv)
+
+
+def _object_value(obj: Any) -> dict[str, Any] | None:
+    if not isinstance(obj, dict):
+        return None
+    return {"value": data_int(obj), "resourceVersion": resource_version(obj)}
+
+
+def _list_value(body: Any) -> dict[str, Any]:
+    items: dict[str, str | None] = {}
+    for item in (body or {}).get("items") or []:
+        name = object_name(item)
+        if name is not None and name.startswith(PREFIX):
+            items[name] = resource_version(item)
+    return {"resourceVersion": resource_version(body), "items": items}
