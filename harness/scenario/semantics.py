@@ -1,0 +1,217 @@
+"""Cross-field checks: do the faults fit this cluster and this workload?
+
+In a nutshell: after every field is valid on its own, check what needs two of them: fault
+targets that exist (``store-5`` with 3 members, ``api-3`` with 2, link names and globs), partitions
+that separate someone, faults that start before the workload ends, ``through: store`` only for
+register workloads, serializable reads only on etcd, ``mix`` op names for the workload kind.
+A check is skipped when a field it depends on already has a problem (one mistake, one line).
+
+    check_semantics(values, faults, problems)   # adds problems; returns nothing
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from typing import Any
+
+from harness.scenario.faultkinds import (
+    FAULT_KINDS,
+    LOSS_GROUPS,
+    PARTITION_MIN_MEMBERS,
+    PARTITION_MODES,
+    PROCESS_TARGETS,
+    TargetKind,
+)
+from harness.scenario.fields import MIX_OPS
+from harness.scenario.model import FaultKind, FaultSpec
+from harness.scenario.problems import Path, Problems, did_you_mean, one_of
+
+
+def members(values: dict[str, Any]) -> tuple[list[str], list[str]]:
+    cluster = values["cluster"]
+    stores = [f"store-{j}" for j in range(1, cluster["store"]["members"] + 1)]
+    apis = [f"api-{i}" for i in range(1, cluster["apiservers"] + 1)]
+    return stores, apis
+
+
+def link_names(values: dict[str, Any]) -> list[str]:
+    """Links as ``harness.cluster.model`` names them."""
+    stores, apis = members(values)
+    client = [f"client-{api}" for api in apis]
+    return client + [f"{api}-{store}" for api in apis for store in stores]
+
+
+def check_semantics(
+    values: dict[str, Any], faults: Sequence[tuple[int, FaultSpec]], problems: Problems
+) -> None:
+    _check_workload(values, problems)
+    cluster_ok = not problems.bad_under(("cluster",))
+    duration_ok = not problems.bad_under(("workload", "duration"))
+    for index, fault in faults:
+        path: Path = ("faults", index)
+        if cluster_ok:
+            _check_target(values, fault, path, problems)
+        if duration_ok:
+            raw = values["faults"][index]  # the entry as written, to show `at` as the author did
+            _check_timing(values["workload"]["duration"], fault, raw, path, problems)
+
+
+def _check_workload(values: dict[str, Any], problems: Problems) -> None:
+    workload = values["workload"]
+    kind_ok = not problems.bad_under(("workload", "kind"))
+    if kind_ok and workload["through"] == "store" and workload["kind"] != "register":
+        problems.add(
+            ("workload", "through"),
+            "store",
+            expected="through: store only with kind: register (other workloads need the "
+            "apiserver's API)",
+            fix="write through: apiserver, or kind: register",
+        )
+    engine_ok = not problems.bad_under(("cluster",))
+    if (
+        engine_ok
+        and workload["read_consistency"] == "serializable"
+        and values["cluster"]["store"]["engine"] != "etcd"
+    ):
+        problems.add(
+            ("workload", "read_consistency"),
+            "serializable",
+            expected="serializable reads only with cluster.store.engine: etcd",
+            fix="write read_consistency: linearizable, or engine: etcd",
+        )
+    if kind_ok and not problems.bad_under(("workload", "mix")):
+        ops = MIX_OPS[workload["kind"]]
+        for op in workload["mix"]:
+            if op not in ops:
+                problems.add(
+                    ("workload", "mix", op),
+                    op,
+                    at_key=True,
+                    expected=f"an op of a {workload['kind']} workload",
+                    fix=f"{did_you_mean(op, ops)}valid ops: {one_of(ops)}",
+                )
+
+
+def _check_target(values: dict[str, Any], fault: FaultSpec, path: Path, problems: Problems) -> None:
+    spec = FAULT_KINDS[fault.kind]
+    stores, apis = members(values)
+    counts = f"cluster.store.members is {len(stores)}, cluster.apiservers is {len(apis)}"
+    where = (*path, fault.kind.value)
+    if spec.target is TargetKind.PROCESS:
+        valid = [*stores, *apis, *PROCESS_TARGETS]
+        if fault.target not in valid:
+            problems.add(
+                where,
+                fault.target,
+                expected=f"a member of this cluster ({counts}) or {one_of(PROCESS_TARGETS)}",
+                fix=f"{did_you_mean(fault.target, valid)}valid targets: {one_of(valid)}",
+            )
+    elif spec.target is TargetKind.LOSS:
+        valid = [*stores, *apis, *LOSS_GROUPS]
+        if fault.target not in valid:
+            problems.add(
+                where,
+                fault.target,
+                expected=f"a member of this cluster ({counts}) or {one_of(LOSS_GROUPS)}",
+                fix=f"{did_you_mean(fault.target, valid)}valid targets: {one_of(valid)}",
+            )
+    elif spec.target is TargetKind.PARTITION:
+        _check_partition(fault, where, stores, apis, problems)
+    if fault.kind is FaultKind.LINK_DOWN:
+        _check_link(values, fault.target, where, problems)
+    elif fault.kind is FaultKind.TOXIC:
+        _check_link(values, fault.target, (*path, "link"), problems)
+
+
+def _check_partition(
+    fault: FaultSpec, where: Path, stores: list[str], apis: list[str], problems: Problems
+) -> None:
+    target = fault.target or ""
+    isolated = [f"isolate:{m}" for m in (*stores, *apis)]
+    valid = [*PARTITION_MODES, *isolated]
+    if target.startswith("isolate:"):
+        if target not in isolated:
+            problems.add(
+                where,
+                target,
+                expected=f"isolate:<member> naming a member of this cluster "
+                f"(cluster.store.members is {len(stores)}, cluster.apiservers is {len(apis)})",
+                fix=f"{did_you_mean(target, isolated)}valid choices: {one_of(isolated)}",
+            )
+        return
+    if target not in PARTITION_MODES:
+        problems.add(
+            where,
+            target,
+            expected="a partition mode or isolate:<member>",
+            fix=f"{did_you_mean(target, valid)}valid choices: {one_of(valid)}",
+        )
+        return
+    needed = PARTITION_MIN_MEMBERS[target]
+    if len(stores) < needed:
+        problems.add(
+            where,
+            target,
+            expected=f"a partition that separates someone: {target} needs ≥ {needed} store "
+            f"members, cluster.store.members is {len(stores)}",
+            fix=f"raise cluster.store.members to {needed}, or use isolate:<member>",
+        )
+        return
+    if target == "ring" and fault.params.get("one_way") is not None:
+        problems.add(
+            (*where[:-1], "one_way"),
+            fault.params["one_way"],
+            expected="no one_way on a ring (it has no sides)",
+            fix="remove one_way, or pick halves / majority-minority / bridge",
+        )
+
+
+def _check_link(
+    values: dict[str, Any], target: str | None, where: Path, problems: Problems
+) -> None:
+    links = link_names(values)
+    pattern = target or ""
+    if any(fnmatch.fnmatchcase(link, pattern) for link in links):
+        return
+    stores, apis = members(values)
+    problems.add(
+        where,
+        target,
+        expected=f"a link name or glob matching at least one link of this cluster "
+        f"(client-api-1…{len(apis)}, api-<1…{len(apis)}>-store-<1…{len(stores)}>)",
+        fix=f"{did_you_mean(pattern, links)}e.g. client-api-*, api-1-store-*, {links[-1]}",
+    )
+
+
+def _check_timing(
+    duration_s: float, fault: FaultSpec, raw: dict[str, Any], path: Path, problems: Problems
+) -> None:
+    if fault.at_s >= duration_s:
+        problems.add(
+            (*path, "at"),
+            raw["at"],
+            expected=f"at < workload.duration ({duration_s:g}s): faults strike while the "
+            "workload runs",
+            fix=f"move it earlier, or raise workload.duration above {fault.at_s:g}s",
+        )
+        return
+    if fault.kind is FaultKind.LEADER_LOSS:
+        repeat = fault.params["repeat"]
+        interval_s = fault.params["interval_s"]
+        last_s = fault.at_s + (repeat - 1) * interval_s
+        if last_s >= duration_s:
+            problems.add(
+                (*path, "repeat"),
+                repeat,
+                expected=f"every strike before workload.duration ({duration_s:g}s); the last "
+                f"of {repeat} every {interval_s:g}s from {fault.at_s:g}s is at {last_s:g}s",
+                fix="lower repeat or interval, or raise workload.duration",
+            )
+        if repeat > 1 and fault.duration_s is not None and fault.duration_s > interval_s:
+            problems.add(
+                (*path, "for"),
+                raw["for"],
+                expected=f"for ≤ interval ({interval_s:g}s), so each loss heals before the next",
+                fix=f"write for: {interval_s:g}s or less, or raise interval",
+            )
