@@ -1,0 +1,261 @@
+"""Linearizability of per-key registers (or Porcupine's kv model), with budgets and a witness.
+
+In a nutshell: ``check_linearizable(calls, options)`` splits the history by key (keys are
+independent: P-compositionality, Herlihy & Wing 1990 §3.3), runs one Wing–Gong–Lowe search per
+key (``wgl.search``), interleaved in round-robin slices so a hard key cannot starve the others,
+and stops at the first key that is not linearizable. It returns a ``CheckResult``:
+
+- valid: every key has a linearization;
+- invalid: ``details`` name the key, the op the deepest search could not get past (``stuck``),
+  a 1-minimal set of ops that cannot be ordered (``unorderable``) and the longest linearizable
+  prefix found (``longest_prefix``: history indices of the invokes, in linearization order);
+- unknown: the time or memory budget ran out (never an OOM or a hang), with the keys left.
+
+How the history is read (``models.encode``): ``info`` (and never-completed) ops may take effect
+at any time after their invoke, or never (return at +∞, any output); ``fail`` writes are
+dropped; a ``fail`` read is a read with any result (the same as dropping it); a ``fail`` cas is
+"ran, compare failed" by default (``FailCas``). Intervals are closed.
+
+Fast path, sound whatever the values: a read (or successful cas) of a value that no write
+invoked before its return could have produced is reported at once, with that op and its
+writers as the counterexample. When values are unique per key the same index drops the
+``info`` writes nobody observed (a write whose value nobody read can always be placed at +∞),
+which keeps the search from branching on them.
+
+    result = check_linearizable(pair_calls(read_ops(path)).calls, LinearizabilityOptions())
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+
+from harness.checker.counterexample import minimal_unorderable
+from harness.checker.models import (
+    CAS,
+    DELETE,
+    KV,
+    MODELS,
+    READ,
+    REGISTER,
+    UNKNOWN,
+    WRITE,
+    FailCas,
+    Model,
+    encode,
+)
+from harness.checker.pairing import Call
+from harness.checker.verdict import CheckResult
+from harness.checker.wgl import SearchOp, SearchResult, search
+from harness.history import OpType
+
+# Bytes one memo entry costs: a set slot, a 2-tuple, a 128-bit int (states are shared objects).
+# Measured with tracemalloc on the 100,000-op benchmark history (benchmarks/checker.py).
+MEMO_ENTRY_BYTES = 200
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinearizabilityOptions:
+    model: str = "auto"  # auto (kv when get/put/append appear) | register | kv
+    fail_cas: FailCas = FailCas.AUTO
+    time_budget_s: float = 60.0
+    memory_budget_bytes: int = 1 << 30
+    slice_steps: int = 20_000
+    minimize_budget_s: float = 2.0  # spent shrinking the counterexample, within time_budget_s
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyHistory:
+    key: str
+    ops: list[SearchOp]
+    calls: list[Call]  # aligned with ops
+
+
+def choose_model(calls: Sequence[Call], name: str) -> Model:
+    if name != "auto":
+        return MODELS[name]
+    return KV if any(c.f in KV.fs for c in calls) else REGISTER
+
+
+def split_by_key(calls: Sequence[Call], model: Model, fail_cas: FailCas) -> list[KeyHistory]:
+    ops: dict[str, list[SearchOp]] = defaultdict(list)
+    refs: dict[str, list[Call]] = defaultdict(list)
+    for c in calls:
+        if c.f not in model.fs:
+            continue
+        mop = encode(c.f, c.arg, c.result, c.outcome, c.error, fail_cas)
+        if mop is None:
+            continue
+        ret = c.complete_time if c.outcome in (OpType.OK, OpType.FAIL) else None
+        key = "" if c.key is None else c.key
+        ops[key].append(SearchOp(op=mop, call=c.invoke_time, ret=ret))
+        refs[key].append(c)
+    return [
+        KeyHistory(key=k, ops=ops[k], calls=refs[k]) for k in sorted(ops, key=lambda k: len(ops[k]))
+    ]
+
+
+def check_linearizable(calls: Sequence[Call], options: LinearizabilityOptions) -> CheckResult:
+    started = time.monotonic()
+    deadline = started + options.time_budget_s
+    model = choose_model(calls, options.model)
+    keys = split_by_key(calls, model, options.fail_cas)
+    pruned = 0
+    if model is REGISTER:
+        for kh in keys:
+            early = _impossible_read(kh)
+            if early is not None:
+                return _invalid(kh, early, (), None, minimal=True, model=model)
+        keys, pruned = _prune_unobserved_info(keys)
+    searches: dict[int, Generator[int, None, SearchResult]] = {
+        i: search(model, kh.ops, slice_steps=options.slice_steps) for i, kh in enumerate(keys)
+    }
+    memo: dict[int, int] = {}
+    max_memo = 0
+    while searches:
+        for i in list(searches):
+            try:
+                memo[i] = next(searches[i])
+            except StopIteration as done:
+                result: SearchResult = done.value
+                del searches[i]
+                memo.pop(i, None)
+                max_memo = max(max_memo, result.memo_entries)
+                if not result.ok:
+                    for g in searches.values():
+                        g.close()
+                    return _counterexample(model, keys[i], result, deadline, options)
+            total = sum(memo.values())
+            max_memo = max(max_memo, total)
+            why = _over_budget(total, deadline, options)
+            if why:
+                left = [keys[j].key for j in searches]
+                for g in searches.values():
+                    g.close()
+                return CheckResult.unknown(
+                    why, keys_left=left, keys_total=len(keys), model=model.name
+                )
+    return CheckResult.valid(
+        f"{len(keys)} keys linearizable",
+        model=model.name,
+        keys=len(keys),
+        ops=sum(len(k.ops) for k in keys),
+        pruned_info_ops=pruned,
+        max_memo_entries=max_memo,
+        elapsed_s=round(time.monotonic() - started, 4),
+    )
+
+
+def _over_budget(memo_entries: int, deadline: float, options: LinearizabilityOptions) -> str:
+    if time.monotonic() > deadline:
+        return f"time budget of {options.time_budget_s} s exhausted"
+    if memo_entries * MEMO_ENTRY_BYTES > options.memory_budget_bytes:
+        return (
+            f"memory budget of {options.memory_budget_bytes} bytes exhausted "
+            f"({memo_entries} memo entries ≈ {memo_entries * MEMO_ENTRY_BYTES} bytes)"
+        )
+    return ""
+
+
+def _impossible_read(kh: KeyHistory) -> list[int] | None:
+    """A read / successful cas observing a non-initial value that no write invoked before its
+    return produces: the op and every writer of that value, else None."""
+    writers: dict[object, list[int]] = defaultdict(list)
+    for i, o in enumerate(kh.ops):
+        kind, a, b, res = o.op
+        if kind == WRITE:
+            writers[a].append(i)
+        elif kind == CAS and res is not False:  # a compare-failed cas wrote nothing
+            writers[b].append(i)
+    for i, o in enumerate(kh.ops):
+        kind, a, _b, out = o.op
+        seen = out if kind == READ else a if kind == CAS and out is True else None
+        if seen is None or seen is UNKNOWN:
+            continue
+        ret = o.ret if o.ret is not None else float("inf")
+        ws = writers.get(seen, [])
+        if not any(kh.ops[w].call <= ret for w in ws):
+            return [*ws, i]
+    return None
+
+
+def _prune_unobserved_info(keys: list[KeyHistory]) -> tuple[list[KeyHistory], int]:
+    """Drop info writes/cas whose value nobody observed, on keys with unique written values and
+    no op whose acceptance depends on the value being *different* (failed cas, asserted delete)."""
+    out: list[KeyHistory] = []
+    pruned = 0
+    for kh in keys:
+        written: list[object] = []
+        observed: set[object] = set()
+        negative = False
+        for o in kh.ops:
+            kind, a, b, res = o.op
+            if kind == WRITE:
+                written.append(a)
+            elif kind == CAS:
+                written.append(b)
+                if res is not UNKNOWN:
+                    observed.add(a)
+                negative = negative or res is False
+            elif kind == READ and res is not UNKNOWN:
+                observed.add(res)
+            elif kind == DELETE:
+                negative = negative or res is not UNKNOWN
+        if negative or len(set(written)) != len(written):
+            out.append(kh)
+            continue
+        keep = [
+            i
+            for i, o in enumerate(kh.ops)
+            if not (o.ret is None and o.op[0] in (WRITE, CAS) and _written(o) not in observed)
+        ]
+        pruned += len(kh.ops) - len(keep)
+        out.append(
+            KeyHistory(key=kh.key, ops=[kh.ops[i] for i in keep], calls=[kh.calls[i] for i in keep])
+        )
+    return out, pruned
+
+
+def _written(o: SearchOp) -> object:
+    kind, a, b, _ = o.op
+    return a if kind == WRITE else b
+
+
+def _counterexample(
+    model: Model,
+    kh: KeyHistory,
+    result: SearchResult,
+    deadline: float,
+    options: LinearizabilityOptions,
+) -> CheckResult:
+    budget_end = min(deadline, time.monotonic() + options.minimize_budget_s)
+    t_stuck = None
+    if result.stuck is not None:
+        t_stuck = kh.ops[result.stuck].ret
+    subset, minimal = minimal_unorderable(model, kh.ops, t_stuck, budget_end)
+    return _invalid(kh, subset, result.longest, result.stuck, minimal=minimal, model=model)
+
+
+def _invalid(
+    kh: KeyHistory,
+    subset: Sequence[int],
+    longest: Sequence[int],
+    stuck: int | None,
+    *,
+    minimal: bool,
+    model: Model,
+) -> CheckResult:
+    unorderable = [kh.calls[i].to_json() for i in sorted(subset)]
+    stuck_json = None if stuck is None else kh.calls[stuck].to_json()
+    what = f"op {stuck_json['index']} ({stuck_json['f']})" if stuck_json else "ops"
+    return CheckResult.invalid(
+        f"key {kh.key!r}: {what} cannot be linearized; {len(unorderable)} ops cannot be ordered",
+        model=model.name,
+        key=kh.key,
+        stuck=stuck_json,
+        unorderable=unorderable,
+        minimal=minimal,
+        longest_prefix=[kh.calls[i].invoke_index for i in longest],
+    )

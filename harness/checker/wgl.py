@@ -1,0 +1,146 @@
+"""The Wing–Gong–Lowe linearizability search, as Porcupine runs it, resumable in slices.
+
+In a nutshell: ``search(model, ops)`` is a generator over one key's operations. Each ``next()``
+runs up to ``slice_steps`` steps and yields the memo size (so a scheduler can interleave keys
+and enforce time and memory budgets); it returns a ``SearchResult`` when it has decided.
+
+The algorithm (Lowe, "Testing for linearizability", 2017; Porcupine's ``checkSingle``): call and
+return entries sorted by time in a doubly linked list — calls before returns at equal times,
+because intervals are closed (Porcupine's README argues this). Walk the list: at a call, try
+to linearize that op now (the model accepts its output from the current state and the pair
+(linearized set, new state) was not explored before); lift it out of the list and restart
+from the head. At a return, the op it closes could not be placed: backtrack. An op whose
+return is unknown (``ret=None``, i.e. +∞) sits at the end, so it may take effect any time
+after its invoke, or never.
+
+Better than Porcupine on memory: the linearized set is memoised by a 128-bit Zobrist hash
+(XOR of one random word per op) instead of a copy of the bitset, so an entry costs O(1) bytes
+rather than O(n/8). A false "already explored" needs two different sets to share a 128-bit
+hash: with 10⁸ entries the chance is below 10⁻²².
+
+    gen = search(REGISTER, ops, slice_steps=10_000)
+    result = drive(gen)            # or interleave several generators
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+
+from harness.checker.models import REJECT, Model, ModelOp
+
+_SEED = 0x5EED_C4EC  # fixed: a search is reproducible
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SearchOp:
+    op: ModelOp
+    call: int  # time of invoke
+    ret: int | None  # time of completion; None = never observed (+∞)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SearchResult:
+    ok: bool
+    longest: tuple[int, ...]  # op positions linearized on the deepest path, in order
+    stuck: int | None  # op whose return the deepest path could not pass
+    memo_entries: int
+    steps: int
+
+
+def search(
+    model: Model, ops: Sequence[SearchOp], *, slice_steps: int = 20_000
+) -> Generator[int, None, SearchResult]:
+    n = len(ops)
+    # Linked list over nodes 1..2n (head = 0, tail = 2n+1); sorted by (time, call-first, op).
+    inf = float("inf")
+    events: list[tuple[float, int, int]] = [(o.call, 0, i) for i, o in enumerate(ops)]
+    events += [(inf if o.ret is None else o.ret, 1, i) for i, o in enumerate(ops)]
+    events.sort()
+    head, tail = 0, 2 * n + 1
+    nxt = list(range(1, 2 * n + 3))
+    prv = [i - 1 for i in range(2 * n + 2)]
+    match = [-1] * (2 * n + 2)  # call node → its return node; -1 for returns and sentinels
+    opid = [-1] * (2 * n + 2)
+    call_node = [0] * n
+    ret_node = [0] * n
+    for pos, (_t, is_ret, i) in enumerate(events, start=1):
+        opid[pos] = i
+        if is_ret:
+            ret_node[i] = pos
+        else:
+            call_node[i] = pos
+    for i in range(n):
+        match[call_node[i]] = ret_node[i]
+    rng = random.Random(_SEED)
+    zobrist = [rng.getrandbits(128) for _ in range(n)]
+    mops = [o.op for o in ops]
+    step = model.step
+
+    memo: set[tuple[int, object]] = set()
+    stack: list[tuple[int, object]] = []  # (call node, state before it)
+    state: object = model.init
+    linearized = 0
+    best: tuple[int, ...] = ()
+    stuck: int | None = None
+    at_new_depth = False  # the current path is deeper than ``best`` and not yet recorded
+    steps = 0
+    entry = nxt[head]
+    while nxt[head] != tail:
+        steps += 1
+        if steps % slice_steps == 0:
+            yield len(memo)
+        ret = match[entry]
+        if ret >= 0:  # a call: try to linearize it here
+            i = opid[entry]
+            new_state = step(state, mops[i])
+            if new_state is not REJECT:
+                h = linearized ^ zobrist[i]
+                if (h, new_state) not in memo:
+                    memo.add((h, new_state))
+                    stack.append((entry, state))
+                    state, linearized = new_state, h
+                    # lift: unlink the call and its return
+                    p, q = prv[entry], nxt[entry]
+                    nxt[p] = q
+                    prv[q] = p
+                    p, q = prv[ret], nxt[ret]
+                    nxt[p] = q
+                    prv[q] = p
+                    if len(stack) > len(best):
+                        at_new_depth = True
+                    entry = nxt[head]
+                    continue
+            entry = nxt[entry]
+            continue
+        # a return: the op it closes cannot be linearized on this path
+        if at_new_depth or stuck is None:
+            best = tuple(opid[c] for c, _s in stack)
+            stuck = opid[entry]
+            at_new_depth = False
+        if not stack:
+            return SearchResult(
+                ok=False, longest=best, stuck=stuck, memo_entries=len(memo), steps=steps
+            )
+        entry, state = stack.pop()
+        linearized ^= zobrist[opid[entry]]
+        ret = match[entry]
+        # unlift, in the reverse order of lift
+        nxt[prv[ret]] = ret
+        prv[nxt[ret]] = ret
+        nxt[prv[entry]] = entry
+        prv[nxt[entry]] = entry
+        entry = nxt[entry]
+    order = tuple(opid[c] for c, _s in stack)
+    return SearchResult(ok=True, longest=order, stuck=None, memo_entries=len(memo), steps=steps)
+
+
+def drive(gen: Generator[int, None, SearchResult]) -> SearchResult:
+    """Run a search to the end, without budgets."""
+    while True:
+        try:
+            next(gen)
+        except StopIteration as done:
+            result: SearchResult = done.value
+            return result
