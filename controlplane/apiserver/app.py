@@ -91,23 +91,25 @@ def _allow_header(exc: web.HTTPException) -> dict[str, str]:
 
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Bearer tokens from ``API_TOKENS`` on ``/api``; health endpoints stay open."""
-    if not request.path.startswith("/api"):
-        return await handler(request)
+    """Bearer tokens from ``API_TOKENS`` on ``/api`` (401); health endpoints stay open."""
+    if request.path.startswith("/api"):
+        _grant_of(request)
+    return await handler(request)
+
+
+def _grant_of(request: web.Request) -> TokenGrant:
     tokens = request.app[CONFIG].tokens
     if tokens is None:
-        request["grant"] = _ANONYMOUS
-        return await handler(request)
+        return _ANONYMOUS
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     grant = tokens.get(token.strip()) if scheme.lower() == "bearer" else None
     if grant is None:
         raise ApiError(Reason.UNAUTHORIZED, "Unauthorized")
-    request["grant"] = grant
-    return await handler(request)
+    return grant
 
 
 def _authorize(request: web.Request, verb: Verb, res: Resource, namespace: str | None) -> None:
-    grant: TokenGrant = request["grant"]
+    grant = _grant_of(request)
     if grant.allows(verb):
         return
     where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"

@@ -104,6 +104,7 @@ class WatchEvent:
 class WatchBatch:
     events: tuple[WatchEvent, ...]
     revision: int
+    reconnected: bool  # the poll failed on some URL before this answer (a store reconnect)
 
 
 # Failures where the request certainly never reached a store (safe to call "not applied").
@@ -154,7 +155,9 @@ class StoreClient:
         """One long poll; events in revision order. ``poll_s=0`` asks for what exists now."""
         wait_s = self._cfg.watch_poll_s if poll_s is None else poll_s
         params = {"prefix": prefix, "since_revision": str(since_revision), "timeout_s": str(wait_s)}
-        resp = await self._call("GET", "/watch", params=params, write=False, extra_s=wait_s)
+        resp, failures = await self._call_counted(
+            "GET", "/watch", params=params, write=False, extra_s=wait_s
+        )
         if resp.status_code == 410:
             body = _json(resp)
             raise StoreCompacted(int(body.get("compact_revision", 0)))
@@ -169,7 +172,7 @@ class StoreClient:
             )
             for raw in body.get("events", [])
         )
-        return WatchBatch(events=events, revision=int(body["revision"]))
+        return WatchBatch(events=events, revision=int(body["revision"]), reconnected=failures > 0)
 
     async def leader_known(self) -> bool:
         """Whether any store URL answers ``/status`` naming a leader (readiness)."""
@@ -220,15 +223,31 @@ class StoreClient:
         params: dict[str, str] | None = None,
         extra_s: float = 0.0,
     ) -> httpx.Response:
+        resp, _ = await self._call_counted(
+            method, path, write=write, json=json, params=params, extra_s=extra_s
+        )
+        return resp
+
+    async def _call_counted(
+        self,
+        method: str,
+        path: str,
+        *,
+        write: bool,
+        json: Json = None,
+        params: dict[str, str] | None = None,
+        extra_s: float = 0.0,
+    ) -> tuple[httpx.Response, int]:
         """Send to the sticky URL, then the others in turn, until an answer or the deadline.
 
         A 5xx or a transport error moves on to the next URL (with the same body, hence the
         same request_id). Only when every failure was "never sent" may a write be reported as
-        certainly not applied.
+        certainly not applied. Returns the answer and how many attempts failed before it.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._cfg.request_timeout_s + extra_s
         maybe_sent = False
+        failures = 0
         last_error = "no attempt made"
         sweep = 0
         while True:
@@ -248,20 +267,24 @@ class StoreClient:
                     )
                 except _NEVER_SENT as exc:
                     last_error = f"{self._urls[idx]}: {type(exc).__name__}: {exc}"
+                    failures += 1
                     self._skip(idx)
                     continue
                 except httpx.TransportError as exc:
                     maybe_sent = True
                     last_error = f"{self._urls[idx]}: {type(exc).__name__}: {exc}"
+                    failures += 1
                     self._skip(idx)
                     continue
                 if resp.status_code >= 500:
-                    maybe_sent = True
+                    # The store says whether a write may still commit; absent that, assume so.
+                    maybe_sent = maybe_sent or _outcome_unknown(resp)
                     last_error = f"{self._urls[idx]}: HTTP {resp.status_code}: {resp.text[:200]}"
+                    failures += 1
                     self._skip(idx)
                     continue
                 self._sticky = idx
-                return resp
+                return resp, failures
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break
@@ -276,6 +299,13 @@ class StoreClient:
         # Leave a failing sticky URL so the next call does not pay its timeout first.
         if self._sticky == idx:
             self._sticky = (idx + 1) % len(self._urls)
+
+
+def _outcome_unknown(resp: httpx.Response) -> bool:
+    try:
+        return bool(resp.json().get("outcome_unknown", True))
+    except (ValueError, AttributeError):
+        return True
 
 
 def _request_id() -> str:

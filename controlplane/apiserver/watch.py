@@ -146,7 +146,7 @@ class WatchStream:
                 lost_store = True
                 await asyncio.sleep(_RETRY_PAUSE_S)
                 continue
-            if lost_store:
+            if lost_store or batch.reconnected:
                 log.warning(
                     "watch %s: store back; resuming after revision %d", self._prefix, self._last
                 )
