@@ -1,0 +1,30 @@
+"""The cluster in containers: the only package that touches Docker and testcontainers.
+
+In a nutshell: ``start_cluster(ClusterSpec(...))`` gives a ready ``DockerCluster`` (a
+``ClusterHandle``): a fresh labelled network with its own /24, a link proxy, the store members
+and the apiservers, Toxiproxy links between them, a leader elected; everything is removed on
+the way out and crashed runs' leftovers are reaped at the next start. ``StatusProbe`` samples
+the members' ``/status`` into ``status.jsonl``.
+
+    with start_cluster(ClusterSpec(store_members=3, apiservers=2)) as cluster:
+        leader = cluster.wait_leader_elected(10.0)
+"""
+
+from harness.cluster import tcenv  # noqa: F401  (environment for testcontainers, before import)
+from harness.cluster.cluster import DockerCluster, start_cluster
+from harness.cluster.model import ClusterHandle, ClusterInfo, ClusterSpec, Link, Node, Role
+from harness.cluster.node import ContainerNode
+from harness.cluster.probe import StatusProbe
+
+__all__ = [
+    "ClusterHandle",
+    "ClusterInfo",
+    "ClusterSpec",
+    "ContainerNode",
+    "DockerCluster",
+    "Link",
+    "Node",
+    "Role",
+    "StatusProbe",
+    "start_cluster",
+]

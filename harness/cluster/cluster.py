@@ -1,0 +1,297 @@
+"""A running cluster in Docker: network → link proxy → store → links → apiservers.
+
+In a nutshell: ``start_cluster(spec)`` is a context manager yielding a ``DockerCluster`` (a
+``ClusterHandle``, see model.py) that is ready: every member logged ``listening`` and answers
+its probe, and a majority of the store agrees on a leader. It reaps dead runs' leftovers
+first, gives the run a fresh labelled network with its own /24 and static IPs, and tears
+everything down on the way out — normal end, exception, Ctrl-C, SIGTERM — writing member logs
+to ``spec.log_dir`` first. ``DockerCluster.start``/``teardown`` are the same steps for callers
+that manage the lifetime themselves (``chaosplane up``).
+
+    with start_cluster(ClusterSpec(store_members=3, apiservers=2)) as cluster:
+        cluster.wait_leader_elected(10.0); cluster.info.apiservers["api-1"]
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+from harness.cluster import labels as L
+from harness.cluster import tcenv
+from harness.cluster.leader import agreed_leader
+from harness.cluster.links import PROXY_API_PORT, plan_links, populate
+from harness.cluster.members import (
+    PROXY_NAME,
+    MemberSpec,
+    apiserver_members,
+    proxy_member,
+    store_members,
+)
+from harness.cluster.model import ClusterInfo, ClusterSpec, Node, Role, StartHook
+from harness.cluster.node import ContainerNode, tail
+from harness.cluster.reaper import reap_dead, reap_run
+from harness.cluster.status import fetch_status
+from harness.cluster.subnet import SubnetPlan, create_network
+from harness.errors import ClusterError
+from harness.images import ImageTags, require_images
+
+tcenv.prepare()  # before testcontainers is imported below (in the functions that use it)
+
+
+class DockerCluster:
+    """``ClusterHandle`` over Docker containers. Build with ``start_cluster`` or ``start()``."""
+
+    def __init__(
+        self,
+        spec: ClusterSpec,
+        *,
+        images: ImageTags | None = None,
+        run_id: str | None = None,
+        owner: L.Owner | None = None,
+    ) -> None:
+        self.spec = spec
+        self.run_id = run_id or L.new_run_id()
+        self.owner = owner or L.current_owner()
+        self._images = images
+        self._hooks: list[StartHook] = []
+        self._nodes: dict[str, ContainerNode] = {}
+        self._network: Any = None
+        self._plan: SubnetPlan | None = None
+        self._client: Any = None
+        self._token = "admin-" + secrets.token_hex(12)
+        self._lifecycle_token: int | None = None
+        self._torn_down = threading.Event()
+        self.info = ClusterInfo(
+            run_id=self.run_id, network="", subnet="", store={}, apiservers={},
+            apiservers_direct={}, toxiproxy="", api_token=self._token,
+        )  # fmt: skip
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> DockerCluster:
+        import docker
+
+        from harness.cluster import lifecycle
+
+        images = self._images or require_images()
+        self._client = docker.from_env()
+        reap_dead(self._client)
+        self._lifecycle_token = lifecycle.register(self.teardown)
+        try:
+            self._create_network()
+            plan = self._require_plan()
+            proxy = proxy_member(self.spec, plan)
+            self._start_members([proxy], images.proxy)
+            links = plan_links(
+                plan, apiservers=self.spec.apiservers, store_members=self.spec.store_members
+            )
+            self._start_members(store_members(self.spec, plan), images.app)
+            populate(f"http://{plan.proxy_ip}:{PROXY_API_PORT}", links)
+            self._start_members(apiserver_members(self.spec, plan, self._token), images.app)
+            self.info = self._make_info(links)
+            self.wait_leader_elected(self.spec.ready_timeout_s)
+        except BaseException:
+            self.teardown()
+            raise
+        return self
+
+    def teardown(self) -> None:
+        """Save member logs, remove containers and network. Idempotent and thread-safe."""
+        if self._torn_down.is_set():
+            return
+        self._torn_down.set()
+        from harness.cluster import lifecycle
+
+        try:
+            self._save_logs()
+        finally:
+            if self._client is not None:
+                reap_run(self._client, self.run_id)
+            if self._lifecycle_token is not None:
+                lifecycle.unregister(self._lifecycle_token)
+
+    def __enter__(self) -> DockerCluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.teardown()
+
+    # -- ClusterHandle ----------------------------------------------------------------------
+
+    def nodes(self) -> list[Node]:
+        return list(self._nodes.values())
+
+    def node(self, name: str) -> Node:
+        return self.container_node(name)
+
+    def container_node(self, name: str) -> ContainerNode:
+        try:
+            return self._nodes[name]
+        except KeyError:
+            raise ClusterError(f"no member {name!r}; members: {', '.join(self._nodes)}") from None
+
+    def store_nodes(self) -> list[Node]:
+        return [n for n in self._nodes.values() if n.role is Role.STORE]
+
+    def apiserver_nodes(self) -> list[Node]:
+        return [n for n in self._nodes.values() if n.role is Role.APISERVER]
+
+    def add_start_hook(self, hook: StartHook) -> None:
+        self._hooks.append(hook)
+
+    def status(self, member: str, timeout_s: float = 1.0) -> dict[str, Any] | None:
+        url = self.info.store.get(member)
+        if url is None:
+            raise ClusterError(f"no store member {member!r}; members: {', '.join(self.info.store)}")
+        return fetch_status(url, timeout_s)
+
+    def statuses(self, timeout_s: float = 1.0) -> dict[str, dict[str, Any] | None]:
+        members = list(self.info.store)
+        with ThreadPoolExecutor(max_workers=max(1, len(members))) as pool:
+            answers = pool.map(lambda m: self.status(m, timeout_s), members)
+            return dict(zip(members, answers, strict=True))
+
+    def leader(self) -> str | None:
+        return agreed_leader(self.statuses(), total=len(self.info.store))
+
+    def wait_leader_elected(self, timeout_s: float) -> str:
+        deadline = time.monotonic() + timeout_s
+        last: dict[str, dict[str, Any] | None] = {}
+        while True:
+            last = self.statuses()
+            leader = agreed_leader(last, total=len(self.info.store))
+            if leader is not None:
+                return leader
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+        seen = "; ".join(
+            f"{m}: " + ("unreachable" if s is None else f"role={s.get('role')} "
+                        f"term={s.get('term')} leader={s.get('leader')}")
+            for m, s in last.items()
+        )  # fmt: skip
+        states = "; ".join(f"{n.name}: {n.state_summary()}" for n in self._store_container_nodes())
+        raise ClusterError(
+            f"no leader agreed by a majority of {len(self.info.store)} store members after "
+            f"{timeout_s:.1f} s; last answers: {seen}; containers: {states}; "
+            f"hint: a member stuck as candidate usually cannot reach its peers (check KV_PEERS "
+            f"and partitions)"
+        )
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _store_container_nodes(self) -> list[ContainerNode]:
+        return [n for n in self._nodes.values() if n.role is Role.STORE]
+
+    def _require_plan(self) -> SubnetPlan:
+        if self._plan is None:
+            raise ClusterError("the cluster network has not been created")
+        return self._plan
+
+    def _create_network(self) -> None:
+        from docker.types import IPAMConfig, IPAMPool
+
+        name = f"{self.run_id}-net"
+
+        def create(plan: SubnetPlan) -> Any:
+            ipam = IPAMConfig(
+                pool_configs=[IPAMPool(subnet=str(plan.subnet), gateway=plan.gateway)]
+            )
+            return self._client.networks.create(
+                name, driver="bridge", ipam=ipam, labels=L.run_labels(self.run_id, self.owner)
+            )
+
+        self._network, self._plan = create_network(self.run_id, create)
+
+    def _start_members(self, members: list[MemberSpec], image: str) -> None:
+        if not members:
+            return
+        with ThreadPoolExecutor(max_workers=len(members)) as pool:
+            nodes = list(pool.map(lambda m: self._create_and_start(m, image), members))
+        for node in nodes:
+            self._nodes[node.name] = node
+        timeout_s = self.spec.ready_timeout_s
+        with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+            for future in [pool.submit(n.wait_ready, timeout_s) for n in nodes]:
+                future.result()
+
+    def _create_and_start(self, member: MemberSpec, image: str) -> ContainerNode:
+        from docker.types import EndpointConfig
+        from testcontainers.core.container import DockerContainer
+
+        net = f"{self.run_id}-net"
+        container = DockerContainer(image).with_name(f"{self.run_id}-{member.name}")
+        for key, value in member.env.items():
+            container.with_env(key, value)
+        if member.command is not None:
+            container.with_command(member.command)
+        # with_kwargs replaces earlier kwargs (notes §2.3): everything in one call.
+        container.with_kwargs(
+            labels=L.member_labels(self.run_id, self.owner, member.name),
+            init=True,
+            hostname=member.name,
+            network=net,
+            networking_config={
+                net: EndpointConfig("1.41", aliases=[member.name], ipv4_address=member.ip)
+            },
+        )
+        node = ContainerNode(
+            name=member.name,
+            role=member.role,
+            ip=member.ip,
+            container=container,
+            probe=member.probe,
+            hooks=self._hooks,
+            default_timeout_s=self.spec.ready_timeout_s,
+        )
+        self._nodes[member.name] = node  # before start: teardown saves its log if start fails
+        container.start()
+        return node
+
+    def _make_info(self, links: list[Any]) -> ClusterInfo:
+        plan = self._require_plan()
+        ordered = sorted(self._nodes.values(), key=lambda n: (len(n.name), n.name))  # store-10 last
+        stores = {n.name: n.base_url for n in ordered if n.role is Role.STORE}
+        apis = {n.name: n.base_url for n in ordered if n.role is Role.APISERVER}
+        client_links = {link.target: link.listen for link in links if link.source == "client"}
+        return ClusterInfo(
+            run_id=self.run_id,
+            network=f"{self.run_id}-net",
+            subnet=str(plan.subnet),
+            store=stores,
+            apiservers={name: f"http://{client_links[name]}" for name in apis},
+            apiservers_direct=apis,
+            toxiproxy=self._nodes[PROXY_NAME].base_url,
+            api_token=self._token,
+            links=list(links),
+        )
+
+    def _save_logs(self) -> None:
+        if self.spec.log_dir is None:
+            return
+        self.spec.log_dir.mkdir(parents=True, exist_ok=True)
+        for node in list(self._nodes.values()):
+            try:
+                text = node.logs()
+            except Exception as exc:  # gone already: leave a note rather than nothing
+                text = f"<logs unavailable: {exc}>\n"
+            (self.spec.log_dir / f"{node.name}.log").write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def start_cluster(spec: ClusterSpec, *, images: ImageTags | None = None) -> Iterator[DockerCluster]:
+    cluster = DockerCluster(spec, images=images)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.teardown()
+
+
+__all__ = ["DockerCluster", "start_cluster", "tail"]

@@ -1,0 +1,174 @@
+"""One member container: start, readiness, and the process faults (kill, restart, pause).
+
+In a nutshell: ``ContainerNode`` wraps a testcontainers ``DockerContainer`` (which creates and
+first starts it) and its docker-py container (which does everything after: testcontainers'
+``stop()`` is a forced remove and it has no kill/restart). After every (re)start the node
+reloads its PID, runs the cluster's start hooks (the nemesis re-applies the partition rules
+the old network namespace took with it) and waits until it is ready: its log since that start
+says ``listening`` and its HTTP probe answers 200. A timeout says what was awaited, for how
+long, the container state and its log tail.
+
+    node.kill(); node.start()       # SIGKILL, then start + hooks + wait_ready
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from harness.cluster.model import Node, Role
+from harness.errors import ClusterError
+
+POLL_S = 0.05
+LOG_TAIL_LINES = 30
+KILL_WAIT_S = 30.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadyProbe:
+    port: int
+    path: str  # answers 200 once the member serves
+
+
+def tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class ContainerNode:
+    """A ``Node`` (harness.cluster.model) backed by one Docker container."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        role: Role,
+        ip: str,
+        container: Any,
+        probe: ReadyProbe,
+        hooks: Sequence[Callable[[Node], None]],
+        default_timeout_s: float,
+    ) -> None:
+        self.name = name
+        self.role = role
+        self.ip = ip
+        self._tc = container  # testcontainers DockerContainer
+        self._probe = probe
+        self._hooks = hooks  # the cluster's list, shared: hooks added later apply too
+        self._default_timeout_s = default_timeout_s
+        self._started_at = time.time()  # wall clock: Docker's ``logs(since=…)`` is epoch-based
+        self._lock = threading.Lock()
+
+    # -- docker-py access -------------------------------------------------------------------
+
+    @property
+    def container(self) -> Any:
+        """The docker-py ``Container`` (for exec, inspect, and faults this class lacks)."""
+        return self._tc.get_wrapped_container()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.ip}:{self._probe.port}"
+
+    def _state(self) -> dict[str, Any]:
+        c = self.container
+        c.reload()
+        return dict(c.attrs.get("State") or {})
+
+    def state_summary(self) -> str:
+        try:
+            s = self._state()
+        except Exception as exc:  # the container may be gone: say so rather than hide the timeout
+            return f"unknown ({exc})"
+        return (
+            f"status={s.get('Status')} running={s.get('Running')} paused={s.get('Paused')} "
+            f"exit_code={s.get('ExitCode')} oom_killed={s.get('OOMKilled')} pid={s.get('Pid')}"
+        )
+
+    # -- Node protocol ----------------------------------------------------------------------
+
+    def pid(self) -> int:
+        return int(self._state().get("Pid") or 0)
+
+    def is_running(self) -> bool:
+        return bool(self._state().get("Running"))
+
+    def is_paused(self) -> bool:
+        return bool(self._state().get("Paused"))
+
+    def kill(self) -> None:
+        with self._lock:
+            c = self.container
+            c.kill()
+            c.wait(timeout=KILL_WAIT_S)
+
+    def start(self) -> None:
+        with self._lock:
+            self._started_at = time.time()
+            self.container.start()
+        self._after_start()
+
+    def restart(self) -> None:
+        with self._lock:
+            self._started_at = time.time()
+            # With --init the server gets SIGTERM and exits at once (notes §3d: 0.4 s).
+            self.container.restart(timeout=5)
+        self._after_start()
+
+    def pause(self) -> None:
+        self.container.pause()
+
+    def unpause(self) -> None:
+        self.container.unpause()
+
+    def logs(self) -> str:
+        """Every incarnation's stdout and stderr, in order."""
+        raw: bytes = self.container.logs(stdout=True, stderr=True)
+        return raw.decode("utf-8", errors="replace")
+
+    def logs_since_start(self) -> str:
+        since = max(0, int(self._started_at) - 1)  # whole seconds: allow one back
+        raw: bytes = self.container.logs(stdout=True, stderr=True, since=since)
+        return raw.decode("utf-8", errors="replace")
+
+    def wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        awaited = "a line containing 'listening' in its log since it (re)started"
+        with httpx.Client(timeout=httpx.Timeout(1.0, connect=0.5)) as http:
+            while True:
+                if "listening" in self.logs_since_start():
+                    awaited = f"HTTP 200 from GET {self.base_url}{self._probe.path}"
+                    if self._answers(http):
+                        return
+                if time.monotonic() >= deadline:
+                    break
+                if not self.is_running():
+                    break  # exited: waiting longer cannot help
+                time.sleep(POLL_S)
+        raise ClusterError(
+            f"{self.name} not ready: waited {timeout_s:.1f} s for {awaited}; "
+            f"container {self.state_summary()}; log tail:\n{tail(self.logs())}\n"
+            f"hint: the log tail usually shows the cause; `docker logs {self.container.name}` "
+            f"has the rest while the cluster is up"
+        )
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _answers(self, http: httpx.Client) -> bool:
+        try:
+            return http.get(f"{self.base_url}{self._probe.path}").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _after_start(self) -> None:
+        self.pid()  # reload: hooks need the new PID (nsenter into the new namespace)
+        for hook in list(self._hooks):
+            hook(self)
+        self.wait_ready(self._default_timeout_s)
+
+    def __repr__(self) -> str:
+        return f"ContainerNode({self.name!r}, {self.role.value}, {self.ip})"

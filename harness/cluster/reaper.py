@@ -1,0 +1,112 @@
+"""Remove Docker objects left behind by runs whose owner process is dead.
+
+In a nutshell: every container and network a run makes is labelled (``labels.py``). At each
+cluster start ``reap_dead()`` lists objects labelled ``chaosplane``, groups them by run, and
+removes the runs whose owner is gone (boot id + PID + start time no longer match), never a
+live run's and never a detached (``chaosplane up``) run's. ``reap_run(id)`` removes one run;
+``reap_all()`` removes everything labelled ``chaosplane`` (``chaosplane clean --all``).
+Containers go first (in parallel; a network in use cannot be removed), then networks, then
+volumes.
+
+    reaped = reap_dead(client)      # ["cp-1a2b3c4d", …]
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from harness.cluster import labels as L
+
+
+def _labels_of(obj: Any) -> dict[str, str]:
+    attrs = obj.attrs
+    found = attrs.get("Labels") or (attrs.get("Config") or {}).get("Labels") or {}
+    return dict(found)
+
+
+def list_objects(client: Any, label: str = L.KEY) -> tuple[list[Any], list[Any], list[Any]]:
+    flt = {"label": [label]}
+    containers = client.containers.list(all=True, filters=flt, sparse=False)
+    networks = client.networks.list(filters=flt)
+    volumes = client.volumes.list(filters=flt)
+    return containers, networks, volumes
+
+
+def dead_runs(client: Any, *, this_boot: str | None = None) -> set[str]:
+    """Run ids with at least one object whose owner is dead (or unknown)."""
+    boot = this_boot if this_boot is not None else L.boot_id()
+    dead: set[str] = set()
+    containers, networks, volumes = list_objects(client)
+    for obj in [*containers, *networks, *volumes]:
+        found = _labels_of(obj)
+        owner = L.parse_owner(found.get(L.OWNER))
+        if not L.owner_alive(owner, this_boot=boot):
+            dead.add(found.get(L.RUN, ""))  # "" = no run label: reaped with the unowned
+    return dead
+
+
+def _remove_container(container: Any) -> None:
+    import docker.errors
+
+    with contextlib.suppress(docker.errors.NotFound):
+        container.remove(force=True, v=True)
+
+
+def remove_objects(client: Any, label: str) -> int:
+    """Remove every container, network and volume carrying ``label``; returns how many."""
+    import docker.errors
+
+    containers, networks, volumes = list_objects(client, label)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(_remove_container, containers))
+    for net in networks:
+        with contextlib.suppress(docker.errors.NotFound):
+            net.reload()
+            for attached in net.attrs.get("Containers") or {}:
+                # A container of another owner attached by hand would block the removal.
+                with contextlib.suppress(docker.errors.APIError):
+                    net.disconnect(attached, force=True)
+            net.remove()
+    for vol in volumes:
+        with contextlib.suppress(docker.errors.NotFound):
+            vol.remove(force=True)
+    return len(containers) + len(networks) + len(volumes)
+
+
+def reap_run(client: Any, run_id: str) -> int:
+    return remove_objects(client, f"{L.RUN}={run_id}")
+
+
+def reap_runs(client: Any, run_ids: Iterable[str]) -> list[str]:
+    reaped: list[str] = []
+    for run in sorted(run_ids):
+        if run:
+            reap_run(client, run)
+        else:
+            _reap_unowned(client)
+        reaped.append(run or "<no run label>")
+    return reaped
+
+
+def _reap_unowned(client: Any) -> None:
+    import docker.errors
+
+    containers, networks, volumes = list_objects(client)
+    for container in containers:
+        if L.RUN not in _labels_of(container):
+            _remove_container(container)
+    for obj in [*networks, *volumes]:
+        if L.RUN not in _labels_of(obj):
+            with contextlib.suppress(docker.errors.APIError):
+                obj.remove()
+
+
+def reap_dead(client: Any) -> list[str]:
+    return reap_runs(client, dead_runs(client))
+
+
+def reap_all(client: Any) -> int:
+    return remove_objects(client, L.KEY)

@@ -1,0 +1,28 @@
+"""Ask one store member for its ``/status``; None when it does not answer in time.
+
+In a nutshell: the single place that turns "member unreachable, paused, crashed or answering
+garbage" into ``None``, so leader election checks and the status probe agree on what
+"reachable" means.
+
+    fetch_status("http://10.201.7.11:2379", timeout_s=1.0)  # {"id": "store-1", "role": …} | None
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+def fetch_status(base_url: str, timeout_s: float = 1.0) -> dict[str, Any] | None:
+    try:
+        response = httpx.get(f"{base_url}/status", timeout=timeout_s)
+    except httpx.HTTPError:
+        return None
+    if response.status_code != 200:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None

@@ -1,0 +1,24 @@
+"""testcontainers set up for a machine with no registry; import this before testcontainers.
+
+In a nutshell: Ryuk is off (its image cannot be pulled; our own reaper does its job), the
+connection mode is ``docker_host`` with ``TC_HOST=127.0.0.1`` (this host has ``/.dockerenv``,
+which would otherwise make testcontainers talk to a bridge gateway), and the hub prefix is
+unset (it would rename every image into a registry path and trigger a pull).
+notes/substrate-docker.md §2.1.
+
+    from harness.cluster import tcenv  # noqa: F401  (side effect: environment prepared)
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def prepare() -> None:
+    os.environ["TESTCONTAINERS_RYUK_DISABLED"] = "true"
+    os.environ["TESTCONTAINERS_CONNECTION_MODE"] = "docker_host"
+    os.environ["TC_HOST"] = "127.0.0.1"
+    os.environ.pop("TESTCONTAINERS_HUB_IMAGE_NAME_PREFIX", None)
+
+
+prepare()
