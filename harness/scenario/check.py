@@ -214,7 +214,7 @@ def _duration(spec: FieldSpec, value: Any) -> Outcome:
             "a bare number is ambiguous here (Toxiproxy counts ms, scenario files count "
             "seconds); write e.g. 200ms"
             if spec.unit_required and isinstance(value, int | float)
-            else f"{exc}; write e.g. {spec.name}: {example(spec)}"
+            else f"write e.g. {spec.name}: {example(spec)} ({exc})"
         )
         return None, hint
     if spec.exclusive_minimum and seconds <= 0:

@@ -27,18 +27,18 @@ class DurationError(ValueError):
 def parse_duration(value: object, *, unit_required: bool = False) -> float:
     """Seconds from ``value``; numbers are seconds unless ``unit_required`` forbids them."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise DurationError("not a duration")
+        raise DurationError("it is not a duration")
     if isinstance(value, int | float):
         if unit_required:
-            raise DurationError("no unit")
+            raise DurationError("it has no unit")
         try:
             seconds = float(value)
         except OverflowError:
-            raise DurationError("over 7 days") from None
+            raise DurationError("it is over 7 days") from None
     else:
         match = _DURATION_RE.match(value)
         if match is None:
-            raise DurationError("not a duration (units: us, ms, s, m, h)")
+            raise DurationError("units are us, ms, s, m, h")
         sign, number, unit = match.groups()
         if unit in _UNIT_DIVISORS:
             # Divide rather than multiply by 1e-3 so "100ms" is exactly the float 0.1.
@@ -48,11 +48,11 @@ def parse_duration(value: object, *, unit_required: bool = False) -> float:
         if sign:
             seconds = -seconds
     if not math.isfinite(seconds):
-        raise DurationError("not finite")
+        raise DurationError("it is not finite")
     if seconds < 0:
-        raise DurationError("negative")
+        raise DurationError("it is negative")
     if seconds > MAX_DURATION_S:
-        raise DurationError("over 7 days")
+        raise DurationError("it is over 7 days")
     return seconds
 
 

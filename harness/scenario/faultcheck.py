@@ -157,7 +157,7 @@ def _check_for(
         problems.add(
             (*path, "for"),
             MISSING,
-            expected=f"a `for` on a {spec.kind.value} fault ({FOR.rule()})",
+            expected=f"a `for` duration > 0 on a {spec.kind.value} fault",
             fix=f"add for: {example(FOR)} ({spec.duration_doc})",
         )
         return None

@@ -132,6 +132,7 @@ TOXIC_COMMON = (
         name="link",
         type=F.TARGET,
         pattern=LINK_PATTERN,
+        pattern_doc="a link name or glob matching at least one link of the cluster",
         required=True,
         doc="Link name or glob: client-api-<i> (client → api-<i>), api-<i>-store-<j>.",
     ),

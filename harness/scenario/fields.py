@@ -29,9 +29,11 @@ BUG_ZOO = (
 MIX_OPS: dict[str, tuple[str, ...]] = {
     WorkloadKind.REGISTER: ("read", "write", "cas", "delete"),
     WorkloadKind.OBJECTS: ("create", "update", "delete", "get", "list"),
-    WorkloadKind.SET: ("create", "list"),
-    WorkloadKind.WATCH: ("create", "update", "delete"),
+    WorkloadKind.SET: (),  # fixed shape: unique adds, then one final read
+    WorkloadKind.WATCH: (),  # fixed shape: writers plus watchers
 }
+# Workloads that can talk to the store directly (the others need the apiserver's API).
+THROUGH_STORE = (WorkloadKind.REGISTER.value, WorkloadKind.SET.value)
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
 MARKER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,79}$"
 MAX_SEED = 2**63 - 1
@@ -104,6 +106,8 @@ class FieldSpec:
             text = "a list of fault entries"
         elif self.type is FieldType.BOOLEAN:
             text = "true or false"
+        elif self.type is FieldType.TARGET and self.pattern_doc:
+            text = self.pattern_doc
         else:
             text = "a string"
         return f"{text} or null" if self.nullable else text
@@ -229,14 +233,14 @@ WORKLOAD = FieldSpec(
             choices=("apiserver", "store"),
             default="apiserver",
             doc="Where clients send requests: the apiservers, or the store directly "
-            "(register only).",
+            "(register and set only).",
         ),
         FieldSpec(
             name="mix",
             type=F.WEIGHTS,
             default={},
             doc="Op name → relative weight; {} = the workload's default. Ops per kind: "
-            + "; ".join(f"{k}: {', '.join(v)}" for k, v in MIX_OPS.items())
+            + "; ".join(f"{k}: {', '.join(v) or '(no mix)'}" for k, v in MIX_OPS.items())
             + ".",
         ),
         FieldSpec(

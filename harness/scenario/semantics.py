@@ -23,7 +23,7 @@ from harness.scenario.faultkinds import (
     PROCESS_TARGETS,
     TargetKind,
 )
-from harness.scenario.fields import MIX_OPS
+from harness.scenario.fields import MIX_OPS, THROUGH_STORE
 from harness.scenario.model import FaultKind, FaultSpec
 from harness.scenario.problems import Path, Problems, did_you_mean, one_of
 
@@ -60,13 +60,13 @@ def check_semantics(
 def _check_workload(values: dict[str, Any], problems: Problems) -> None:
     workload = values["workload"]
     kind_ok = not problems.bad_under(("workload", "kind"))
-    if kind_ok and workload["through"] == "store" and workload["kind"] != "register":
+    if kind_ok and workload["through"] == "store" and workload["kind"] not in THROUGH_STORE:
         problems.add(
             ("workload", "through"),
             "store",
-            expected="through: store only with kind: register (other workloads need the "
-            "apiserver's API)",
-            fix="write through: apiserver, or kind: register",
+            expected=f"through: store only with kind: {' or '.join(THROUGH_STORE)} (a "
+            f"{workload['kind']} workload needs the apiserver's API)",
+            fix=f"write through: apiserver, or kind: {THROUGH_STORE[0]}",
         )
     engine_ok = not problems.bad_under(("cluster",))
     if (
@@ -89,7 +89,9 @@ def _check_workload(values: dict[str, Any], problems: Problems) -> None:
                     op,
                     at_key=True,
                     expected=f"an op of a {workload['kind']} workload",
-                    fix=f"{did_you_mean(op, ops)}valid ops: {one_of(ops)}",
+                    fix=f"{did_you_mean(op, ops)}valid ops: {one_of(ops)}"
+                    if ops
+                    else f"remove mix: a {workload['kind']} workload has a fixed shape",
                 )
 
 
