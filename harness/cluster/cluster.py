@@ -116,6 +116,19 @@ class DockerCluster:
             if self._lifecycle_token is not None:
                 lifecycle.unregister(self._lifecycle_token)
 
+    def detach(self) -> None:
+        """Leave the cluster running after this process exits (``chaosplane up``).
+
+        Only meaningful with a detached owner (``labels.detached_owner``), which the reaper
+        leaves alone; ``chaosplane down RUN_ID`` removes it.
+        """
+        from harness.cluster import lifecycle
+
+        if self._lifecycle_token is not None:
+            lifecycle.unregister(self._lifecycle_token)
+            self._lifecycle_token = None
+        self._torn_down.set()
+
     def __enter__(self) -> DockerCluster:
         return self
 

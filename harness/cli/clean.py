@@ -1,0 +1,31 @@
+"""``chaosplane clean``: reap Docker objects of runs whose owner process is dead.
+
+``--all`` removes everything labelled ``chaosplane``, live and detached runs included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from harness.cluster.reaper import reap_all, reap_dead
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("clean", help="reap leftovers of dead runs (by label)")
+    parser.add_argument(
+        "--all", action="store_true", help="remove every chaosplane object, live runs' too"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import docker
+
+    client = docker.from_env()
+    if args.all:
+        print(json.dumps({"removed_objects": reap_all(client)}))
+    else:
+        print(json.dumps({"reaped_runs": reap_dead(client)}))
+    return 0
