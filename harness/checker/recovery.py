@@ -1,0 +1,158 @@
+"""Recovered: after each heal and each leader loss, a leader is back and every apiserver serves.
+
+In a nutshell: the events are every fault ``end`` (a heal) and every fault ``start`` whose
+targets include the member that led at that moment (from the status samples), or whose kind is
+``leader-loss``. For each event at time t:
+- *leader*: the first status sample at or after t from a reachable member whose role is
+  ``leader`` — for a leader loss, not one of the fault's targets while the fault lasts;
+- *serving*: per apiserver node (``op.node``; ``*`` when ops carry no node), the first ``ok``
+  op completed at or after t — nodes targeted by a fault still active at t are skipped.
+The event's recovery time is the largest of these. Valid when every event recovers within
+``expect.recovered_within_s``; invalid when one does not although the run went on past the
+deadline; unknown when the run ended first, or there are no status samples.
+
+    recovered(run).details["events"][0]  # {"event": "heal partition#1", "leader_s": 1.2, ...}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from harness.checker.rundata import NS_PER_S, RunData
+from harness.checker.verdict import CheckResult
+from harness.history import FaultEvent, FaultPhase, StatusSample
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    time: int
+    label: str
+    excluded: frozenset[str]  # members/nodes that may not count (targets of the lost leader)
+    until: int  # exclusions hold until this time (the fault's end)
+
+
+def applies(run: RunData) -> bool:
+    return run.expect.get("recovered_within_s") is not None and not run.bare
+
+
+def recovered(run: RunData) -> CheckResult:
+    within_ns = float(run.expect["recovered_within_s"]) * NS_PER_S
+    if not run.status:
+        return CheckResult.unknown("no status samples: cannot tell when a leader was back")
+    events = recovery_events(run.faults, run.status)
+    if not events:
+        return CheckResult.valid("no heal or leader loss to recover from", events=[])
+    nodes = sorted({c.node or "*" for c in run.paired.calls})
+    end = run.end_time
+    rows: list[dict[str, Any]] = []
+    late: list[str] = []
+    undecided: list[str] = []
+    for ev in events:
+        row = _measure(run, ev, nodes)
+        rows.append(row)
+        worst = row["recovered_s"]
+        if worst is not None and worst * NS_PER_S > within_ns:
+            late.append(ev.label)
+        elif worst is None:
+            (late if end - ev.time >= within_ns else undecided).append(ev.label)
+    details = {"events": rows, "within_s": within_ns / NS_PER_S}
+    if late:
+        return CheckResult.invalid(
+            f"not recovered within {within_ns / NS_PER_S} s after: {', '.join(late)}", **details
+        )
+    if undecided:
+        return CheckResult.unknown(
+            f"the run ended before recovery after: {', '.join(undecided)}", **details
+        )
+    slowest = max(r["recovered_s"] for r in rows)
+    return CheckResult.valid(f"{len(rows)} recoveries, slowest {slowest:.2f} s", **details)
+
+
+def recovery_events(faults: list[FaultEvent], status: list[StatusSample]) -> list[Event]:
+    ends = {f.id: f.time for f in faults if f.type is FaultPhase.END}
+    out: list[Event] = []
+    for f in faults:
+        if f.type is FaultPhase.END:
+            out.append(
+                Event(
+                    time=f.time, label=f"heal {f.fault}#{f.id}", excluded=frozenset(), until=f.time
+                )
+            )
+        elif f.type is FaultPhase.START:
+            leader = leader_at(status, f.time)
+            if f.fault == "leader-loss" or (leader is not None and leader in f.targets):
+                out.append(
+                    Event(
+                        time=f.time,
+                        label=f"leader loss {f.fault}#{f.id} ({leader or '?'})",
+                        excluded=frozenset(f.targets) | ({leader} if leader else set()),
+                        until=ends.get(f.id, 1 << 62),
+                    )
+                )
+    return sorted(out, key=lambda e: e.time)
+
+
+def leader_at(status: list[StatusSample], t: int) -> str | None:
+    """The member whose latest sample at or before t says it leads (latest such claim wins)."""
+    latest: dict[str, StatusSample] = {}
+    for s in status:
+        if s.time > t:
+            break
+        latest[s.member] = s
+    leaders = [s for s in latest.values() if s.reachable and s.role == "leader"]
+    return max(leaders, key=lambda s: (s.term or 0, s.time)).member if leaders else None
+
+
+def _measure(run: RunData, ev: Event, nodes: list[str]) -> dict[str, Any]:
+    leader_t = next(
+        (
+            s.time
+            for s in run.status
+            if s.time >= ev.time
+            and s.reachable
+            and s.role == "leader"
+            and not (s.member in ev.excluded and s.time < ev.until)
+        ),
+        None,
+    )
+    active = _active_targets(run.faults, ev.time)
+    per_node: dict[str, float | None] = {}
+    for node in nodes:
+        if node in active or (node in ev.excluded and ev.until > ev.time):
+            continue
+        first = min(
+            (
+                c.complete_time
+                for c in run.paired.calls
+                if c.ok
+                and (c.node or "*") == node
+                and c.complete_time is not None
+                and c.complete_time >= ev.time
+            ),
+            default=None,
+        )
+        per_node[node] = None if first is None else round((first - ev.time) / NS_PER_S, 3)
+    leader_s = None if leader_t is None else round((leader_t - ev.time) / NS_PER_S, 3)
+    parts = [leader_s, *per_node.values()]
+    worst = None if any(p is None for p in parts) else max(p for p in parts if p is not None)
+    return {
+        "event": ev.label,
+        "at_s": round(ev.time / NS_PER_S, 3),
+        "leader_s": leader_s,
+        "first_ok_s": per_node,
+        "recovered_s": worst,
+    }
+
+
+def _active_targets(faults: list[FaultEvent], t: int) -> set[str]:
+    """Targets of the faults in force at time t (started at or before t, not yet ended)."""
+    active: dict[int, list[str]] = {}
+    for f in faults:
+        if f.time > t:
+            break
+        if f.type is FaultPhase.START:
+            active[f.id] = f.targets
+        elif f.type is FaultPhase.END:
+            active.pop(f.id, None)
+    return {m for targets in active.values() for m in targets}

@@ -1,0 +1,159 @@
+"""Checkers by name, and the two entry points: ``check_run`` and ``check_history``.
+
+In a nutshell: a ``CheckerSpec`` pairs a name with a pure function ``RunData → CheckResult``
+and an ``applies`` predicate (from the scenario's expectations and what the history holds).
+``check_run`` loads a run directory once, runs ``well_formed`` first — when the history is not
+well formed, the checkers that read it answer unknown instead of guessing — then every
+applicable checker, and writes ``verdicts.json``. A checker that raises yields ``unknown`` with
+the error, never a pass. ``check_history`` checks a bare ``history.jsonl``: well-formedness and
+linearizability.
+
+    verdicts = check_run(Path("reports/isolate-leader-s7"))
+    verdicts.overall  # Verdict.VALID
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from harness.checker import availability as availability_mod
+from harness.checker import convergence, lostwrites, recovery, watch
+from harness.checker.linearizable import LinearizabilityOptions, check_linearizable
+from harness.checker.models import KV, REGISTER, FailCas
+from harness.checker.rundata import RunData, from_history, load_run
+from harness.checker.verdict import CheckResult, RunVerdicts, Verdict
+from harness.checker.wellformed import adequacy, well_formed
+from harness.errors import CheckerError
+from harness.history import RunDir
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckerSpec:
+    name: str
+    check: Callable[[RunData], CheckResult]
+    applies: Callable[[RunData], bool]
+    reads_history: bool = True  # meaningless on a malformed history
+
+
+def _always(_run: RunData) -> bool:
+    return True
+
+
+def _linearizable_applies(run: RunData) -> bool:
+    if not run.expect.get("linearizable"):
+        return False
+    fs = REGISTER.fs | KV.fs
+    return run.workload_kind == "register" or any(c.f in fs for c in run.paired.calls)
+
+
+def linearizability_options(run: RunData) -> LinearizabilityOptions:
+    """Defaults, overridden by ``run.json``'s optional ``"checker"`` object."""
+    raw: dict[str, Any] = dict(run.meta.get("checker") or {})
+    opts = LinearizabilityOptions()
+    fields = {"model", "time_budget_s", "memory_budget_bytes", "slice_steps", "minimize_budget_s"}
+    overrides: dict[str, Any] = {k: v for k, v in raw.items() if k in fields}
+    if "fail_cas" in raw:
+        overrides["fail_cas"] = FailCas(raw["fail_cas"])
+    return replace(opts, **overrides)
+
+
+def linearizable(run: RunData) -> CheckResult:
+    fs = REGISTER.fs | KV.fs
+    if not any(c.f in fs for c in run.paired.calls):
+        return CheckResult.unknown("no read/write/cas/delete (or get/put/append) ops to check")
+    return check_linearizable(run.paired.calls, linearizability_options(run))
+
+
+REGISTRY: dict[str, CheckerSpec] = {}
+
+
+def register_checker(spec: CheckerSpec) -> None:
+    REGISTRY[spec.name] = spec
+
+
+for _spec in (
+    CheckerSpec(name="well_formed", check=well_formed, applies=_always, reads_history=False),
+    CheckerSpec(name="adequacy", check=adequacy, applies=lambda r: not r.bare, reads_history=False),
+    CheckerSpec(name="linearizable", check=linearizable, applies=_linearizable_applies),
+    CheckerSpec(name="no_lost_writes", check=lostwrites.no_lost_writes, applies=lostwrites.applies),
+    CheckerSpec(name="converged", check=convergence.converged, applies=convergence.applies),
+    CheckerSpec(name="recovered", check=recovery.recovered, applies=recovery.applies),
+    CheckerSpec(
+        name="availability", check=availability_mod.availability, applies=availability_mod.applies
+    ),
+    CheckerSpec(name="watch", check=watch.watch, applies=watch.applies),
+):
+    register_checker(_spec)
+
+
+def run_checkers(run: RunData, names: Iterable[str] | None = None) -> RunVerdicts:
+    specs = [REGISTRY[n] for n in names] if names is not None else list(REGISTRY.values())
+    results: dict[str, CheckResult] = {}
+    history_ok = True
+    for spec in specs:
+        if not spec.applies(run):
+            continue
+        if spec.reads_history and not history_ok:
+            results[spec.name] = CheckResult.unknown("history is not well formed; not checked")
+            continue
+        results[spec.name] = _guarded(spec, run)
+        if spec.name == "well_formed" and results[spec.name].verdict is not Verdict.VALID:
+            history_ok = False
+    return RunVerdicts.of(results)
+
+
+def _guarded(spec: CheckerSpec, run: RunData) -> CheckResult:
+    try:
+        return spec.check(run)
+    except Exception as exc:  # a crashing checker must never read as a pass
+        tb = traceback.format_exception(exc)
+        return CheckResult.unknown(
+            f"checker {spec.name} crashed: {exc!r}", error=repr(exc), traceback=tb[-3:]
+        )
+
+
+def check_run(
+    run_dir: Path, *, write: bool = True, names: Iterable[str] | None = None
+) -> RunVerdicts:
+    run = RunDir(run_dir)
+    try:
+        data = load_run(run)
+    except CheckerError as exc:
+        verdicts = RunVerdicts.of(
+            {"well_formed": CheckResult.unknown(f"cannot load the run: {exc}")}
+        )
+    else:
+        verdicts = run_checkers(data, names)
+    if write:
+        tmp = run.verdicts.with_suffix(".json.tmp")
+        tmp.write_text(
+            json.dumps(verdicts.to_json(), indent=2, default=str) + "\n", encoding="utf-8"
+        )
+        tmp.replace(run.verdicts)
+    return verdicts
+
+
+def check_history(path: Path, *, options: LinearizabilityOptions | None = None) -> RunVerdicts:
+    try:
+        data = from_history(path)
+    except CheckerError as exc:
+        return RunVerdicts.of(
+            {"well_formed": CheckResult.unknown(f"cannot read the history: {exc}")}
+        )
+    wf = well_formed(data)
+    results = {"well_formed": wf}
+    if wf.verdict is not Verdict.VALID:
+        results["linearizable"] = CheckResult.unknown("history is not well formed; not checked")
+    else:
+        spec = CheckerSpec(
+            name="linearizable",
+            check=lambda r: check_linearizable(r.paired.calls, options or LinearizabilityOptions()),
+            applies=_always,
+        )
+        results["linearizable"] = _guarded(spec, data)
+    return RunVerdicts.of(results)
