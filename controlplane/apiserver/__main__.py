@@ -50,6 +50,8 @@ def main() -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs every store request at INFO: far too much for member logs under load.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         config = config_from_env(os.environ)
     except (ConfigError, UnknownBugError) as exc:
