@@ -87,8 +87,10 @@ async def real_store(data_dir: Path) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def compacted_store() -> AsyncIterator[str]:
-    """A fake store: has a leader, lists nothing at revision 100, every watch is compacted."""
+async def compacted_store(*, good_polls: int = 0) -> AsyncIterator[str]:
+    """A fake store: has a leader, lists nothing at revision 100; after ``good_polls`` empty
+    answers, every watch is compacted."""
+    polls = 0
 
     async def status(_: web.Request) -> web.Response:
         return web.json_response({"id": "fake", "role": "leader", "leader": "fake"})
@@ -102,6 +104,10 @@ async def compacted_store() -> AsyncIterator[str]:
         )
 
     async def watch(_: web.Request) -> web.Response:
+        nonlocal polls
+        polls += 1
+        if polls <= good_polls:
+            return web.json_response({"events": [], "revision": 100})
         return web.json_response({"error": "compacted", "compact_revision": 90}, status=410)
 
     app = web.Application()

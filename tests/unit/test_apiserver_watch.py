@@ -8,6 +8,7 @@ changes" and "Resource versions").
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,23 @@ def test_watch_from_a_compacted_revision_is_410_expired() -> None:
             assert resp.status_code == 410, resp.text
             body = resp.json()
             assert body["kind"] == "Status" and body["reason"] == "Expired" and body["code"] == 410
+
+    asyncio.run(main())
+
+
+def test_watch_compacted_while_open_ends_with_an_error_event() -> None:
+    """API concepts "410 Gone responses": when history is compacted under an open watch,
+    kube-apiserver ends the stream with an ERROR event holding a 410 Expired Status."""
+
+    async def main() -> None:
+        async with compacted_store(good_polls=2) as url, apiserver(url) as api:
+            resp = await api.get(f"{PODS}?watch=1&resourceVersion=100")
+            assert resp.status_code == 200, resp.text
+            lines = [json.loads(line) for line in resp.text.splitlines() if line.strip()]
+            assert len(lines) == 1 and lines[0]["type"] == "ERROR", lines
+            status = lines[0]["object"]
+            assert status["kind"] == "Status" and status["code"] == 410
+            assert status["reason"] == "Expired"
 
     asyncio.run(main())
 
