@@ -59,6 +59,7 @@ class WatchWorkload(ClientWorkload):
         self.max_acked_rv = 0  # highest resourceVersion of an acknowledged write
         self.seen_rv: dict[int, int] = {}  # watcher → highest resourceVersion it recorded
         self.reconnects = 0
+        self._start_rv: dict[int, str | None] = {}
 
     def extra_processes(self) -> int:
         return WATCHERS
@@ -105,6 +106,12 @@ class WatchWorkload(ClientWorkload):
                 self.max_acked_rv = max(self.max_acked_rv, rv)
 
     # ----- watchers ----------------------------------------------------------------------
+    async def setup(self, http: Http) -> None:
+        """List once per watcher before any writer starts, so no write precedes the watch."""
+        for w in range(WATCHERS):
+            endpoint = self.endpoints[w % len(self.endpoints)]
+            self._start_rv[w] = await self._list_rv(http, endpoint)
+
     def background(self, http: Http, stopping: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
         return [self._watcher(http, w) for w in range(WATCHERS)]
 
@@ -121,7 +128,7 @@ class WatchWorkload(ClientWorkload):
         process = self.spec.clients + w
         name = f"watcher-{w}"
         endpoint_index = w % len(self.endpoints)
-        rv: str | None = None
+        rv = self._start_rv.get(w)
         while True:
             endpoint = self.endpoints[endpoint_index]
             if rv is None:
