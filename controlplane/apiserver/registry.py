@@ -58,12 +58,16 @@ class Registry:
     def __init__(self, store: StoreClient, *, bugs: frozenset[str]) -> None:
         self._store = store
         self._cas_without_check = "cas-without-check" in bugs
+        # System namespaces cannot be deleted, so once seen they need no lookup per create
+        # (which would double the store round trips of the commonest write).
+        self._system_namespaces_exist = False
 
     async def ensure_system_namespaces(self) -> None:
         """Create ``default`` and ``kube-system`` if absent; idempotent across replicas."""
         for name in SYSTEM_NAMESPACES:
             obj = new_object(NAMESPACES, None, {"metadata": {"name": name}})
             await self._store.cas(store_key(NAMESPACES, None, name), expect_revision=0, value=obj)
+        self._system_namespaces_exist = True
 
     async def create(self, res: Resource, namespace: str | None, body: Obj) -> Obj:
         if res.namespaced:
@@ -140,6 +144,8 @@ class Registry:
         return item
 
     async def _require_namespace(self, namespace: str | None) -> None:
+        if self._system_namespaces_exist and namespace in SYSTEM_NAMESPACES:
+            return
         if (
             namespace is None
             or await self._store.get(store_key(NAMESPACES, None, namespace)) is None
