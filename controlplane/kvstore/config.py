@@ -94,6 +94,35 @@ def _int(env: Mapping[str, str], var: str, default: int) -> int:
     return int(raw)
 
 
+def _timings(env: Mapping[str, str]) -> RaftTimings:
+    """Election timeouts may be overridden (``KV_RAFT_MIN_TIMEOUT_S``/``KV_RAFT_MAX_TIMEOUT_S``,
+    not part of the container contract) so a test can decide who wins the first election; the
+    leader fallback stays at 2 × the max timeout."""
+    base = RaftTimings()
+    raw_min, raw_max = env.get("KV_RAFT_MIN_TIMEOUT_S", ""), env.get("KV_RAFT_MAX_TIMEOUT_S", "")
+    if not raw_min and not raw_max:
+        return base
+    try:
+        lo = float(raw_min) if raw_min else base.min_timeout_s
+        hi = float(raw_max) if raw_max else max(base.max_timeout_s, 2 * lo)
+    except ValueError:
+        raise ConfigError(
+            f"KV_RAFT_MIN_TIMEOUT_S/KV_RAFT_MAX_TIMEOUT_S: got {raw_min!r}/{raw_max!r}; "
+            "expected seconds"
+        ) from None
+    if not base.append_entries_period_s * 3 < lo < hi:
+        raise ConfigError(
+            f"raft timeouts: got min={lo} max={hi}; expected "
+            f"{base.append_entries_period_s * 3} < min < max"
+        )
+    return RaftTimings(
+        min_timeout_s=lo,
+        max_timeout_s=hi,
+        leader_fallback_timeout_s=2 * hi,
+        connection_timeout_s=max(base.connection_timeout_s, hi),
+    )
+
+
 def load_config(environ: Mapping[str, str] | None = None) -> StoreConfig:
     env = os.environ if environ is None else environ
     member_id = env.get("KV_ID", "")
@@ -123,4 +152,5 @@ def load_config(environ: Mapping[str, str] | None = None) -> StoreConfig:
         http_port=_int(env, "KV_HTTP_PORT", 2379),
         raft_port=_int(env, "KV_RAFT_PORT", 2380),
         bugs=active,
+        timings=_timings(env),
     )

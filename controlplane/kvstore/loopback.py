@@ -41,6 +41,10 @@ class LoopbackMember:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
 
+    @property
+    def raft_address(self) -> str:
+        return f"127.0.0.1:{self.raft_port}"
+
 
 def free_ports(count: int) -> list[int]:
     """Ports the kernel just handed out (and released): free unless someone races us."""
@@ -105,14 +109,22 @@ class LoopbackCluster:
         for name in self.members:
             self._wait_listening(name)
 
-    def start(self, name: str, *, bugs: str | None = None, wait: bool = True) -> None:
-        """(Re)start one member; ``bugs`` overrides the cluster's switch list for it."""
+    def start(
+        self,
+        name: str,
+        *,
+        bugs: str | None = None,
+        env: dict[str, str] | None = None,
+        wait: bool = True,
+    ) -> None:
+        """(Re)start one member; ``bugs`` overrides the cluster's switch list for it and
+        ``env`` adds variables (e.g. ``KV_RAFT_MIN_TIMEOUT_S``)."""
         if name in self._procs and self._procs[name].poll() is None:
             raise LoopbackError(f"{name} is already running")
         m = self.members[name]
         m.data_dir.mkdir(parents=True, exist_ok=True)
-        peers = ",".join(f"{p.name}=127.0.0.1:{p.raft_port}" for p in self.members.values())
-        env = {
+        peers = ",".join(f"{p.name}={p.raft_address}" for p in self.members.values())
+        full_env = {
             **os.environ,
             "KV_ID": name,
             "KV_PEERS": peers,
@@ -122,13 +134,14 @@ class LoopbackCluster:
             "CHAOSPLANE_BUGS": self._bugs if bugs is None else bugs,
             "PYTHONUNBUFFERED": "1",
             **self._extra_env,
+            **(env or {}),
         }
         with m.log_path.open("ab") as log:
             log.write(f"--- start {name} at {time.time():.3f}\n".encode())
             log.flush()
             self._procs[name] = subprocess.Popen(
                 [sys.executable, "-m", "controlplane.kvstore"],
-                env=env,
+                env=full_env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
