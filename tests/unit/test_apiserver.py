@@ -350,3 +350,27 @@ def test_api_tokens_verbs_continue_after_commas() -> None:
     grants = parse_tokens("adm=alice:*,ro=bob:get,list,watch")
     assert grants["adm"].allows(Verb.DELETE)
     assert grants["ro"].allows(Verb.WATCH) and not grants["ro"].allows(Verb.CREATE)
+
+
+def test_an_unexpected_exception_is_a_500_status_without_traceback() -> None:
+    """API conventions "Response Status Kind": even a crash inside a handler answers a
+    Status (500 InternalError) with a message, never an HTML page or a traceback."""
+    from controlplane.apiserver import ApiConfig, StoreClientConfig, build_app
+
+    async def boom(_: web.Request) -> web.Response:
+        raise RuntimeError("kaboom")
+
+    async def main() -> None:
+        config = ApiConfig(store=StoreClientConfig(urls=(f"http://127.0.0.1:{free_port()}",)))
+        app = build_app(config)
+        app.router.add_get("/boom", boom)
+        runner, port = await _serve(app)
+        try:
+            async with httpx.AsyncClient(trust_env=False) as client:
+                resp = await client.get(f"http://127.0.0.1:{port}/boom")
+        finally:
+            await runner.cleanup()
+        body = assert_status(resp, 500, "InternalError")
+        assert "kaboom" in body["message"] and "Traceback" not in resp.text
+
+    asyncio.run(main())
