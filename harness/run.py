@@ -1,0 +1,246 @@
+"""One run: scenario + seed → cluster → workload and nemesis → history → verdicts → report.
+
+In a nutshell: ``run_scenario(scenario, RunOptions(...))`` owns the lifecycle and returns a
+``RunOutcome`` (run directory, verdicts, report path, the command that reruns it). Everything
+the checkers and the report need is written into the run directory as the run goes, so a run
+that crashes half-way still leaves a history to re-check offline (``chaosplane check``).
+
+    scenario = load_scenario(Path("scenarios/suite/leader-killed.yaml"))
+    outcome = run_scenario(scenario, RunOptions(seed=7))
+    print(outcome.verdicts.overall, outcome.report)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from harness.checker import RunVerdicts, check_run
+from harness.cluster.model import ClusterHandle, ClusterSpec
+from harness.history import JsonlWriter, RunDir, read_faults, read_ops
+from harness.nemesis import NemesisThread, make_context, read_schedule, replay_specs, write_schedule
+from harness.runmeta import RunMeta, new_run_id
+from harness.scenario import FaultSpec, Scenario, dump_resolved
+from harness.toxiproxy import ToxiproxyClient
+from harness.workload import assess, make_workload
+
+CONVERGENCE_POLL_S = 0.25
+NEMESIS_GRACE_S = 60.0  # past the last planned heal, before a stuck nemesis is an error
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunOptions:
+    reports_dir: Path = Path("reports")
+    seed: int | None = None  # overrides the scenario's seed; None: the scenario's, else random
+    replay: Path | None = None  # a schedule.json whose faults replace the scenario's
+    engine: str | None = None  # overrides cluster.store.engine
+    bugs: tuple[str, ...] = ()  # bug-zoo switches added to the scenario's
+    keep_cluster: bool = False  # leave the cluster running when the run is not valid
+    render_report: bool = True
+    cluster: ClusterHandle | None = None  # run on this live cluster instead of starting one
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunOutcome:
+    run_id: str
+    run_dir: Path
+    seed: int
+    verdicts: RunVerdicts
+    report: Path | None
+    rerun: str
+    duration_s: float
+    kept_cluster: str | None = None  # run id of a cluster left running for inspection
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdicts.overall.value == "valid"
+
+
+def run_scenario(scenario: Scenario, options: RunOptions | None = None) -> RunOutcome:
+    options = options or RunOptions()
+    scenario = _apply_overrides(scenario, options)
+    seed = _resolve_seed(scenario, options)
+    faults = _planned_faults(scenario, options)
+    run_id = new_run_id(scenario.name, seed)
+    run_dir = RunDir(options.reports_dir / run_id).create()
+    meta = RunMeta.start(run_id=run_id, scenario=scenario, seed=seed, options_replay=options.replay)
+    run_dir.scenario.write_text(dump_resolved(scenario), encoding="utf-8")
+    meta.write(run_dir.meta)
+    started = time.monotonic()
+    kept: str | None = None
+    try:
+        with _cluster_for(scenario, options, run_dir, meta) as (cluster, keep):
+            _exercise(cluster, scenario, faults, seed, run_dir)
+            meta.adequacy = _adequacy(scenario, run_dir)
+            meta.write(run_dir.meta)
+            verdicts = check_run(run_dir.root)
+            if options.keep_cluster and verdicts.overall.value != "valid":
+                keep.set()
+                kept = cluster.info.run_id
+    except BaseException as exc:
+        meta.error = f"{type(exc).__name__}: {exc}"
+        meta.finish(time.monotonic() - started)
+        meta.write(run_dir.meta)
+        raise
+    meta.finish(time.monotonic() - started)
+    meta.write(run_dir.meta)
+    verdicts = check_run(run_dir.root)  # again: run.json now holds the duration and adequacy
+    report = _render(run_dir) if options.render_report else None
+    return RunOutcome(
+        run_id=run_id,
+        run_dir=run_dir.root,
+        seed=seed,
+        verdicts=verdicts,
+        report=report,
+        rerun=meta.command,
+        duration_s=time.monotonic() - started,
+        kept_cluster=kept,
+    )
+
+
+def _exercise(
+    cluster: ClusterHandle, scenario: Scenario, faults: list[FaultSpec], seed: int, run_dir: RunDir
+) -> None:
+    """Workload and nemesis together on one clock, probes throughout, then heal and read back."""
+    from harness.cluster import StatusProbe
+
+    start_ns = time.monotonic_ns()
+    with (
+        JsonlWriter(run_dir.history) as history,
+        JsonlWriter(run_dir.faults) as timeline,
+        JsonlWriter(run_dir.status) as status,
+        StatusProbe(cluster, status, start_ns, interval_s=0.2),
+    ):
+        ctx = make_context(
+            cluster=cluster,
+            toxiproxy=ToxiproxyClient(cluster.info.toxiproxy),
+            timeline=timeline,
+            start_ns=start_ns,
+            seed=seed,
+        )
+        nemesis = NemesisThread(faults, ctx)
+        workload = make_workload(scenario.workload, cluster.info, history, start_ns, seed)
+        nemesis.start()
+        try:
+            workload.run()
+        finally:
+            fired = nemesis.fired
+            try:
+                fired = nemesis.result(timeout_s=_last_heal_s(faults, start_ns) + NEMESIS_GRACE_S)
+            finally:
+                nemesis.stop()
+                write_schedule(run_dir.schedule, fired or nemesis.fired, seed=seed)
+        _wait_converged(cluster, scenario.expect.converged_within_s or 10.0)
+        workload.final_read()
+
+
+def _last_heal_s(faults: list[FaultSpec], start_ns: int) -> float:
+    elapsed = (time.monotonic_ns() - start_ns) / 1e9
+    ends = [f.at_s + (f.duration_s or 0.0) + _extra_hold_s(f) for f in faults]
+    return max([0.0, *ends]) - elapsed
+
+
+def _extra_hold_s(fault: FaultSpec) -> float:
+    params = fault.params
+    repeat = int(params.get("repeat", 1) or 1)
+    interval = float(params.get("interval_s", 0.0) or 0.0)
+    restart = float(params.get("restart_after_s", 0.0) or 0.0)
+    return repeat * (interval + restart) + restart
+
+
+def _wait_converged(cluster: ClusterHandle, bound_s: float) -> None:
+    """Give the store up to ``bound_s`` to converge; the checker judges, this only waits."""
+    deadline = time.monotonic() + bound_s
+    while time.monotonic() < deadline:
+        statuses = [cluster.status(n.name, timeout_s=0.5) for n in cluster.store_nodes()]
+        if all(statuses):
+            marks = {(s.get("applied_index"), s.get("state_hash")) for s in statuses if s}
+            if len(marks) == 1:
+                return
+        time.sleep(CONVERGENCE_POLL_S)
+
+
+def _adequacy(scenario: Scenario, run_dir: RunDir) -> dict[str, Any]:
+    if not run_dir.history.exists():
+        return {"ok": False, "reason": "no history was written"}
+    ops = list(read_ops(run_dir.history))
+    faults = list(read_faults(run_dir.faults)) if run_dir.faults.exists() else []
+    return assess(ops, faults, target_rate=scenario.workload.rate).to_json()
+
+
+@contextlib.contextmanager
+def _cluster_for(
+    scenario: Scenario, options: RunOptions, run_dir: RunDir, meta: RunMeta
+) -> Iterator[tuple[ClusterHandle, threading.Event]]:
+    keep = threading.Event()
+    if options.cluster is not None:
+        yield options.cluster, keep
+        return
+    from harness.cluster import DockerCluster
+    from harness.images import require_images
+
+    images = require_images()
+    meta.image_tags = images.to_json()
+    spec = ClusterSpec(
+        store_members=scenario.cluster.store_members,
+        apiservers=scenario.cluster.apiservers,
+        engine=scenario.cluster.engine,
+        bugs=tuple(scenario.cluster.bugs),
+        proxy_seed=meta.seed,
+        log_dir=run_dir.logs,
+    )
+    cluster = DockerCluster(spec, images=images)
+    meta.cluster_run_id = cluster.run_id
+    meta.write(run_dir.meta)
+    try:
+        cluster.start()
+        yield cluster, keep
+    finally:
+        if keep.is_set():
+            cluster._save_logs()  # the logs belong in the report even when the cluster stays
+            cluster.detach()  # reaped at the next start after this process, or `chaosplane down`
+        else:
+            cluster.teardown()
+
+
+def _render(run_dir: RunDir) -> Path | None:
+    try:
+        from harness.report import render_run_report
+    except ImportError:
+        return None
+    return render_run_report(run_dir.root)
+
+
+def _apply_overrides(scenario: Scenario, options: RunOptions) -> Scenario:
+    cluster = scenario.cluster
+    if options.engine:
+        cluster = replace(cluster, engine=options.engine)
+    if options.bugs:
+        cluster = replace(cluster, bugs=tuple(dict.fromkeys((*cluster.bugs, *options.bugs))))
+    return replace(scenario, cluster=cluster)
+
+
+def _resolve_seed(scenario: Scenario, options: RunOptions) -> int:
+    if options.seed is not None:
+        return options.seed
+    if options.replay is not None:
+        doc = json.loads(options.replay.read_text(encoding="utf-8"))
+        if isinstance(doc.get("seed"), int):
+            return int(doc["seed"])
+    if scenario.seed is not None:
+        return scenario.seed
+    return random.SystemRandom().randrange(1, 2**31)
+
+
+def _planned_faults(scenario: Scenario, options: RunOptions) -> list[FaultSpec]:
+    if options.replay is not None:
+        return replay_specs(read_schedule(options.replay))
+    return list(scenario.faults)
