@@ -251,8 +251,9 @@ class StoreClient:
         last_error = "no attempt made"
         sweep = 0
         while True:
+            start = self._sticky  # fixed for the sweep: _skip() moves self._sticky
             for offset in range(len(self._urls)):
-                idx = (self._sticky + offset) % len(self._urls)
+                idx = (start + offset) % len(self._urls)
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     break

@@ -374,3 +374,44 @@ def test_an_unexpected_exception_is_a_500_status_without_traceback() -> None:
         assert "kaboom" in body["message"] and "Traceback" not in resp.text
 
     asyncio.run(main())
+
+
+@asynccontextmanager
+async def refusing_store(hits: list[str]) -> AsyncIterator[str]:
+    """A fake store member without quorum: every request is a 503 "nothing applied"."""
+
+    async def refuse(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        body = {"error": "no leader", "retryable": True, "outcome_unknown": False}
+        return web.json_response(body, status=503)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", refuse)
+    runner, port = await _serve(app)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+def test_store_urls_fail_over_on_503_and_stick_to_the_one_that_works(tmp_path: Path) -> None:
+    """Our HA contract (ARCHITECTURE.md, apiserver container): a 503 or a connect error from
+    one store URL moves the request to the next; later requests go straight to the URL that
+    answered instead of paying the failure again."""
+
+    async def main() -> None:
+        hits: list[str] = []
+        dead = f"http://127.0.0.1:{free_port()}"
+        async with (
+            refusing_store(hits) as refusing,
+            real_store(tmp_path) as url,
+            apiserver(dead, refusing, url) as api,
+        ):
+            assert hits, "the refusing member should have been tried first"
+            before = len(hits)
+            for i in range(5):
+                assert (await api.post(PODS, json=pod(f"p{i}"))).status_code == 201
+                assert (await api.get(f"{PODS}/p{i}")).status_code == 200
+            assert len(hits) == before, "requests went back to a failing URL"
+
+    asyncio.run(main())
