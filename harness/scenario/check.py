@@ -18,7 +18,15 @@ from typing import Any
 
 from harness.scenario.durations import DurationError, parse_duration, to_whole_unit
 from harness.scenario.fields import FieldSpec, FieldType
-from harness.scenario.problems import MISSING, Path, Problems, did_you_mean, one_of
+from harness.scenario.problems import (
+    INVALID,
+    MISSING,
+    Path,
+    Problems,
+    did_you_mean,
+    dotted,
+    one_of,
+)
 
 F = FieldType
 
@@ -50,21 +58,23 @@ def example(spec: FieldSpec) -> str:
         return spec.choices[0]
     if spec.type is F.DURATION:
         return "200ms" if spec.unit_required else "5s"
+    if spec.type is F.PATTERN:
+        return "my-scenario"
     if spec.type in (F.INTEGER, F.NUMBER):
         return str(int(spec.minimum or 0) + (1 if spec.exclusive_minimum else 0))
     return "<value>"
 
 
 def check_section(spec: FieldSpec, data: Any, path: Path, problems: Problems) -> dict[str, Any]:
-    if data is None or data is MISSING:  # "cluster:" with nothing under it means "all defaults"
-        data = {}
+    if data is None or data is MISSING or data is INVALID:
+        data = {}  # "cluster:" with nothing under it means "all defaults"
     if not isinstance(data, dict):
-        problems.add(
-            path,
-            data,
-            expected=spec.rule(),
-            fix=f"write it as a mapping, e.g. {spec.name}: {{{spec.fields[0].name}: …}}",
+        fix = (
+            f"write it as a mapping, e.g. {spec.name}: {{{spec.fields[0].name}: …}}"
+            if path
+            else "a scenario file is one mapping, starting e.g. with name: my-scenario"
         )
+        problems.add(path, data, expected=spec.rule(), fix=fix)
         return default_value(spec)  # type: ignore[no-any-return]
     names = [f.name for f in spec.fields]
     for key in data:
@@ -73,7 +83,7 @@ def check_section(spec: FieldSpec, data: Any, path: Path, problems: Problems) ->
                 (*path, key),
                 data[key],
                 at_key=True,
-                expected=f"a field of {spec.name}",
+                expected=f"a field of {dotted(path)}" if path else "a top-level field",
                 fix=f"{did_you_mean(key, names)}valid fields: {one_of(names)}",
             )
     return {
@@ -84,6 +94,8 @@ def check_section(spec: FieldSpec, data: Any, path: Path, problems: Problems) ->
 
 def check_value(spec: FieldSpec, value: Any, path: Path, problems: Problems) -> Any:
     """The converted value, or the default after adding a problem."""
+    if value is INVALID:  # reported by the YAML reader already
+        return default_value(spec)
     if value is MISSING:
         if spec.required:
             problems.add(

@@ -25,14 +25,14 @@ from harness.scenario.faultkinds import (
     params_for,
 )
 from harness.scenario.model import FaultKind, FaultSpec
-from harness.scenario.problems import MISSING, Path, Problems, did_you_mean, one_of
+from harness.scenario.problems import INVALID, MISSING, Path, Problems, did_you_mean, one_of
 
 FAULTS_PATH: Path = ("faults",)
 _EXAMPLE = "{at: 5s, partition: halves, for: 10s}"
 # Which kinds take a param, for "restart_after belongs to kill" hints on a misplaced key.
 _PARAM_OWNERS: dict[str, list[str]] = {}
 for _spec in FAULT_KINDS.values():
-    for _param in params_for(_spec, None):
+    for _param in _spec.params:
         _PARAM_OWNERS.setdefault(_param.name, []).append(_spec.kind.value)
 for _type, _attrs in TOXIC_ATTRIBUTES.items():
     for _attr in _attrs:
@@ -41,7 +41,7 @@ for _type, _attrs in TOXIC_ATTRIBUTES.items():
 
 def check_faults(data: Any, problems: Problems) -> list[tuple[int, FaultSpec]]:
     """The valid entries with their index in the file (invalid ones are reported, not kept)."""
-    if data is None or data is MISSING:
+    if data is None or data is MISSING or data is INVALID:
         return []
     if not isinstance(data, list):
         problems.add(
@@ -60,6 +60,8 @@ def check_faults(data: Any, problems: Problems) -> list[tuple[int, FaultSpec]]:
 
 
 def _check_entry(entry: Any, path: Path, problems: Problems) -> FaultSpec | None:
+    if entry is INVALID:
+        return None
     if not isinstance(entry, dict):
         problems.add(
             path,
@@ -82,10 +84,10 @@ def _check_entry(entry: Any, path: Path, problems: Problems) -> FaultSpec | None
         )
         return None
     spec = FAULT_KINDS[FaultKind(kinds[0])]
-    before = len(problems.found)
     raw_value = entry[spec.kind.value]
     value = check_value(spec.value, raw_value, (*path, spec.kind.value), problems)
-    value_ok = len(problems.found) == before
+    # bad_under also sees what the YAML reader reported (tags, unreadable scalars) here.
+    value_ok = not problems.bad_under((*path, spec.kind.value))
     params = params_for(spec, raw_value if value_ok else None)
     _unknown_keys(spec, entry, path, problems, [p.name for p in params])
     at_s = check_value(AT, entry.get("at", MISSING), (*path, "at"), problems)
@@ -97,7 +99,7 @@ def _check_entry(entry: Any, path: Path, problems: Problems) -> FaultSpec | None
         values[param.name] = check_value(
             param, entry.get(param.name, MISSING), (*path, param.name), problems
         )
-    if len(problems.found) != before:
+    if problems.bad_under(path):
         return None
     return _build(spec, value, at_s, duration_s, values)
 

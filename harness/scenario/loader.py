@@ -46,8 +46,8 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         problems.raise_if_any()
     assert text is not None
     data = parse_yaml(text, problems)
-    problems.raise_if_any()
     if data is None:
+        problems.raise_if_any()  # a syntax error: nothing to check beyond it
         problems.add(
             (),
             None,

@@ -27,6 +27,9 @@ Path = tuple[PathPart, ...]
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>"})()
 """Stands for a field that is absent (``got nothing (missing)``)."""
 
+INVALID: Any = type("Invalid", (), {"__repr__": lambda self: "<invalid>"})()
+"""Stands for a YAML node already reported (a tag, an unreadable scalar): checks skip it."""
+
 
 def dotted(path: Path) -> str:
     """``("faults", 0, "at")`` → ``faults[0].at``; the root is ``(document)``."""

@@ -64,8 +64,8 @@ def _check_workload(values: dict[str, Any], problems: Problems) -> None:
         problems.add(
             ("workload", "through"),
             "store",
-            expected=f"through: store only with kind: {' or '.join(THROUGH_STORE)} (a "
-            f"{workload['kind']} workload needs the apiserver's API)",
+            expected=f"through: store only with kind: {' or '.join(THROUGH_STORE)} (kind "
+            f"{workload['kind']} needs the apiserver's API)",
             fix=f"write through: apiserver, or kind: {THROUGH_STORE[0]}",
         )
     engine_ok = not problems.bad_under(("cluster",))
@@ -88,10 +88,10 @@ def _check_workload(values: dict[str, Any], problems: Problems) -> None:
                     ("workload", "mix", op),
                     op,
                     at_key=True,
-                    expected=f"an op of a {workload['kind']} workload",
+                    expected=f"an op of kind {workload['kind']}",
                     fix=f"{did_you_mean(op, ops)}valid ops: {one_of(ops)}"
                     if ops
-                    else f"remove mix: a {workload['kind']} workload has a fixed shape",
+                    else f"remove mix: kind {workload['kind']} has a fixed shape",
                 )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from harness.scenario.problems import Path, Problems, show, type_name
+from harness.scenario.problems import INVALID, Path, Problems, type_name
 
 MAX_NODES = 20_000  # a real scenario has a few hundred; more means an alias bomb or garbage
 _PLAIN_TAGS = {
@@ -52,12 +52,12 @@ class _Walker:
         if node.tag not in _PLAIN_TAGS:
             self.problems.add(
                 path,
-                node.tag,
+                node.tag.replace("tag:yaml.org,2002:", "!!"),
                 got_type="YAML tag",
                 expected="plain YAML (mappings, lists, strings, numbers, booleans, null)",
                 fix="remove the tag",
             )
-            return None
+            return INVALID
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
         self.stack.add(id(node))
@@ -80,7 +80,7 @@ class _Walker:
                 expected=f"a value YAML can read ({type(exc).__name__})",
                 fix="quote it or write a smaller number",
             )
-            return None
+            return INVALID
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -100,14 +100,15 @@ class _Walker:
                 self._scalar(key_node, path) if isinstance(key_node, yaml.ScalarNode) else key_node
             )
             if not isinstance(key, str):
-                shown = key.value if isinstance(key, yaml.Node) else key
+                # Show the key as written (`on`), not as YAML 1.1 read it (True).
+                written = key_node.value if isinstance(key_node, yaml.ScalarNode) else "…"
+                kind = type_name(key) if isinstance(key_node, yaml.ScalarNode) else "complex"
                 self.problems.add(
                     path,
-                    shown,
-                    got_type=f"{type_name(key) if not isinstance(key, yaml.Node) else 'complex'}"
-                    " key",
+                    written,
+                    got_type=f"{kind} key",
                     expected="field names that are strings",
-                    fix=f"quote the key, e.g. '{show(shown)}': …",
+                    fix=f"quote the key, e.g. '{written}': …",
                     line=key_line,
                 )
                 continue
@@ -146,12 +147,13 @@ def parse_yaml(text: str, problems: Problems) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         column = f" at column {mark.column + 1}" if mark is not None else ""
+        context = f" ({exc.context})" if exc.problem and exc.context else ""
         problems.add(
             (),
             str(exc.problem or exc.context or "unreadable"),
             got_type="YAML syntax error",
             expected="valid YAML",
-            fix=f"check the indentation, quoting and brackets{column}",
+            fix=f"check the indentation, quoting and brackets{column}{context}",
             line=line,
         )
         return None
