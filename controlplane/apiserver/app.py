@@ -152,7 +152,7 @@ async def collection(request: web.Request) -> web.StreamResponse:
         _authorize(request, Verb.CREATE, res, namespace)
         obj = await request.app[REGISTRY].create(res, namespace, parse_body(await request.read()))
         return web.json_response(obj, status=201)
-    if request.query.get("watch") in ("1", "true"):
+    if request.query.get("watch", "").lower() in ("1", "true"):
         _authorize(request, Verb.WATCH, res, namespace)
         cfg = request.app[CONFIG]
         params = watch_params(dict(request.query), max_s=cfg.watch_max_s)
