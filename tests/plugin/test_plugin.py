@@ -34,7 +34,8 @@ FAKE_RUN = textwrap.dedent(
 
     def fake(scenario, options):
         verdict = Verdict(VERDICT)
-        checks = {"linearizable": CheckResult(verdict=verdict, reason="key k1: 3 ops cannot be ordered")}
+        reason = "key k1: 3 ops cannot be ordered"
+        checks = {"linearizable": CheckResult(verdict=verdict, reason=reason)}
         return RunOutcome(run_id="r1", run_dir=Path("reports/r1"), seed=7,
                           verdicts=RunVerdicts.of(checks), report=Path("reports/r1/index.html"),
                           rerun="chaosplane run scenarios/tiny.yaml --seed 7", duration_s=1.0)
