@@ -60,8 +60,13 @@ def remove_objects(client: Any, label: str) -> int:
     import docker.errors
 
     containers, networks, volumes = list_objects(client, label)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(_remove_container, containers))
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(_remove_container, containers))
+    except RuntimeError:
+        # At interpreter exit (atexit teardown after SIGTERM) executors refuse new work.
+        for container in containers:
+            _remove_container(container)
     for net in networks:
         with contextlib.suppress(docker.errors.NotFound):
             net.reload()
