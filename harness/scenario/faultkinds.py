@@ -30,7 +30,7 @@ PARTITION_MIN_MEMBERS = {
     "bridge": 3,
     "ring": 4,
 }
-LOSS_GROUPS = ("store-leader", "store", "apiservers", "all")
+SCOPES = ("store", "apiservers", "all")  # which members a partition or loss is drawn over
 LEADER_LOSS_ACTIONS = ("kill", "pause", "isolate")
 ROLLING_GROUPS = ("apiservers", "store")
 LINK_PATTERN = r"^[a-z0-9*?\[\]!-]+$"
@@ -45,10 +45,10 @@ class DurationUse(enum.StrEnum):
 class TargetKind(enum.StrEnum):
     """How the kind key's value is checked against the cluster."""
 
-    PROCESS = "process"  # a member name or store-leader | random-store | random-apiserver
+    PROCESS = "process"  # member name(s), comma-separated, or store-leader | random-store | …
     PARTITION = "partition"  # a partition mode or isolate:<member>
     LINK = "link"  # a link name or glob that matches at least one link
-    LOSS = "loss"  # a member name or store-leader | store | apiservers | all
+    LOSS = "loss"  # as PARTITION, plus ``all`` (every pair in the scope)
     CHOICE = "choice"  # a fixed vocabulary (the spec's choices)
 
 
@@ -163,7 +163,23 @@ def _choice(kind: FaultKind, choices: tuple[str, ...], doc: str) -> FieldSpec:
     return FieldSpec(name=kind.value, type=F.CHOICE, choices=choices, required=True, doc=doc)
 
 
-_PROCESS_PATTERN = f"^({'|'.join(PROCESS_TARGETS)}|{MEMBER_PATTERN})$"
+_PROCESS_PATTERN = f"^({'|'.join(PROCESS_TARGETS)}|{MEMBER_PATTERN}(,{MEMBER_PATTERN})*)$"
+_PARTITION_PATTERN = f"^({'|'.join(PARTITION_MODES)}|isolate:{MEMBER_PATTERN})$"
+_ONE_WAY = FieldSpec(
+    name="one_way",
+    type=F.CHOICE,
+    choices=("minority", "majority"),
+    nullable=True,
+    default=None,
+    doc="Only that side stops hearing the other; null = both ways (not for ring).",
+)
+_SCOPE = FieldSpec(
+    name="members",
+    type=F.CHOICE,
+    choices=SCOPES,
+    default="store",
+    doc="Which members the grudge is drawn over: the store members, the apiservers, or all.",
+)
 FAULT_KINDS: dict[FaultKind, FaultKindSpec] = {
     spec.kind: spec
     for spec in (
@@ -172,30 +188,21 @@ FAULT_KINDS: dict[FaultKind, FaultKindSpec] = {
             value=_target(
                 FaultKind.PARTITION,
                 "isolate-leader | isolate:<member> | halves | majority-minority | bridge | ring "
-                "(over the store members; isolate:<member> may name an apiserver).",
-                f"^({'|'.join(PARTITION_MODES)}|isolate:{MEMBER_PATTERN})$",
+                "(drawn over the `members` scope).",
+                _PARTITION_PATTERN,
             ),
             target=TargetKind.PARTITION,
             value_is="target",
             duration=DurationUse.REQUIRED,
             duration_doc="required: the partition heals after it",
-            params=(
-                FieldSpec(
-                    name="one_way",
-                    type=F.CHOICE,
-                    choices=("minority", "majority"),
-                    nullable=True,
-                    default=None,
-                    doc="Only that side stops hearing the other; null = both ways (not for ring).",
-                ),
-            ),
+            params=(_ONE_WAY, _SCOPE),
             doc="Network partition with iptables in the members' network namespaces.",
         ),
         FaultKindSpec(
             kind=FaultKind.KILL,
             value=_target(
                 FaultKind.KILL,
-                "store-<j> | api-<i> | " + " | ".join(PROCESS_TARGETS),
+                "store-<j> | api-<i> | a comma list of members | " + " | ".join(PROCESS_TARGETS),
                 _PROCESS_PATTERN,
             ),
             target=TargetKind.PROCESS,
@@ -219,7 +226,7 @@ FAULT_KINDS: dict[FaultKind, FaultKindSpec] = {
             kind=FaultKind.PAUSE,
             value=_target(
                 FaultKind.PAUSE,
-                "store-<j> | api-<i> | " + " | ".join(PROCESS_TARGETS),
+                "store-<j> | api-<i> | a comma list of members | " + " | ".join(PROCESS_TARGETS),
                 _PROCESS_PATTERN,
             ),
             target=TargetKind.PROCESS,
@@ -238,8 +245,8 @@ FAULT_KINDS: dict[FaultKind, FaultKindSpec] = {
             target=TargetKind.CHOICE,
             value_is="action",
             duration=DurationUse.OPTIONAL,
-            duration_doc="optional: how long each loss lasts (≤ interval); "
-            "absent = until the next one (kill: restart at once)",
+            duration_doc="optional: how long the last strike lasts (earlier ones heal at the "
+            "next strike); absent = healed as soon as a new leader is elected",
             params=(
                 FieldSpec(
                     name="repeat",
@@ -311,8 +318,9 @@ FAULT_KINDS: dict[FaultKind, FaultKindSpec] = {
             kind=FaultKind.LOSS,
             value=_target(
                 FaultKind.LOSS,
-                "store-<j> | api-<i> | " + " | ".join(LOSS_GROUPS),
-                f"^({'|'.join(LOSS_GROUPS)}|{MEMBER_PATTERN})$",
+                "all (every pair in the `members` scope) or a partition target "
+                "(isolate:<member>, halves, …): loss on the pairs it would cut.",
+                f"^(all|{_PARTITION_PATTERN[2:-2]})$",
             ),
             target=TargetKind.LOSS,
             value_is="target",
@@ -326,10 +334,12 @@ FAULT_KINDS: dict[FaultKind, FaultKindSpec] = {
                     maximum=1,
                     exclusive_minimum=True,
                     required=True,
-                    doc="Share of incoming packets dropped (iptables statistic).",
+                    doc="Share of packets dropped on each affected pair (iptables statistic).",
                 ),
+                _ONE_WAY,
+                _SCOPE,
             ),
-            doc="Random packet loss on the targets' incoming traffic.",
+            doc="Random packet loss between members, with iptables in their network namespaces.",
         ),
     )
 }

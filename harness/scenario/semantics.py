@@ -17,7 +17,6 @@ from typing import Any
 
 from harness.scenario.faultkinds import (
     FAULT_KINDS,
-    LOSS_GROUPS,
     PARTITION_MIN_MEMBERS,
     PARTITION_MODES,
     PROCESS_TARGETS,
@@ -98,69 +97,101 @@ def _check_workload(values: dict[str, Any], problems: Problems) -> None:
 def _check_target(values: dict[str, Any], fault: FaultSpec, path: Path, problems: Problems) -> None:
     spec = FAULT_KINDS[fault.kind]
     stores, apis = members(values)
-    counts = f"cluster.store.members is {len(stores)}, cluster.apiservers is {len(apis)}"
     where = (*path, fault.kind.value)
     if spec.target is TargetKind.PROCESS:
-        valid = [*stores, *apis, *PROCESS_TARGETS]
-        if fault.target not in valid:
-            problems.add(
-                where,
-                fault.target,
-                expected=f"a member of this cluster ({counts}) or {one_of(PROCESS_TARGETS)}",
-                fix=f"{did_you_mean(fault.target, valid)}valid targets: {one_of(valid)}",
-            )
-    elif spec.target is TargetKind.LOSS:
-        valid = [*stores, *apis, *LOSS_GROUPS]
-        if fault.target not in valid:
-            problems.add(
-                where,
-                fault.target,
-                expected=f"a member of this cluster ({counts}) or {one_of(LOSS_GROUPS)}",
-                fix=f"{did_you_mean(fault.target, valid)}valid targets: {one_of(valid)}",
-            )
-    elif spec.target is TargetKind.PARTITION:
-        _check_partition(fault, where, stores, apis, problems)
+        _check_process(fault.target or "", where, stores, apis, problems)
+    elif spec.target in (TargetKind.PARTITION, TargetKind.LOSS):
+        _check_grudge(fault, where, stores, apis, problems)
     if fault.kind is FaultKind.LINK_DOWN:
         _check_link(values, fault.target, where, problems)
     elif fault.kind is FaultKind.TOXIC:
         _check_link(values, fault.target, (*path, "link"), problems)
 
 
-def _check_partition(
+def _counts(stores: list[str], apis: list[str]) -> str:
+    return f"cluster.store.members is {len(stores)}, cluster.apiservers is {len(apis)}"
+
+
+def _check_process(
+    target: str, where: Path, stores: list[str], apis: list[str], problems: Problems
+) -> None:
+    if target in PROCESS_TARGETS:
+        return
+    valid = [*stores, *apis, *PROCESS_TARGETS]
+    names = [name.strip() for name in target.split(",")]
+    unknown = [name for name in names if name not in (*stores, *apis)]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if not unknown and repeated:
+        problems.add(
+            where,
+            target,
+            expected="each member once in a comma list",
+            fix=f"remove the repeated {', '.join(repeated)}",
+        )
+    elif unknown:
+        problems.add(
+            where,
+            target,
+            expected=f"a member of this cluster ({_counts(stores, apis)}), a comma list of "
+            f"members, or {one_of(PROCESS_TARGETS)}",
+            fix=f"{did_you_mean(unknown[0] if unknown else target, valid)}valid targets: "
+            f"{one_of(valid)}",
+        )
+
+
+def _scope(fault: FaultSpec, stores: list[str], apis: list[str]) -> tuple[str, list[str]]:
+    """The members a partition or loss is drawn over (``members:``), as the nemesis does."""
+    scope = str(fault.params.get("members", "store"))
+    chosen = {"store": stores, "apiservers": apis}.get(scope, [*stores, *apis])
+    return scope, chosen
+
+
+def _check_grudge(
     fault: FaultSpec, where: Path, stores: list[str], apis: list[str], problems: Problems
 ) -> None:
     target = fault.target or ""
-    isolated = [f"isolate:{m}" for m in (*stores, *apis)]
-    valid = [*PARTITION_MODES, *isolated]
+    scope, pool = _scope(fault, stores, apis)
+    in_scope = f"members: {scope} ({_counts(stores, apis)})"
+    isolated = [f"isolate:{m}" for m in pool]
+    extra = ["all"] if fault.kind is FaultKind.LOSS else []
+    modes = [*extra, *PARTITION_MODES]
     if target.startswith("isolate:"):
         if target not in isolated:
             problems.add(
                 where,
                 target,
-                expected=f"isolate:<member> naming a member of this cluster "
-                f"(cluster.store.members is {len(stores)}, cluster.apiservers is {len(apis)})",
-                fix=f"{did_you_mean(target, isolated)}valid choices: {one_of(isolated)}",
+                expected=f"isolate:<member> naming a member in scope, {in_scope}",
+                fix=f"{did_you_mean(target, isolated)}valid choices: {one_of(isolated)}; "
+                "or widen members: to all",
             )
         return
-    if target not in PARTITION_MODES:
+    if target not in modes:
         problems.add(
             where,
             target,
-            expected="a partition mode or isolate:<member>",
-            fix=f"{did_you_mean(target, valid)}valid choices: {one_of(valid)}",
+            expected=f"{' or '.join([*extra, 'a partition mode'])} or isolate:<member>",
+            fix=f"{did_you_mean(target, modes + isolated)}valid choices: "
+            f"{one_of(modes + isolated)}",
         )
         return
-    needed = PARTITION_MIN_MEMBERS[target]
-    if len(stores) < needed:
+    needed = PARTITION_MIN_MEMBERS.get(target, 2)
+    if target == "isolate-leader" and scope == "apiservers":
         problems.add(
             where,
             target,
-            expected=f"a partition that separates someone: {target} needs ≥ {needed} store "
-            f"members, cluster.store.members is {len(stores)}",
-            fix=f"raise cluster.store.members to {needed}, or use isolate:<member>",
+            expected="isolate-leader over a scope that holds the store leader",
+            fix="write members: store or members: all",
         )
-        return
-    if target == "ring" and fault.params.get("one_way") is not None:
+    elif len(pool) < needed:
+        problems.add(
+            where,
+            target,
+            expected=f"a grudge that separates someone: {target} needs ≥ {needed} members in "
+            f"scope, {in_scope}",
+            fix="add members (cluster.store.members / cluster.apiservers), widen members: to "
+            "all, or use isolate:<member>",
+        )
+    elif target == "ring" and fault.params.get("one_way") is not None:
         problems.add(
             (*where[:-1], "one_way"),
             fault.params["one_way"],
@@ -209,11 +240,4 @@ def _check_timing(
                 expected=f"every strike before workload.duration ({duration_s:g}s); the last "
                 f"of {repeat} every {interval_s:g}s from {fault.at_s:g}s is at {last_s:g}s",
                 fix="lower repeat or interval, or raise workload.duration",
-            )
-        if repeat > 1 and fault.duration_s is not None and fault.duration_s > interval_s:
-            problems.add(
-                (*path, "for"),
-                raw["for"],
-                expected=f"for ≤ interval ({interval_s:g}s), so each loss heals before the next",
-                fix=f"write for: {interval_s:g}s or less, or raise interval",
             )

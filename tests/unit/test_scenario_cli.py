@@ -36,7 +36,7 @@ def test_invalid_file_exits_1_with_one_problem_per_line(
     with pytest.raises(ScenarioFileError) as info:
         load_scenario(bad)
     expected = [p.render() for p in info.value.problems]
-    assert err.splitlines() == [*expected, "invalid: 6 problem(s) in 1 of 2 file(s)"]
+    assert err.splitlines() == [*expected, "invalid: 8 problem(s) in 1 of 2 file(s)"]
     assert out == ""
 
 

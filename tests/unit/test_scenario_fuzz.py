@@ -123,7 +123,7 @@ BASE: dict[str, Any] = {
         {"at": "6s", "kill": "store-1", "restart_after": "1s"},
         {"at": "7s", "toxic": "latency", "link": "client-api-*", "latency": "5ms", "for": "1s"},
         {"at": "8s", "leader-loss": "pause", "repeat": 2, "interval": "2s", "for": "1s"},
-        {"at": "9s", "loss": "store", "probability": 0.5, "for": "1s"},
+        {"at": "9s", "loss": "all", "probability": 0.5, "for": "1s", "members": "all"},
     ],
     "expect": {"recovered_within": "8s"},
 }

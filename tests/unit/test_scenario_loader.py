@@ -80,7 +80,7 @@ def test_the_documented_example_loads_exactly(tmp_path: Path) -> None:
                 at_s=5.0,
                 duration_s=10.0,
                 target="isolate-leader",
-                params={"one_way": None},
+                params={"one_way": None, "members": "store"},
             ),
             FaultSpec(
                 kind=FaultKind.KILL,
@@ -134,11 +134,11 @@ name: kinds
 cluster: {store: {members: 5}, apiservers: 3}
 workload: {duration: 1m}
 faults:
-  - {at: 0, pause: api-3, for: 500ms}
+  - {at: 0, pause: "api-3,store-5", for: 500ms}
   - {at: 1s, link-down: "api-?-store-5", for: 2s}
   - {at: 2s, rolling-restart: store, interval: 0}
-  - {at: 3s, loss: apiservers, probability: 0.25, for: 1.5}
-  - {at: 4s, partition: "isolate:api-2", for: 1m, one_way: minority}
+  - {at: 3s, loss: all, probability: 0.25, for: 1.5, members: apiservers}
+  - {at: 4s, partition: "isolate:api-2", for: 1m, one_way: minority, members: all}
   - {at: 5s, toxic: slicer, link: api-1-store-1, average_size: 64, delay: 10us, for: 2s}
   - {at: 6s, toxic: timeout, link: client-api-2, for: 2s, stream: upstream, toxicity: 0.5}
 """
@@ -155,7 +155,14 @@ faults:
     assert faults[2] == FaultSpec(
         kind=FaultKind.ROLLING_RESTART, at_s=2.0, target="store", params={"interval_s": 0.0}
     )
-    assert faults[3].params == {"probability": 0.25} and faults[3].duration_s == 1.5
+    assert faults[3] == FaultSpec(
+        kind=FaultKind.LOSS,
+        at_s=3.0,
+        duration_s=1.5,
+        target="all",
+        params={"probability": 0.25, "one_way": None, "members": "apiservers"},
+    )
+    assert faults[4].params == {"one_way": "minority", "members": "all"}
     assert faults[5].params["attributes"] == {"average_size": 64, "size_variation": 0, "delay": 10}
     assert faults[6].params == {
         "type": "timeout",
@@ -300,26 +307,33 @@ def fault_specs(
     for_s = draw(durations) if spec.duration is DurationUse.REQUIRED else None
     links = [f"client-{a}" for a in apis] + [f"{a}-{s}" for a in apis for s in stores]
     if kind in (FaultKind.KILL, FaultKind.PAUSE):
-        target = draw(st.sampled_from([*stores, *apis, "store-leader", "random-store"]))
+        names = st.lists(st.sampled_from([*stores, *apis]), min_size=1, max_size=3, unique=True)
+        target = draw(st.sampled_from(["store-leader", "random-store"]) | names.map(",".join))
         params: dict[str, Any] = (
             {} if kind is FaultKind.PAUSE else {"restart_after_s": draw(st.none() | durations)}
         )
         return FaultSpec(kind=kind, at_s=at_s, duration_s=for_s, target=target, params=params)
-    if kind is FaultKind.PARTITION:
-        modes = [m for m, n in PARTITION_MIN_MEMBERS.items() if len(stores) >= n]
-        target = draw(st.sampled_from([*modes, *(f"isolate:{m}" for m in stores + apis)]))
+    if kind in (FaultKind.PARTITION, FaultKind.LOSS):
+        scope = draw(st.sampled_from(["store", "apiservers", "all"]))
+        pool = {"store": stores, "apiservers": apis, "all": stores + apis}[scope]
+        modes = [m for m, n in PARTITION_MIN_MEMBERS.items() if len(pool) >= n]
+        if scope == "apiservers":
+            modes = [m for m in modes if m != "isolate-leader"]
+        if kind is FaultKind.LOSS and len(pool) >= 2:
+            modes.append("all")
+        target = draw(st.sampled_from([*modes, *(f"isolate:{m}" for m in pool)]))
         sides = [None] if target == "ring" else [None, "minority", "majority"]
-        return FaultSpec(
-            kind=kind, at_s=at_s, duration_s=for_s, target=target,
-            params={"one_way": draw(st.sampled_from(sides))},
-        )  # fmt: skip
+        params = {"one_way": draw(st.sampled_from(sides)), "members": scope}
+        if kind is FaultKind.LOSS:
+            params = {"probability": draw(st.floats(0.001, 1)), **params}
+        return FaultSpec(kind=kind, at_s=at_s, duration_s=for_s, target=target, params=params)
     if kind is FaultKind.LEADER_LOSS:
         interval_s = draw(durations)
         room = math.floor((duration_s - at_s) / interval_s - 1e-9)
         repeat = draw(st.integers(1, max(1, min(room + 1, 100))))
         if at_s + (repeat - 1) * interval_s >= duration_s:
             repeat = 1
-        each = draw(st.none() | st.floats(0.001, interval_s)) if repeat > 1 else None
+        each = draw(st.none() | durations)
         action = draw(st.sampled_from(["kill", "pause", "isolate"]))
         params = {"action": action, "repeat": repeat, "interval_s": interval_s}
         return FaultSpec(kind=kind, at_s=at_s, duration_s=each, params=params)
@@ -348,9 +362,7 @@ def fault_specs(
             kind=kind, at_s=at_s, target=draw(st.sampled_from(["apiservers", "store"])),
             params={"interval_s": draw(durations)},
         )  # fmt: skip
-    target = draw(st.sampled_from([*stores, *apis, "store", "apiservers", "all", "store-leader"]))
-    params = {"probability": draw(st.floats(0.001, 1))}
-    return FaultSpec(kind=kind, at_s=at_s, duration_s=for_s, target=target, params=params)
+    raise AssertionError(kind)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

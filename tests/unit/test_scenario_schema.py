@@ -78,7 +78,7 @@ def _variant_for(schema: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any
         {"at": "8s", "toxic": "latency", "link": "client-api-*", "latency": "200ms",
          "jitter": "50ms", "for": "5s"},
         {"at": "8s", "leader-loss": "kill", "repeat": 3, "interval": "4s"},
-        {"at": "1s", "loss": "store", "probability": 0.1, "for": "1s"},
+        {"at": "1s", "loss": "all", "probability": 0.1, "for": "1s"},
         {"at": "8s", "toxic": "slicer", "link": "api-1-store-1", "average_size": 10, "for": "1s"},
         {"at": "8s", "rolling-restart": "store", "interval": "1s"},
     ],
