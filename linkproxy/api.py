@@ -37,6 +37,9 @@ def _error(message: str, status: int) -> web.Response:
 
 @web.middleware
 async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.headers.get("User-Agent", "").startswith("Mozilla/"):
+        # As Toxiproxy: a web page must not be able to drive the proxy (CSRF from a browser).
+        return web.Response(status=403, text="User agent not allowed")
     try:
         return await handler(request)
     except ApiError as exc:
@@ -70,7 +73,12 @@ async def create_proxy(request: web.Request) -> web.Response:
 
 
 async def populate(request: web.Request) -> web.Response:
-    proxies = await _proxies(request).populate(await _body(request))
+    try:
+        proxies = await _proxies(request).populate(await _body(request))
+    except ApiError as exc:
+        # Toxiproxy adds the proxies it did populate; ours is all or nothing, so none.
+        body = {"error": exc.message, "status": exc.status, "proxies": []}
+        return _json(body, status=exc.status)
     return _json({"proxies": [p.to_json() for p in proxies]}, status=201)
 
 

@@ -200,14 +200,20 @@ class SlowCloseStage(Stage):
 
 
 class TimeoutStage(Stage):
-    """Drops data; closes the connection after ``timeout`` ms (0: never) and on removal."""
+    """Drops data; closes the connection after ``timeout`` ms without data (0: never) and on
+    removal. Like Toxiproxy, each dropped chunk re-arms the timer."""
 
     _cancel: Callable[[], None] | None = None
 
-    def attach(self, ctx: PipeContext) -> None:
+    def _arm(self, ctx: PipeContext) -> None:
+        if self._cancel is not None:
+            self._cancel()
         timeout_ms = self.spec.attributes["timeout"]
         if timeout_ms > 0:
             self._cancel = ctx.call_later(timeout_ms / 1000.0, ctx.close_connection)
+
+    def attach(self, ctx: PipeContext) -> None:
+        self._arm(ctx)
 
     def detach(self, ctx: PipeContext, *, removed: bool) -> None:
         if self._cancel is not None:
@@ -218,15 +224,11 @@ class TimeoutStage(Stage):
             ctx.close_connection()
 
     async def push(self, data: bytes, arrived_s: float, ctx: PipeContext, out: Emit) -> None:
-        return  # dropped on purpose
+        self._arm(ctx)  # the data itself is dropped on purpose
 
 
 class ResetPeerStage(Stage):
-    """On the first chunk, waits ``timeout`` ms and then resets the connection (RST)."""
-
-    def attach(self, ctx: PipeContext) -> None:
-        if self.spec.attributes["timeout"] == 0:
-            ctx.reset_connection()
+    """On the first chunk, waits ``timeout`` ms (0: none) and resets the connection (RST)."""
 
     async def push(self, data: bytes, arrived_s: float, ctx: PipeContext, out: Emit) -> None:
         if not await ctx.sleep(self.spec.attributes["timeout"] / 1000.0):

@@ -218,6 +218,7 @@ def test_populate_is_all_or_nothing(api: httpx.Client, echo: EchoServer) -> None
     ]
     failed = api.post("/populate", json=clash)
     assert failed.status_code >= 400 and failed.json()["status"] == failed.status_code
+    assert failed.json()["proxies"] == []
     assert set(api.get("/proxies").json()) == {"holder"}
     invalid = [{"name": "x", "listen": "127.0.0.1:0", "upstream": echo.address}, {"name": "y"}]
     assert api.post("/populate", json=invalid).status_code == 400
@@ -251,3 +252,8 @@ def test_created_disabled_does_not_listen(api: httpx.Client, echo: EchoServer) -
     enabled = api.post("/proxies/off", json={"enabled": True}).json()
     assert enabled["enabled"] is True and _port(enabled["listen"]) != 0
     assert _echoes(enabled["listen"])
+
+
+def test_browsers_are_refused(api: httpx.Client) -> None:
+    answer = api.get("/proxies", headers={"User-Agent": "Mozilla/5.0"})
+    assert answer.status_code == 403
