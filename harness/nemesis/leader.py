@@ -3,10 +3,11 @@
 In a nutshell: each strike asks the cluster who leads (``cluster.leader()``: the member a
 majority names), notes its term, then kills, pauses or isolates it (``params.action``), and waits
 for a *different* leader with a *higher* term. ``params.repeat: N`` strikes each new leader in
-turn; every strike but the last is healed after ``params.interval_s`` (the last is healed when
-the schedule heals the fault). The evidence lists every strike.
+turn, one every ``params.interval_s``; each strike lasts ``duration_s`` (the scenario's ``for``)
+or until the next one; a kill without ``for`` restarts the member once a new leader is elected.
+The fault runs its own course inside ``inject``. The evidence lists every strike.
 
-    - {at: 5s, leader-loss: null, for: 5s, params: {action: isolate, repeat: 3, interval_s: 2}}
+    - {at: 5s, leader-loss: isolate, for: 2s, repeat: 3, interval: 4s}
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ class LeaderLossFault:
                 f"leader-loss: params.action: got {self.action!r}; expected one of {ACTIONS}"
             )
         self.repeat = int(params.get("repeat", 1))
-        self.interval_s = float(params.get("interval_s", 1.0))
+        self.interval_s = float(params.get("interval_s", 5.0))
+        self.duration_s = spec.duration_s  # per strike; None: until the next strike
         self.elect_timeout_s = float(params.get("elect_timeout_s", 15.0))
         self.replay: list[str] | None = (
             [str(m) for m in params["replay"]["members"]] if "replay" in params else None
@@ -78,6 +80,9 @@ class LeaderLossFault:
         self.stop = threading.Event()
 
     def strikes_leader(self) -> bool:
+        return True
+
+    def runs_own_course(self) -> bool:
         return True
 
     def interrupt(self) -> None:
@@ -123,21 +128,25 @@ class LeaderLossFault:
 
     # -- the fault -----------------------------------------------------------------------------
 
+    def _next_leader(self, ctx: FaultContext, i: int) -> str | None:
+        if self.replay is not None:
+            return self.replay[i] if i < len(self.replay) else None
+        return ctx.cluster.leader() or ctx.cluster.wait_leader_elected(self.elect_timeout_s)
+
     def inject(self, ctx: FaultContext) -> Injection:
+        """Strike ``repeat`` leaders, one every ``interval_s``. Each strike lasts
+        ``duration_s`` if given, else until the next strike (the last: one more interval); a
+        kill without ``duration_s`` restarts the member as soon as a new leader is elected."""
+        began = time.monotonic()
         for i in range(self.repeat):
-            if i:
-                if self.stop.wait(self.interval_s):
-                    break
-                self._heal_strike(ctx)
-            if self.replay is not None:
-                leader: str | None = self.replay[i] if i < len(self.replay) else None
-            else:
-                leader = ctx.cluster.leader() or ctx.cluster.wait_leader_elected(
-                    self.elect_timeout_s
-                )
+            if i and self.stop.wait(max(0.0, began + i * self.interval_s - time.monotonic())):
+                break
+            self._heal_strike(ctx)
+            leader = self._next_leader(ctx, i)
             if leader is None:
                 break
             term = status_term(ctx.cluster, leader)
+            struck_at = time.monotonic()
             self._strike(ctx, leader)
             new_leader, after_s = self._wait_new_leader(ctx, leader)
             new_term = status_term(ctx.cluster, new_leader) if new_leader else None
@@ -150,6 +159,14 @@ class LeaderLossFault:
                     elected_after_s=round(after_s, 3),
                 )
             )
+            if self.duration_s is None and self.action == "kill":
+                self._heal_strike(ctx)
+            elif self.duration_s is not None:
+                self.stop.wait(max(0.0, struck_at + self.duration_s - time.monotonic()))
+                self._heal_strike(ctx)
+        if self.active is not None:  # the last strike, held "until the next one"
+            self.stop.wait(self.interval_s)
+            self._heal_strike(ctx)
         struck = [s.leader for s in self.strikes]
         return Injection(
             targets=struck,

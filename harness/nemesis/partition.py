@@ -4,10 +4,10 @@ In a nutshell: ``partition`` resolves its target (``halves``, ``isolate-leader``
 grudge over the store members (``params.members: apiservers | all`` widens it), hands it to the
 run's firewall and proves it: a TCP connect across every cut times out and the receiver's DROP
 counters grow. ``loss`` drops a random share of packets (``params.probability``) on the same
-pairs; its target defaults to every pair.
+targets' incoming traffic: a member, ``store-leader``, ``store``, ``apiservers`` or ``all``.
 
-    - {at: 5s, partition: majority-minority, for: 10s, params: {one_way: minority}}
-    - {at: 5s, loss: isolate:store-1, for: 10s, params: {probability: 0.3}}
+    - {at: 5s, partition: majority-minority, for: 10s, one_way: minority}
+    - {at: 5s, loss: store-1, for: 10s, probability: 0.3}
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from harness.nemesis import grudge as g
 from harness.nemesis.base import Evidence, FaultContext, Injection
 from harness.nemesis.iptables import ProbeResult
 from harness.nemesis.registry import register
-from harness.nemesis.targets import member_port, members_of
+from harness.nemesis.targets import member_port, members_of, resolve_members
 from harness.scenario.model import FaultKind, FaultSpec
 
 
@@ -35,6 +35,10 @@ def scope_members(ctx: FaultContext, params: dict[str, Any]) -> list[str]:
     if scope == "all":
         return members_of(ctx.cluster, Role.STORE) + members_of(ctx.cluster, Role.APISERVER)
     raise FaultError(f"params.members: got {scope!r}; expected store, apiservers or all")
+
+
+def every_member(ctx: FaultContext) -> list[str]:
+    return sorted(n.name for n in ctx.cluster.nodes())
 
 
 def targets_of(grudge: g.Grudge) -> list[str]:
@@ -60,6 +64,10 @@ class _NetFault:
             return g.from_json(params["replay"]["grudge"]), {"replayed": True}
         members = scope_members(ctx, params)
         target = self.spec.target or "halves"
+        if target.startswith("isolate:") and target.split(":", 1)[1] not in members:
+            # An apiserver reaches the store and its clients only through the link proxy, so
+            # isolating it means cutting it from the proxy as well as from every member.
+            members = every_member(ctx)
         leader = ctx.cluster.leader() if target == "isolate-leader" else None
         one_way = params.get("one_way")
         grudge = g.build_grudge(
@@ -125,10 +133,26 @@ class LossFault(_NetFault):
         self.probability = float(probability)
 
     def resolve(self, ctx: FaultContext) -> tuple[g.Grudge, dict[str, Any]]:
-        if self.spec.target in (None, "all") and "replay" not in self.spec.params:
-            members = scope_members(ctx, self.spec.params)
-            return g.complete([[m] for m in members]), {}
-        return super().resolve(ctx)
+        """Loss on the targets' *incoming* traffic, from every other container (the link proxy
+        included: apiserver↔store and client↔apiserver traffic arrives from it)."""
+        if "replay" in self.spec.params:
+            return g.from_json(self.spec.params["replay"]["grudge"]), {"replayed": True}
+        target = self.spec.target or "all"
+        detail: dict[str, Any] = {}
+        if target == "store":
+            receivers = members_of(ctx.cluster, Role.STORE)
+        elif target == "apiservers":
+            receivers = members_of(ctx.cluster, Role.APISERVER)
+        elif target == "all":
+            receivers = members_of(ctx.cluster, Role.STORE) + members_of(
+                ctx.cluster, Role.APISERVER
+            )
+        else:
+            receivers = resolve_members(target, ctx.cluster, self.rng)
+            if target == "store-leader":
+                detail["leader"] = receivers[0]
+        everyone = frozenset(every_member(ctx))
+        return {r: everyone - {r} for r in receivers}, detail
 
     def verify(self, ctx: FaultContext) -> Evidence:
         """Every receiver's chain holds its random-drop rules (counters are recorded too; a

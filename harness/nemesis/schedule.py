@@ -59,6 +59,7 @@ class FiredFault:
     planned_at_s: float
     at_s: float  # actual start on the run clock
     held_s: float  # from start to heal
+    duration_s: float | None = None  # as the scenario said (per strike for leader-loss)
     targets: list[str] = field(default_factory=list)  # resolved member / link names
     resolved: dict[str, Any] = field(default_factory=dict)  # what replay needs
     params: dict[str, Any] = field(default_factory=dict)
@@ -73,6 +74,7 @@ class FiredFault:
             "planned_at_s": self.planned_at_s,
             "at_s": self.at_s,
             "held_s": self.held_s,
+            "duration_s": self.duration_s,
             "targets": self.targets,
             "resolved": self.resolved,
             "params": self.params,
@@ -89,6 +91,7 @@ class FiredFault:
             planned_at_s=float(d.get("planned_at_s", d["at_s"])),
             at_s=float(d["at_s"]),
             held_s=float(d.get("held_s", 0.0)),
+            duration_s=d.get("duration_s"),
             targets=[str(t) for t in d.get("targets", [])],
             resolved=dict(d.get("resolved") or {}),
             params=dict(d.get("params") or {}),
@@ -101,10 +104,11 @@ class FiredFault:
         params = {k: v for k, v in self.params.items() if k != "replay"}
         if self.resolved:
             params["replay"] = self.resolved
+        own_course = self.kind in (FaultKind.LEADER_LOSS, FaultKind.ROLLING_RESTART)
         return FaultSpec(
             kind=FaultKind(self.kind),
             at_s=round(self.at_s, 6),
-            duration_s=round(self.held_s, 6),
+            duration_s=self.duration_s if own_course else round(self.held_s, 6),
             target=self.target,
             params=params,
         )
@@ -128,12 +132,15 @@ def read_schedule(path: Path) -> list[FiredFault]:
     return [FiredFault.from_json(d) for d in doc["faults"]]
 
 
-def hold_s(spec: FaultSpec, fault: Fault) -> float:
-    """How long the fault stays injected before the schedule heals it."""
+def hold_s(spec: FaultSpec, fault: Fault) -> float | None:
+    """How long the fault stays injected before the schedule heals it; ``None``: until the
+    final heal (``stop``), as for a kill without ``restart_after``."""
     if isinstance(fault, Blocking) and fault.runs_own_course():
-        return float(spec.duration_s or 0.0)
+        return 0.0  # its duration is its own business (per strike, per member)
+    if spec.duration_s is not None:
+        return float(spec.duration_s)
     restart_after = spec.params.get("restart_after_s")
-    return float(spec.duration_s if spec.duration_s is not None else (restart_after or 0.0))
+    return None if restart_after is None else float(restart_after)
 
 
 def health(ctx: FaultContext, timeout_s: float) -> dict[str, Any]:
@@ -201,7 +208,10 @@ class _Run:
             if self.options.verify and isinstance(fault, Verifiable):
                 effect_ok = self._verify(fault, kind, fault_id, targets)
             self._health(fault_id, kind, "after")
-            self.stop.wait(max(0.0, started_s + hold_s(spec, fault) - ctx.now_ns() / 1e9))
+            hold = hold_s(spec, fault)
+            self.stop.wait(
+                None if hold is None else max(0.0, started_s + hold - ctx.now_ns() / 1e9)
+            )
         except Exception as exc:  # why broad: recorded on the timeline and in schedule.json
             error = str(exc)
             ctx.record(
@@ -222,6 +232,7 @@ class _Run:
                         kind=kind,
                         target=spec.target,
                         planned_at_s=spec.at_s,
+                        duration_s=spec.duration_s,
                         at_s=round(started_s, 6),
                         held_s=round(held, 6),
                         targets=targets,
@@ -274,7 +285,9 @@ def run_schedule(
 ) -> list[FiredFault]:
     """Fire ``specs`` at their ``at_s`` (run clock) until done or ``stop`` is set; heal all.
 
-    Faults not yet started when ``stop`` is set never fire (and are not returned).
+    Faults not yet started when ``stop`` is set never fire (and are not returned). A fault with
+    neither ``duration_s`` nor ``restart_after_s`` stays until ``stop`` is set (the final heal):
+    the run sets it when the workload ends.
     """
     run = _Run(ctx, stop, options or ScheduleOptions())
     ordered = sorted(enumerate(specs), key=lambda p: (p[1].at_s, p[0]))

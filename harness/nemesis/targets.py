@@ -60,6 +60,8 @@ def member_port(cluster: ClusterHandle, member: str) -> int:
     """The member's own listening port (store HTTP or apiserver), for TCP probes."""
     info = cluster.info
     url = info.store.get(member) or info.apiservers_direct.get(member)
+    if url is None and cluster.node(member).role == Role.PROXY:
+        url = info.toxiproxy  # its API port: listening, and on the proxy's own address
     if url is None:
         raise FaultError(f"no address for member {member!r}")
     return int(url.rsplit(":", 1)[1].split("/", 1)[0])

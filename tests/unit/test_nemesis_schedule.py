@@ -244,7 +244,7 @@ def test_loss_rules_carry_the_probability() -> None:
         FAST,
     )
     assert fired[0].effect_ok is True
-    assert sorted(r[0] for r in seen) == ["10.0.0.12", "10.0.0.13"]  # type: ignore[type-var]
+    assert sorted(r[0] for r in seen) == ["10.0.0.12", "10.0.0.13", "10.0.0.21"]  # type: ignore[type-var]
     assert {r[1] for r in seen} == {0.3}
 
 
@@ -271,3 +271,49 @@ def test_same_seed_same_choices_and_replay_strikes_the_same_members(tmp_path: Pa
     again = run_schedule(replayed, ctx, threading.Event(), FAST)
     assert [f.targets for f in again] == [f.targets for f in runs[0]]
     assert [f.resolved for f in again] == [f.resolved for f in runs[0]]
+
+
+def test_kill_without_restart_after_stays_down_until_the_final_heal() -> None:
+    ctx, cluster, _, _ = fake_context()
+    stop = threading.Event()
+    down_while_running: list[bool] = []
+
+    def check_then_stop() -> None:
+        down_while_running.append(not cluster.node("store-2").is_running())
+        stop.set()
+
+    threading.Timer(0.3, check_then_stop).start()
+    kill = FaultSpec(kind=FaultKind.KILL, at_s=0.0, target="store-2", params={})
+    fired = run_schedule([kill], ctx, stop, FAST)
+    assert down_while_running == [True]
+    assert fired[0].duration_s is None and fired[0].effect_ok is True
+    assert cluster.node("store-2").is_running()
+
+
+def test_isolating_an_apiserver_cuts_it_from_every_member() -> None:
+    ctx, _, _, _ = fake_context(apiservers=2)
+    fired = run_schedule(
+        [spec(FaultKind.PARTITION, 0.0, "isolate:api-1", members="store")],
+        ctx,
+        threading.Event(),
+        FAST,
+    )
+    grudge = fired[0].resolved["grudge"]
+    assert grudge["api-1"] == ["api-2", "store-1", "store-2", "store-3"]
+    assert grudge["store-1"] == ["api-1"]
+    assert fired[0].effect_ok is True
+
+
+def test_leader_loss_replay_keeps_its_per_strike_duration() -> None:
+    ctx, _, _, _ = fake_context(stores=5)
+    loss = FaultSpec(
+        kind=FaultKind.LEADER_LOSS,
+        at_s=0.0,
+        duration_s=0.05,
+        params={"action": "pause", "repeat": 2, "interval_s": 0.1},
+    )
+    fired = run_schedule([loss], ctx, threading.Event(), FAST)
+    assert fired[0].effect_ok is True and len(fired[0].targets) == 2
+    (replayed,) = replay_specs(fired)
+    assert replayed.duration_s == 0.05
+    assert replayed.params["replay"] == {"members": fired[0].targets}
