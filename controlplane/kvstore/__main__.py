@@ -21,7 +21,7 @@ from controlplane.kvstore.http import make_app
 
 async def serve(config: StoreConfig) -> None:
     engine = make_engine(config)
-    engine.start()
+    await engine.start()
     runner = web.AppRunner(make_app(engine, config), access_log=None)
     await runner.setup()
     try:

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 from controlplane.kvstore.config import StoreConfig
-from controlplane.kvstore.engine import Engine, EngineUnavailableError
+from controlplane.kvstore.engine import Engine, EngineUnavailableError, NotLeaderError
 from controlplane.kvstore.state import (
     Cas,
     CasResult,
@@ -46,6 +47,7 @@ from controlplane.kvstore.state import (
     canonical_json,
 )
 
+FORWARDED_HEADER = "X-Chaosplane-Forwarded-By"
 ENGINE_KEY = web.AppKey("engine", Engine)
 CONFIG_KEY = web.AppKey("config", StoreConfig)
 DEFAULT_WATCH_TIMEOUT_S = 10.0
@@ -62,6 +64,7 @@ def make_app(engine: Engine, config: StoreConfig) -> web.Application:
     app = web.Application(middlewares=[_errors])
     app[ENGINE_KEY] = engine
     app[CONFIG_KEY] = config
+    app.cleanup_ctx.append(_forwarding_session)
     app.router.add_get("/status", _status)
     app.router.add_get("/watch", _watch)
     app.router.add_get("/kv", _range)
@@ -83,9 +86,60 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
         return response
     except BadRequestError as exc:
         return web.json_response({"error": str(exc)}, status=400)
+    except NotLeaderError as exc:
+        return await _forward(request, exc)
     except EngineUnavailableError as exc:
         return web.json_response(
             {"error": exc.reason, "retryable": True, "outcome_unknown": exc.outcome_unknown},
+            status=503,
+        )
+
+
+# --- forwarding (engines without it, e.g. raftos) ---------------------------------------------
+
+SESSION_KEY = web.AppKey("forward_session", ClientSession)
+
+
+async def _forwarding_session(app: web.Application) -> AsyncIterator[None]:
+    async with ClientSession() as session:
+        app[SESSION_KEY] = session
+        yield
+
+
+def leader_http_url(config: StoreConfig, leader_raft_address: str) -> str:
+    """Members run HTTP and Raft ports at the same offset (2379/2380 in containers), so the
+    leader's HTTP port is its Raft port shifted by ours."""
+    host, _, port = leader_raft_address.rpartition(":")
+    return f"http://{host}:{int(port) - config.raft_port + config.http_port}"
+
+
+async def _forward(request: web.Request, exc: NotLeaderError) -> web.Response:
+    config = request.app[CONFIG_KEY]
+    if exc.leader_address is None or FORWARDED_HEADER in request.headers:
+        # Never forward twice: two members that each think the other leads would loop.
+        return web.json_response(
+            {"error": exc.reason, "retryable": True, "outcome_unknown": False}, status=503
+        )
+    url = leader_http_url(config, exc.leader_address) + request.path_qs
+    body = await request.read()
+    try:
+        async with request.app[SESSION_KEY].request(
+            request.method,
+            url,
+            data=body or None,
+            headers={FORWARDED_HEADER: config.member_id, "Content-Type": "application/json"},
+            timeout=ClientTimeout(total=config.request_timeout_s),
+        ) as resp:
+            payload = await resp.read()
+            return web.Response(body=payload, status=resp.status, content_type="application/json")
+    except (ClientError, TimeoutError) as err:
+        # The leader may have received it: a write's outcome is unknown.
+        return web.json_response(
+            {
+                "error": f"forward to {url} failed: {err!r}",
+                "retryable": True,
+                "outcome_unknown": request.method != "GET",
+            },
             status=503,
         )
 

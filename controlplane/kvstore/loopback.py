@@ -46,18 +46,31 @@ class LoopbackMember:
         return f"127.0.0.1:{self.raft_port}"
 
 
-def free_ports(count: int) -> list[int]:
-    """Ports the kernel just handed out (and released): free unless someone races us."""
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+def port_pairs(count: int) -> list[tuple[int, int]]:
+    """``count`` (http, raft) port pairs with raft = http + 1 for every member: engines without
+    forwarding find a leader's HTTP port from its Raft port by that common offset. Both ports
+    were just free for TCP and UDP (free unless someone races us)."""
+    pairs: list[tuple[int, int]] = []
+    while len(pairs) < count:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            http_port = probe.getsockname()[1]
+        if http_port + 1 > 65535 or not _free(http_port) or not _free(http_port + 1):
+            continue
+        if any(http_port in p or http_port + 1 in p for p in pairs):
+            continue
+        pairs.append((http_port, http_port + 1))
+    return pairs
+
+
+def _free(port: int) -> bool:
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
 
 
 class LoopbackCluster:
@@ -72,12 +85,12 @@ class LoopbackCluster:
         extra_env: dict[str, str] | None = None,
         start_timeout_s: float = 15.0,
     ) -> None:
-        ports = free_ports(2 * size)
+        ports = port_pairs(size)
         self.members = {
             f"store-{i + 1}": LoopbackMember(
                 name=f"store-{i + 1}",
-                http_port=ports[2 * i],
-                raft_port=ports[2 * i + 1],
+                http_port=ports[i][0],
+                raft_port=ports[i][1],
                 data_dir=base_dir / f"store-{i + 1}",
                 log_path=base_dir / f"store-{i + 1}.log",
             )

@@ -36,6 +36,15 @@ class EngineUnavailableError(Exception):
         self.outcome_unknown = outcome_unknown
 
 
+class NotLeaderError(EngineUnavailableError):
+    """This member cannot replicate (its engine has no forwarding); ``leader_address`` is the
+    leader's Raft address when known, so the HTTP layer can forward the request there."""
+
+    def __init__(self, reason: str, *, leader_address: str | None) -> None:
+        super().__init__(reason, outcome_unknown=False)
+        self.leader_address = leader_address
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EngineStatus:
     id: str
@@ -54,7 +63,7 @@ class Engine(Protocol):
 
     name: str
 
-    def start(self) -> None:
+    async def start(self) -> None:
         """Bind the Raft port and start Raft; returns without waiting for a leader."""
 
     def stop(self) -> None: ...

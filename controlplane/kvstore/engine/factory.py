@@ -19,7 +19,16 @@ def make_engine(config: StoreConfig) -> Engine:
         from controlplane.kvstore.engine.pysyncobj_engine import PySyncObjEngine
 
         return PySyncObjEngine(config)
-    # TODO(issue 4): raftos engine with its compatibility layer (notes/components.md §1.2).
-    raise EngineNotAvailableError(
-        f"KV_ENGINE={config.engine.value} is not implemented yet; use pysyncobj"
-    )
+    if config.engine is EngineKind.RAFTOS:
+        try:
+            import msgpack  # noqa: F401
+            import raftos  # noqa: F401
+        except ImportError as exc:
+            raise EngineNotAvailableError(
+                f"KV_ENGINE=raftos needs the 'raftos' extra ({exc}); install it with "
+                "pip install --no-deps raftos==0.2.6 && pip install msgpack cryptography"
+            ) from None
+        from controlplane.kvstore.engine.raftos_engine import RaftosEngine
+
+        return RaftosEngine(config)
+    raise EngineNotAvailableError(f"KV_ENGINE={config.engine.value}: no such engine")

@@ -104,7 +104,7 @@ class PySyncObjEngine:
 
     # -- lifecycle --
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._revision_changed = asyncio.Event()
         cfg = self._config
