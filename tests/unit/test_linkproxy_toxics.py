@@ -249,6 +249,14 @@ def test_plain_proxy_loses_and_reorders_nothing_under_load(
     metrics = api.get("/proxies/link/metrics").json()
     assert metrics["upstream"]["bytes_out"] == 8 << 20
     assert metrics["downstream"]["bytes_out"] == 8 << 20
+    assert metrics["connections_total"] == 8
+    deadline = time.monotonic() + 10
+    while api.get("/proxies/link/metrics").json()["connections_active"] and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.02)
+    # Both ends closed, so the proxy must have released every connection (no leak).
+    assert api.get("/proxies/link/metrics").json()["connections_active"] == 0
 
 
 def test_adding_and_removing_toxics_under_load_loses_nothing(
