@@ -53,6 +53,7 @@ class WorkloadSpec:
     through: str = "apiserver"  # apiserver | store (register only)
     mix: dict[str, float] = field(default_factory=dict)  # op name → weight; {} = workload default
     read_consistency: str = "linearizable"  # linearizable | serializable (etcd only)
+    key_prefix: str = ""  # keeps runs on one reused cluster apart (Hypothesis search)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
