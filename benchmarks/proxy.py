@@ -118,7 +118,11 @@ def main() -> None:
                         "n": len(rtt[path]),
                         "payload_bytes": args.payload_bytes,
                         "p50_ms": round(statistics.median(rtt[path]), 4),
+                        "p90_ms": round(_percentile(rtt[path], 0.90), 4),
                         "p99_ms": round(_percentile(rtt[path], 0.99), 4),
+                        # The tail is mostly CPU contention on a shared machine: say how much.
+                        "load_avg_1m": round(os.getloadavg()[0], 2),
+                        "cpus": os.cpu_count(),
                     }
                 )
             added_p50 = statistics.median(rtt["proxy"]) - statistics.median(rtt["direct"])
