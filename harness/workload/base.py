@@ -107,6 +107,8 @@ class ClientWorkload(abc.ABC):
             raise ValueError(f"{self.kind} workload: the cluster has no endpoints to talk to")
         self.token: str | None = info.api_token if spec.through == "apiserver" else None
         self.slots = spec.clients + self.extra_processes()
+        # Server-side names start with this, so runs sharing one cluster never meet.
+        self.prefix: str = getattr(spec, "key_prefix", "") or ""
 
     # ----- what subclasses provide -------------------------------------------------------
     def make_endpoints(self, info: ClusterInfo) -> list[Endpoint]:

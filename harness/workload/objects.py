@@ -2,8 +2,8 @@
 
 In a nutshell: clients create, update (with the last resourceVersion they know: a stale one gets
 409 Conflict → fail, which exercises the precondition), delete, get and list ConfigMaps
-``obj-<n>`` (n < keys). Histories (key = object name; values carry the resourceVersion the
-server gave so checkers can order them):
+``obj-<n>`` (n < keys; names start with ``WorkloadSpec.key_prefix``). Histories (key = object
+name; values carry the resourceVersion the server gave so checkers can order them):
 
 | f      | invoke value | ok value                                          |
 |--------|--------------|---------------------------------------------------|
@@ -57,7 +57,7 @@ class ObjectsWorkload(ClientWorkload):
             raise ValueError(f"objects mix: unknown ops {unknown}; valid: {sorted(_EFFECTS)}")
         self.ops = [f for f, w in mix.items() if w > 0]
         self.weights = [mix[f] for f in self.ops]
-        self.names = [f"{PREFIX}{i}" for i in range(max(1, self.spec.keys))]
+        self.names = [f"{self.prefix}{PREFIX}{i}" for i in range(max(1, self.spec.keys))]
         self._values = itertools.count(1)
         self._rv: dict[str, str] = {}  # last resourceVersion seen per object
 
@@ -74,7 +74,7 @@ class ObjectsWorkload(ClientWorkload):
     async def execute(self, http: Http, inv: Invocation, endpoint: Endpoint) -> Outcome:
         if inv.f == "list":
             got = await http.call("GET", configmaps_url(endpoint.url), effect=Effect.READ)
-            return self._answer(got, inv, lambda body: _list_value(body))
+            return self._answer(got, inv, lambda body: _list_value(body, self.prefix + PREFIX))
         assert inv.key is not None
         url = configmaps_url(endpoint.url, inv.key)
         if inv.f == "create":
@@ -120,10 +120,10 @@ def _object_value(obj: Any) -> dict[str, Any] | None:
     return {"value": data_int(obj), "resourceVersion": resource_version(obj)}
 
 
-def _list_value(body: Any) -> dict[str, Any]:
+def _list_value(body: Any, prefix: str) -> dict[str, Any]:
     items: dict[str, str | None] = {}
     for item in (body or {}).get("items") or []:
         name = object_name(item)
-        if name is not None and name.startswith(PREFIX):
+        if name is not None and name.startswith(prefix):
             items[name] = resource_version(item)
     return {"resourceVersion": resource_version(body), "items": items}

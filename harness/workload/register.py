@@ -12,7 +12,8 @@ Two ways in (``WorkloadSpec.through``):
 * ``store``: ``GET/PUT/DELETE /kv/reg/<key>``; cas is ``POST /kv/reg/<key>/cas`` with
   ``expect_value`` (``expect_revision: 0`` when expecting absence). Every write carries a
   ``request_id`` so the store applies it at most once.
-* ``apiserver``: the key ``k3`` is ConfigMap ``reg-k3`` in ``default``, value in ``data.value``.
+* ``apiserver``: the key ``k3`` is ConfigMap ``reg-k3`` in ``default``, value in ``data.value``
+  (server-side names and keys carry ``WorkloadSpec.key_prefix``).
   - read = ``GET`` (404 → null).
   - cas [e, n] = ``GET``; if ``data.value != e`` the op fails (nothing was sent); else ``PUT``
     with that ``resourceVersion``. Values are unique, so the object's RV changes exactly when its
@@ -115,7 +116,7 @@ class RegisterWorkload(ClientWorkload):
 
     async def _store_op(self, http: Http, inv: Invocation, base: str) -> Outcome:
         assert inv.key is not None
-        url = store_key_url(base, f"reg/{inv.key}")
+        url = store_key_url(base, f"reg/{self.prefix}{inv.key}")
         request_id = uuid.uuid4().hex
         if inv.f == "read":
             got = await http.call("GET", url, effect=Effect.READ)
@@ -140,7 +141,7 @@ class RegisterWorkload(ClientWorkload):
 
     async def _api_op(self, http: Http, inv: Invocation, base: str) -> Outcome:
         assert inv.key is not None
-        name = f"reg-{inv.key}"
+        name = f"{self.prefix}reg-{inv.key}"
         url = configmaps_url(base, name)
         if inv.f == "read":
             got = await http.call("GET", url, effect=Effect.READ)

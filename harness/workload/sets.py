@@ -9,7 +9,7 @@ acknowledged add in the final read, and no failed add?
 * through ``apiserver``: an add creates ConfigMap ``set-<element>`` (label
   ``chaosplane-set: <set>``); 409 AlreadyExists → fail. The final read lists the namespace.
 * through ``store``: an add is ``PUT /kv/set/<set>/<element>``; the final read is
-  ``GET /kv?prefix=set/<set>/``.
+  ``GET /kv?prefix=set/<set>/``. Names and keys carry ``WorkloadSpec.key_prefix``.
 
     SetWorkload(WorkloadSpec(kind="set"), info, writer, start_ns=t0, seed=3).final_read()
 """
@@ -53,11 +53,13 @@ class SetWorkload(ClientWorkload):
     async def execute(self, http: Http, inv: Invocation, endpoint: Endpoint) -> Outcome:
         element = int(inv.value)
         if self.spec.through == "store":
-            url = store_key_url(endpoint.url, f"set/{SET_NAME}/{element}")
+            url = store_key_url(endpoint.url, f"set/{self.prefix}{SET_NAME}/{element}")
             body: dict[str, Any] = {"value": element, "request_id": uuid.uuid4().hex}
             got = await http.call("PUT", url, effect=Effect.WRITE, json=body)
         else:
-            obj = configmap(f"set-{element}", {"element": str(element)}, labels={LABEL: SET_NAME})
+            obj = configmap(
+                f"{self.prefix}set-{element}", {"element": str(element)}, labels={LABEL: SET_NAME}
+            )
             got = await http.call(
                 "POST", configmaps_url(endpoint.url), effect=Effect.WRITE, json=obj
             )
@@ -72,7 +74,7 @@ class SetWorkload(ClientWorkload):
         if self.spec.through == "store":
             url = f"{endpoint.url}/kv"
             got = await http.call(
-                "GET", url, effect=Effect.READ, params={"prefix": f"set/{SET_NAME}/"}
+                "GET", url, effect=Effect.READ, params={"prefix": f"set/{self.prefix}{SET_NAME}/"}
             )
         else:
             got = await http.call("GET", configmaps_url(endpoint.url), effect=Effect.READ)
@@ -83,7 +85,7 @@ class SetWorkload(ClientWorkload):
             return classify_status(got.status_code, effect=Effect.READ, body=body)
         elements: list[int] = []
         for item in body.get("items") or []:
-            element = _element_of(item, through=self.spec.through)
+            element = _element_of(item, through=self.spec.through, prefix=self.prefix)
             if element is not None:
                 elements.append(element)
         return ok(sorted(set(elements)))
@@ -124,7 +126,7 @@ class SetWorkload(ClientWorkload):
         self.run_final(body)
 
 
-def _element_of(item: Any, *, through: str) -> int | None:
+def _element_of(item: Any, *, through: str, prefix: str) -> int | None:
     """The element an item of the final listing stands for (None: not one of ours)."""
     if not isinstance(item, dict):
         return None
@@ -133,7 +135,7 @@ def _element_of(item: Any, *, through: str) -> int | None:
         tail = key.rsplit("/", 1)[-1]
         return int(tail) if tail.isdigit() else None
     name = object_name(item) or ""
-    if not name.startswith("set-"):
+    if not name.startswith(f"{prefix}set-"):
         return None
-    tail = name.removeprefix("set-")
+    tail = name.removeprefix(f"{prefix}set-")
     return int(tail) if tail.isdigit() else None

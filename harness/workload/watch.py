@@ -6,7 +6,7 @@ them, ``WATCHERS`` watchers each list once to get a resourceVersion, then stream
 ``GET …/configmaps?watch=1&resourceVersion=N``. When a stream breaks (apiserver killed, link
 down, read timeout) the watcher reconnects to the *next* apiserver and resumes from the last
 resourceVersion it saw, so a correct cluster shows every event exactly once, in order.
-Every event for ``w-*`` objects is recorded as a lone ok record (no invoke)::
+Every event for ``<key_prefix>w-*`` objects is recorded as a lone ok record (no invoke)::
 
     {"f": "watch-event", "key": "watcher-0", "value": {"type": "MODIFIED", "name": "w-3",
      "resourceVersion": "118"}, "process": <watcher's id>, "node": "api-2"}
@@ -53,7 +53,7 @@ class WatchWorkload(ClientWorkload):
         if self.spec.through != "apiserver":
             raise ValueError("watch workload: through must be 'apiserver'")
         self.drain_s = drain_s
-        self.names = [f"{PREFIX}{i}" for i in range(max(1, self.spec.keys))]
+        self.names = [f"{self.prefix}{PREFIX}{i}" for i in range(max(1, self.spec.keys))]
         self._values = itertools.count(1)
         self._created: set[str] = set()
         self.max_acked_rv = 0  # highest resourceVersion of an acknowledged write
@@ -195,7 +195,11 @@ class WatchWorkload(ClientWorkload):
         if new_rv is None:
             return rv
         obj_name = object_name(obj)
-        if kind != "BOOKMARK" and obj_name is not None and obj_name.startswith(PREFIX):
+        if (
+            kind != "BOOKMARK"
+            and obj_name is not None
+            and obj_name.startswith(self.prefix + PREFIX)
+        ):
             value = {"type": kind, "name": obj_name, "resourceVersion": new_rv}
             self.recorder.event(
                 process=process, f="watch-event", key=name, value=value, node=endpoint.name

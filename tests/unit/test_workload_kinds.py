@@ -157,3 +157,20 @@ def test_watch_resume_from_compacted_rv_records_expired(tmp_path: Path, fake: Fa
     (event,) = list(read_ops(path))
     assert event.f == "watch-event" and event.type is OpType.OK
     assert event.value == {"type": "EXPIRED", "name": None, "resourceVersion": "1"}
+
+
+def test_key_prefix_keeps_runs_on_one_cluster_apart(tmp_path: Path, fake: FakeCluster) -> None:
+    _, first, _ = run_workload(
+        tmp_path, fake, spec(WorkloadKind.SET, key_prefix="a-", duration_s=0.5), final_read=True
+    )
+    _, second, _ = run_workload(
+        tmp_path, fake, spec(WorkloadKind.SET, key_prefix="b-", duration_s=0.5), final_read=True
+    )
+    # Elements restart at 0 in each run; each final read sees only its own run's adds.
+    _set_check(first)
+    _set_check(second)
+    names = set(fake.state.configmaps)
+    assert any(n.startswith("a-set-") for n in names) and any(n.startswith("b-set-") for n in names)
+    final_b = next(op for op in second if op.f == "final-read" and op.type is OpType.OK)
+    acked_b = {op.value for op in second if op.f == "add" and op.type is OpType.OK}
+    assert set(final_b.value) == acked_b  # nothing of run "a-" leaked in
