@@ -25,6 +25,7 @@ SUBCOMMANDS = (
     "check",  # re-check stored runs offline
     "report",  # regenerate a run's HTML report
     "campaign",  # scenarios × seeds, JUnit, index
+    "merge",  # join campaign shards into one result
 )
 
 

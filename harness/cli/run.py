@@ -30,6 +30,7 @@ def register(sub: Any) -> None:
     p.add_argument("--bug", action="append", default=[], help="plant a bug-zoo bug")
     p.add_argument("--reports", type=Path, default=Path("reports"), help="output folder")
     p.add_argument("--keep-cluster", action="store_true", help="keep a failed run's cluster")
+    p.add_argument("--no-index", action="store_true", help="skip the index page over the runs")
     p.set_defaults(func=main)
 
 
@@ -64,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
         for name, check in outcome.verdicts.checks.items():
             if check.verdict.value != "valid":
                 print(f"      {name}: {check.verdict.value} — {check.reason}", flush=True)
-    index = write_index(args.reports, outcomes)
+    index = None if args.no_index else write_index(args.reports, outcomes)
     total = time.monotonic() - started
     print(f"\n{len(outcomes)} runs in {total:.0f} s; {summary(outcomes)}")
     if index is not None:
