@@ -96,13 +96,15 @@ def fault_to_entry(fault: FaultSpec) -> dict[str, Any]:
 
 def scenario_to_yaml(scenario: Scenario) -> str:
     """YAML that ``load_scenario`` reads back as an equal scenario."""
-    text: str = yaml.safe_dump(
-        scenario_to_dict(scenario),
-        sort_keys=False,
-        default_flow_style=None,
-        allow_unicode=True,
-        width=100,
-    )
+    data = scenario_to_dict(scenario)
+    for allow_unicode in (True, False):
+        text: str = yaml.safe_dump(
+            data, sort_keys=False, default_flow_style=None, allow_unicode=allow_unicode, width=100
+        )
+        # PyYAML writes some characters raw that its reader then folds (NEL, LS, PS become line
+        # breaks); escaped ASCII output is always exact, so fall back to it when needed.
+        if yaml.safe_load(text) == data:
+            break
     return text
 
 

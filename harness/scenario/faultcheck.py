@@ -124,6 +124,15 @@ def _no_kind(entry: dict[str, Any], path: Path, problems: Problems) -> None:
     )
 
 
+# Misplaced keys that have a right way to say them in this kind.
+_INSTEAD: dict[tuple[FaultKind, str], str] = {
+    (FaultKind.LEADER_LOSS, "restart_after"): "for leader-loss write for: <duration> (how long "
+    "the last leader stays out; earlier ones come back at the next strike); ",
+    (FaultKind.TOXIC, "attributes"): "write the attributes beside toxic:, e.g. latency: 200ms; ",
+    (FaultKind.KILL, "target"): "the target is the kill: value itself; ",
+}
+
+
 def _unknown_keys(
     spec: FaultKindSpec, entry: dict[str, Any], path: Path, problems: Problems, params: list[str]
 ) -> None:
@@ -133,6 +142,7 @@ def _unknown_keys(
             continue
         owners = _PARAM_OWNERS.get(key)
         hint = f"{key} belongs to {' / '.join(owners)}; " if owners else ""
+        hint += _INSTEAD.get((spec.kind, key), "")
         problems.add(
             (*path, key),
             entry[key],

@@ -228,6 +228,13 @@ def test_example_round_trips_through_yaml(tmp_path: Path) -> None:
     assert dataclasses.replace(again, source=scenario.source) == scenario
 
 
+def test_line_separator_characters_round_trip(tmp_path: Path) -> None:
+    # Found by the round-trip property: PyYAML wrote NEL raw and read it back as a space.
+    scenario = Scenario(name="nel", description="a\x85b\u2028c → d")
+    path = write(tmp_path, scenario_to_yaml(scenario))
+    assert load_scenario(path).description == "a\x85b\u2028c → d"
+
+
 def test_dump_resolved_is_loadable_and_explicit(tmp_path: Path) -> None:
     scenario = load_scenario(write(tmp_path, "name: minimal\n"))
     text = dump_resolved(scenario)
@@ -374,3 +381,13 @@ def test_any_valid_scenario_round_trips(tmp_path_factory: pytest.TempPathFactory
     assert load_scenario(path) == dataclasses.replace(scenario, source=path)
     from_dict = scenario_from_dict(yaml.safe_load(path.read_text()), source="x")
     assert dataclasses.replace(from_dict, source=None) == scenario
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def test_shipped_scenarios_are_valid() -> None:
+    files = sorted(p for p in SHIPPED.rglob("*") if p.suffix in (".yaml", ".yml"))
+    if not files:
+        pytest.skip("no shipped scenarios under scenarios/ yet")
+    assert len(load_scenarios([SHIPPED])) == len(files)
