@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.scenario.loader import SUFFIXES, load_scenario
+from harness.scenario.loader import load_scenario, scenario_files
 from harness.scenario.problems import ScenarioFileError
 from harness.scenario.schema import render_schema
 
@@ -32,17 +32,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
-def files_of(paths: list[str]) -> list[Path]:
-    out: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()))
-        else:
-            out.append(path)  # a missing file is reported by the loader, with its name
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     if args.schema:
         sys.stdout.write(render_schema())
@@ -50,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.paths:
         print("chaosplane validate: name at least one scenario file or folder", file=sys.stderr)
         return 2
-    files = files_of(args.paths)
+    files = scenario_files(args.paths)
     if not files:
         print(f"chaosplane validate: no *.yaml files in {' '.join(args.paths)}", file=sys.stderr)
         return 1

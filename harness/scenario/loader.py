@@ -71,7 +71,7 @@ def load_scenarios(paths_or_dirs: Iterable[str | os.PathLike[str]]) -> list[Scen
     sorted). Problems of all files are raised together; two scenarios may not share a name."""
     found: list[Problem] = []
     scenarios: list[Scenario] = []
-    for path in _expand(paths_or_dirs):
+    for path in scenario_files(paths_or_dirs):
         try:
             scenarios.append(load_scenario(path))
         except ScenarioFileError as exc:
@@ -169,7 +169,8 @@ def _read(source: Path, problems: Problems) -> str | None:
         return None
 
 
-def _expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+def scenario_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Files as given; folders as every ``*.yaml``/``*.yml`` below them, sorted."""
     out: list[Path] = []
     for raw in paths:
         path = Path(raw)
