@@ -120,7 +120,7 @@ def test_restarted_member_gets_its_partition_rules_back(ctx: FaultContext, clust
 
 
 def test_loss_installs_random_drop_rules_that_drop_packets(ctx: FaultContext, cluster: Any) -> None:
-    loss = fault(FaultKind.LOSS, "isolate:store-3", probability=0.5)
+    loss = fault(FaultKind.LOSS, "store-3", probability=0.5)
     loss.inject(ctx)
     try:
         results = [probe(cluster, "store-1", "store-3") for _ in range(6)]
@@ -262,3 +262,20 @@ def test_schedule_records_the_timeline_and_leaves_nothing_behind(
         assert FaultPhase.START in phases and FaultPhase.EFFECT in phases
     pause_start = next(e for e in events if e.id == 3 and e.type == FaultPhase.START)
     assert pause_start.detail["leader"] == pause_start.targets[0]
+
+
+def test_isolating_an_apiserver_cuts_it_from_the_link_proxy_too(
+    ctx: FaultContext, cluster: Any
+) -> None:
+    url_1, url_2 = cluster.info.apiservers["api-1"], cluster.info.apiservers["api-2"]
+    partition = fault(FaultKind.PARTITION, "isolate:api-1", members="store")
+    partition.inject(ctx)
+    try:
+        assert probe(cluster, "toxiproxy", "api-1") == ProbeResult.TIMEOUT
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{url_1}/healthz", timeout=1.0)
+        assert httpx.get(f"{url_2}/healthz", timeout=2.0).status_code == 200
+        assert partition.verify(ctx).ok
+    finally:
+        partition.heal(ctx)
+    assert httpx.get(f"{url_1}/healthz", timeout=2.0).status_code == 200
