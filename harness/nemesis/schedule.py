@@ -311,6 +311,9 @@ def run_schedule(
             )
             worker.start()
             workers.append(worker)
+    except BaseException:
+        run.interrupt()  # Ctrl-C or a crash here: cut every fault short, heal, then re-raise
+        raise
     finally:
         if stop.is_set():
             run.interrupt()
