@@ -1,0 +1,82 @@
+"""The register workload against the real cluster, with the store leader killed mid-run.
+
+Proves the fault happened independently of the workload (the container stopped, a different
+member leads afterwards) and that the history stays well-formed through it: every invoke has at
+most one completion, no process is used after its info, times are monotonic.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from harness.cluster.cluster import DockerCluster
+from harness.history import JsonlWriter, OpType, read_ops
+from harness.scenario.model import WorkloadKind, WorkloadSpec
+from harness.workload import make_workload
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+from test_workload_support import well_formed
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.mark.parametrize("through", ["apiserver", "store"])
+def test_register_through_a_leader_kill(
+    cluster: DockerCluster, tmp_path: Path, through: str
+) -> None:
+    old_leader = cluster.wait_leader_elected(30.0)
+    evidence: dict[str, object] = {}
+
+    def kill_then_restart() -> None:
+        node = cluster.node(old_leader)
+        node.kill()
+        evidence["stopped"] = not node.is_running()
+        # Survivors name the dead leader until their election timeout: wait for another one.
+        deadline = time.monotonic() + 20.0
+        while time.monotonic() < deadline:
+            leader = cluster.leader()
+            if leader not in (None, old_leader):
+                evidence["new_leader"] = leader
+                break
+            time.sleep(0.1)
+        time.sleep(1.0)
+        node.start()
+
+    spec = WorkloadSpec(
+        kind=WorkloadKind.REGISTER,
+        clients=4,
+        keys=4,
+        rate=40.0,
+        duration_s=10.0,
+        op_timeout_s=1.0,
+        through=through,
+        key_prefix=f"it-{through}-{time.monotonic_ns()}-",
+    )
+    path = tmp_path / "history.jsonl"
+    start_ns = time.monotonic_ns()
+    fault = threading.Timer(4.0, kill_then_restart)
+    with JsonlWriter(path) as writer:
+        workload = make_workload(spec, cluster.info, writer, start_ns, seed=11)
+        fault.start()
+        try:
+            result = workload.run()
+        finally:
+            fault.join(timeout=60)
+        cluster.wait_leader_elected(30.0)
+        workload.final_read()
+
+    assert evidence.get("stopped") is True  # the kill really took effect
+    assert evidence.get("new_leader") not in (None, old_leader)
+    ops = list(read_ops(path))
+    assert well_formed(ops) == []
+    kill_ns = 4 * 1_000_000_000
+    ok_times = [op.time - (ops[0].time if ops else 0) for op in ops if op.type is OpType.OK]
+    assert any(t < kill_ns for t in ok_times), "no ok op before the kill"
+    assert any(t > kill_ns + 3_000_000_000 for t in ok_times), "no ok op after failover"
+    print(Counter(op.type.value for op in ops), result.to_json())
