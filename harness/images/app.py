@@ -12,6 +12,8 @@ another command, so it costs one metadata layer.
 from __future__ import annotations
 
 import contextlib
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 from harness.errors import ImageError
@@ -78,20 +80,34 @@ def build_app_images(
     return app, proxy
 
 
-def _prune_old(client: Any, keep: set[str], keep_count: int = 3) -> None:
-    """Drop all but the newest few app/proxy tags; ones still used by a container stay."""
+def _prune_old(client: Any, keep: set[str], keep_count: int = 5, min_age_s: float = 7200) -> None:
+    """Drop app/proxy tags beyond the newest few that are also hours old.
+
+    The age floor matters: a test session resolves its tags once and may use them an hour
+    later, while others rebuild meanwhile; a tag still used by a container is refused anyway.
+    """
     import docker.errors
 
+    cutoff = time.time() - min_age_s
     for kind in ("app", "linkproxy"):
         images = client.images.list(filters={"label": f"{IMAGE_KIND_LABEL}={kind}"})
         images.sort(key=lambda image: str(image.attrs.get("Created", "")), reverse=True)
         for image in images[keep_count:]:
+            if _created_epoch(image) > cutoff:
+                continue
             for tag in image.tags:
                 if tag in keep:
                     continue
-                # In use by a container (maybe a live run's): it goes another time.
                 with contextlib.suppress(docker.errors.APIError):
                     client.images.remove(tag, noprune=False)
+
+
+def _created_epoch(image: Any) -> float:
+    created = str(image.attrs.get("Created", ""))  # RFC 3339 with nanoseconds, e.g. …51.123456789Z
+    try:
+        return datetime.fromisoformat(created[:19]).replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return time.time()  # unknown age: treat as new, keep it
 
 
 def _exists(client: Any, tag: str) -> bool:
