@@ -3,9 +3,9 @@
 In a nutshell: each strike asks the cluster who leads (``cluster.leader()``: the member a
 majority names), notes its term, then kills, pauses or isolates it (``params.action``), and waits
 for a *different* leader with a *higher* term. ``params.repeat: N`` strikes each new leader in
-turn, one every ``params.interval_s``; each strike lasts ``duration_s`` (the scenario's ``for``)
-or until the next one; a kill without ``for`` restarts the member once a new leader is elected.
-The fault runs its own course inside ``inject``. The evidence lists every strike.
+turn, one every ``params.interval_s``; each strike lasts until the next one, the last for
+``duration_s`` (the scenario's ``for``) or, without it, until a new leader is elected. The fault
+runs its own course inside ``inject``. The evidence lists every strike.
 
     - {at: 5s, leader-loss: isolate, for: 2s, repeat: 3, interval: 4s}
 """
@@ -70,7 +70,7 @@ class LeaderLossFault:
             )
         self.repeat = int(params.get("repeat", 1))
         self.interval_s = float(params.get("interval_s", 5.0))
-        self.duration_s = spec.duration_s  # per strike; None: until the next strike
+        self.duration_s = spec.duration_s  # of the last strike; None: until a new leader
         self.elect_timeout_s = float(params.get("elect_timeout_s", 15.0))
         self.replay: list[str] | None = (
             [str(m) for m in params["replay"]["members"]] if "replay" in params else None
@@ -134,10 +134,11 @@ class LeaderLossFault:
         return ctx.cluster.leader() or ctx.cluster.wait_leader_elected(self.elect_timeout_s)
 
     def inject(self, ctx: FaultContext) -> Injection:
-        """Strike ``repeat`` leaders, one every ``interval_s``. Each strike lasts
-        ``duration_s`` if given, else until the next strike (the last: one more interval); a
-        kill without ``duration_s`` restarts the member as soon as a new leader is elected."""
+        """Strike ``repeat`` leaders, one every ``interval_s``. Each strike lasts until the
+        next one; the last lasts ``duration_s``, or is healed as soon as a new leader is
+        elected when there is none (the scenario loader's reading of ``for``)."""
         began = time.monotonic()
+        struck_at = began
         for i in range(self.repeat):
             if i and self.stop.wait(max(0.0, began + i * self.interval_s - time.monotonic())):
                 break
@@ -159,13 +160,9 @@ class LeaderLossFault:
                     elected_after_s=round(after_s, 3),
                 )
             )
-            if self.duration_s is None and self.action == "kill":
-                self._heal_strike(ctx)
-            elif self.duration_s is not None:
+        if self.active is not None:  # the last strike: ``duration_s``, or healed at once
+            if self.duration_s is not None:
                 self.stop.wait(max(0.0, struck_at + self.duration_s - time.monotonic()))
-                self._heal_strike(ctx)
-        if self.active is not None:  # the last strike, held "until the next one"
-            self.stop.wait(self.interval_s)
             self._heal_strike(ctx)
         struck = [s.leader for s in self.strikes]
         return Injection(
