@@ -24,7 +24,8 @@ class WorkloadKind(enum.StrEnum):
 
 
 class FaultKind(enum.StrEnum):
-    PARTITION = "partition"  # target: isolate-leader | isolate:<member> | halves | majority-minority | bridge | ring
+    # partition: isolate-leader | isolate:<member> | halves | majority-minority | bridge | ring
+    PARTITION = "partition"
     KILL = "kill"  # target: member name | store-leader | random-store | random-apiserver
     PAUSE = "pause"  # target as for kill
     LEADER_LOSS = "leader-loss"  # params: action kill|pause|isolate, repeat, interval_s
