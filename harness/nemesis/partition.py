@@ -4,10 +4,10 @@ In a nutshell: ``partition`` resolves its target (``halves``, ``isolate-leader``
 grudge over the store members (``params.members: apiservers | all`` widens it), hands it to the
 run's firewall and proves it: a TCP connect across every cut times out and the receiver's DROP
 counters grow. ``loss`` drops a random share of packets (``params.probability``) on the same
-targets' incoming traffic: a member, ``store-leader``, ``store``, ``apiservers`` or ``all``.
+pairs a partition target would cut, or on every pair of the scope (``all``, the default).
 
     - {at: 5s, partition: majority-minority, for: 10s, one_way: minority}
-    - {at: 5s, loss: store-1, for: 10s, probability: 0.3}
+    - {at: 5s, loss: isolate:store-1, for: 10s, probability: 0.3}
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from harness.nemesis import grudge as g
 from harness.nemesis.base import Evidence, FaultContext, Injection
 from harness.nemesis.iptables import ProbeResult
 from harness.nemesis.registry import register
-from harness.nemesis.targets import member_port, members_of, resolve_members
+from harness.nemesis.targets import member_port, members_of
 from harness.scenario.model import FaultKind, FaultSpec
 
 
@@ -133,26 +133,12 @@ class LossFault(_NetFault):
         self.probability = float(probability)
 
     def resolve(self, ctx: FaultContext) -> tuple[g.Grudge, dict[str, Any]]:
-        """Loss on the targets' *incoming* traffic, from every other container (the link proxy
-        included: apiserver↔store and client↔apiserver traffic arrives from it)."""
-        if "replay" in self.spec.params:
-            return g.from_json(self.spec.params["replay"]["grudge"]), {"replayed": True}
-        target = self.spec.target or "all"
-        detail: dict[str, Any] = {}
-        if target == "store":
-            receivers = members_of(ctx.cluster, Role.STORE)
-        elif target == "apiservers":
-            receivers = members_of(ctx.cluster, Role.APISERVER)
-        elif target == "all":
-            receivers = members_of(ctx.cluster, Role.STORE) + members_of(
-                ctx.cluster, Role.APISERVER
-            )
-        else:
-            receivers = resolve_members(target, ctx.cluster, self.rng)
-            if target == "store-leader":
-                detail["leader"] = receivers[0]
-        everyone = frozenset(every_member(ctx))
-        return {r: everyone - {r} for r in receivers}, detail
+        """``all``: every pair in the ``members`` scope; otherwise the pairs the partition
+        target (``isolate:store-1``, ``halves``, …) would cut, with random loss instead."""
+        if (self.spec.target or "all") == "all" and "replay" not in self.spec.params:
+            members = scope_members(ctx, self.spec.params)
+            return g.complete([[m] for m in members]), {}
+        return super().resolve(ctx)
 
     def verify(self, ctx: FaultContext) -> Evidence:
         """Every receiver's chain holds its random-drop rules (counters are recorded too; a

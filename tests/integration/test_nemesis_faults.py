@@ -120,7 +120,7 @@ def test_restarted_member_gets_its_partition_rules_back(ctx: FaultContext, clust
 
 
 def test_loss_installs_random_drop_rules_that_drop_packets(ctx: FaultContext, cluster: Any) -> None:
-    loss = fault(FaultKind.LOSS, "store-3", probability=0.5)
+    loss = fault(FaultKind.LOSS, "isolate:store-3", probability=0.5)
     loss.inject(ctx)
     try:
         results = [probe(cluster, "store-1", "store-3") for _ in range(6)]
