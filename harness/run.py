@@ -29,7 +29,7 @@ from harness.nemesis import NemesisThread, make_context, read_schedule, replay_s
 from harness.runmeta import RunMeta, new_run_id
 from harness.scenario import FaultSpec, Scenario, dump_resolved
 from harness.toxiproxy import ToxiproxyClient
-from harness.workload import assess, make_workload
+from harness.workload import Workload, assess, make_workload
 
 CONVERGENCE_POLL_S = 0.25
 NEMESIS_GRACE_S = 60.0  # past the last planned heal, before a stuck nemesis is an error
@@ -112,34 +112,45 @@ def _exercise(
     """Workload and nemesis together on one clock, probes throughout, then heal and read back."""
     from harness.cluster import StatusProbe
 
-    start_ns = time.monotonic_ns()
     with (
         JsonlWriter(run_dir.history) as history,
         JsonlWriter(run_dir.faults) as timeline,
         JsonlWriter(run_dir.status) as status,
-        StatusProbe(cluster, status, start_ns, interval_s=0.2),
     ):
+        # Setting up the nemesis touches every member (firewall hooks): do it before the run
+        # clock starts, so a fault planned at 4 s strikes 4 s into the workload.
         ctx = make_context(
             cluster=cluster,
             toxiproxy=ToxiproxyClient(cluster.info.toxiproxy),
             timeline=timeline,
-            start_ns=start_ns,
+            start_ns=time.monotonic_ns(),
             seed=seed,
         )
-        nemesis = NemesisThread(faults, ctx)
-        workload = make_workload(scenario.workload, cluster.info, history, start_ns, seed)
-        nemesis.start()
+        start_ns = time.monotonic_ns()
+        ctx = replace(ctx, start_ns=start_ns)
+        probe = StatusProbe(cluster, status, start_ns, interval_s=0.2).start()
         try:
-            workload.run()
+            workload = make_workload(scenario.workload, cluster.info, history, start_ns, seed)
+            _workload_with_nemesis(workload, NemesisThread(faults, ctx), faults, run_dir, seed)
+            _wait_converged(cluster, scenario.expect.converged_within_s or 10.0)
+            workload.final_read()
         finally:
-            fired = nemesis.fired
-            try:
-                fired = nemesis.result(timeout_s=_last_heal_s(faults, start_ns) + NEMESIS_GRACE_S)
-            finally:
-                nemesis.stop()
-                write_schedule(run_dir.schedule, fired or nemesis.fired, seed=seed)
-        _wait_converged(cluster, scenario.expect.converged_within_s or 10.0)
-        workload.final_read()
+            probe.stop()
+
+
+def _workload_with_nemesis(
+    workload: Workload, nemesis: NemesisThread, faults: list[FaultSpec], run_dir: RunDir, seed: int
+) -> None:
+    """Run both; the nemesis always finishes (heals) and schedule.json is always written."""
+    nemesis.start()
+    try:
+        workload.run()
+    finally:
+        try:
+            nemesis.result(timeout_s=_last_heal_s(faults, nemesis.ctx.start_ns) + NEMESIS_GRACE_S)
+        finally:
+            nemesis.stop()
+            write_schedule(run_dir.schedule, nemesis.fired, seed=seed)
 
 
 def _last_heal_s(faults: list[FaultSpec], start_ns: int) -> float:
