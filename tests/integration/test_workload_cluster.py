@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness.cluster.cluster import DockerCluster
-from harness.history import JsonlWriter, OpType, read_ops
+from harness.history import JsonlWriter, Op, OpType, read_ops
 from harness.scenario.model import WorkloadKind, WorkloadSpec
 from harness.workload import make_workload
 
@@ -80,3 +80,92 @@ def test_register_through_a_leader_kill(
     assert any(t < kill_ns for t in ok_times), "no ok op before the kill"
     assert any(t > kill_ns + 3_000_000_000 for t in ok_times), "no ok op after failover"
     print(Counter(op.type.value for op in ops), result.to_json())
+
+
+def _run(
+    cluster: DockerCluster,
+    tmp_path: Path,
+    spec: WorkloadSpec,
+    fault: threading.Timer,
+) -> tuple[list[Op], dict[str, object]]:
+    path = tmp_path / "history.jsonl"
+    with JsonlWriter(path) as writer:
+        workload = make_workload(spec, cluster.info, writer, time.monotonic_ns(), seed=5)
+        fault.start()
+        try:
+            result = workload.run()
+        finally:
+            fault.join(timeout=60)
+        cluster.wait_leader_elected(30.0)
+        workload.final_read()
+    return list(read_ops(path)), result.to_json()
+
+
+def test_watchers_follow_across_an_apiserver_kill(cluster: DockerCluster, tmp_path: Path) -> None:
+    evidence: dict[str, object] = {}
+
+    def kill_api_1() -> None:
+        node = cluster.node("api-1")
+        node.kill()
+        evidence["stopped"] = not node.is_running()
+        time.sleep(2.0)
+        node.start()
+
+    spec = WorkloadSpec(
+        kind=WorkloadKind.WATCH,
+        clients=2,
+        keys=4,
+        rate=20.0,
+        duration_s=8.0,
+        op_timeout_s=1.0,
+        key_prefix=f"it-watch-{time.monotonic_ns()}-",
+    )
+    ops, result = _run(cluster, tmp_path, spec, threading.Timer(3.0, kill_api_1))
+    assert evidence.get("stopped") is True
+    assert well_formed(ops) == []
+    acked = {
+        int(op.value["resourceVersion"])
+        for op in ops
+        if op.type is OpType.OK and op.f in ("create", "update")
+    }
+    assert len(acked) > 20
+    seen: dict[str, list[int]] = {}
+    for op in ops:
+        if op.f == "watch-event" and op.value["type"] != "EXPIRED":
+            assert op.key is not None
+            seen.setdefault(op.key, []).append(int(op.value["resourceVersion"]))
+    assert set(seen) == {"watcher-0", "watcher-1"}
+    for name, rvs in seen.items():
+        assert rvs == sorted(set(rvs)), f"{name}: events out of order or duplicated"
+        assert acked <= set(rvs), f"{name} missed {sorted(acked - set(rvs))[:5]}"
+    print(result)
+
+
+def test_set_survives_a_leader_kill(cluster: DockerCluster, tmp_path: Path) -> None:
+    leader = cluster.wait_leader_elected(30.0)
+    evidence: dict[str, object] = {}
+
+    def kill_leader() -> None:
+        node = cluster.node(leader)
+        node.kill()
+        evidence["stopped"] = not node.is_running()
+        time.sleep(2.0)
+        node.start()
+
+    spec = WorkloadSpec(
+        kind=WorkloadKind.SET,
+        clients=3,
+        rate=30.0,
+        duration_s=7.0,
+        op_timeout_s=1.0,
+        key_prefix=f"it-set-{time.monotonic_ns()}-",
+    )
+    ops, result = _run(cluster, tmp_path, spec, threading.Timer(2.5, kill_leader))
+    assert evidence.get("stopped") is True
+    assert well_formed(ops) == []
+    (final,) = [op for op in ops if op.f == "final-read" and op.type is OpType.OK]
+    acked = {op.value for op in ops if op.f == "add" and op.type is OpType.OK}
+    failed = {op.value for op in ops if op.f == "add" and op.type is OpType.FAIL}
+    assert acked and acked <= set(final.value)
+    assert not failed & set(final.value)
+    print(result)
