@@ -24,6 +24,7 @@ from typing import Any
 from harness.history import FaultEvent, FaultPhase, Op, OpType
 
 NS = 1_000_000_000
+OBSERVATIONS = frozenset({"watch-event"})  # lone ok records that are not requests
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,6 +94,8 @@ class _Timeline:
         self.active: list[int] = []  # any record: invokes, completions, events
         for op in ops:
             self.active.append(op.time)
+            if op.f in OBSERVATIONS:
+                continue  # a watch event is activity, not an op the cluster served
             if op.type is not OpType.INVOKE:
                 self.done.append(op.time)
                 if op.type is OpType.OK:

@@ -97,3 +97,13 @@ def test_failed_ops_do_not_count_as_throughput() -> None:
     adequacy = assess(ops, _fault(1, 5.0, 6.0), target_rate=100.0)
     assert not adequacy.ok
     assert adequacy.windows[0].ops_before == 100 and adequacy.windows[0].ok_per_s_before == 0.0
+
+
+def test_watch_events_are_activity_not_throughput() -> None:
+    events = [
+        Op(index=i, time=int(i * 0.01 * S), process=9, type=OpType.OK, f="watch-event")
+        for i in range(1000)
+    ]
+    adequacy = assess(events, _fault(1, 5.0, 6.0), target_rate=0.0)
+    assert not adequacy.ok and "only 0 ok ops" in adequacy.reason
+    assert adequacy.windows[0].active_at_start  # but the run was alive when the fault struck
