@@ -1,0 +1,227 @@
+"""``render_run_report``: one self-contained ``index.html`` for a run directory.
+
+In a nutshell: load whatever the run directory holds (``load.load_run_files``), derive what
+the page shows (verdicts first, then recovery and fault windows, then the timeline, the
+counterexample, logs and how to reproduce), and render ``templates/run.html.j2`` with the CSS,
+the JS renderer and the data inlined — no network, no external file, so the page opens from a
+CI artifact or an e-mail. A missing file is named on the page, never an exception.
+
+    path = render_run_report(Path("reports/isolate-leader-s7"))  # …/index.html
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from harness.checker.pairing import pair_calls
+from harness.history import RunDir
+from harness.report.lanes import counterexample_lanes
+from harness.report.load import RunFiles, load_run_files
+from harness.report.series import (
+    MAX_POINTS,
+    NS_PER_S,
+    latency_points,
+    status_lanes,
+    throughput,
+)
+from harness.report.windows import fault_windows, window_stats
+
+VERDICT_ORDER = {"invalid": 0, "unknown": 1, "valid": 2}
+MAX_DETAILS_CHARS = 20_000
+MAX_LEADER_ROWS = 60
+
+# What each guarantee means, in one line, for a reader who has not seen the checker code.
+GUARANTEES = {
+    "well_formed": "The history pairs every invoke with one completion, so checkers can read it.",
+    "adequacy": "The run did enough (traffic before faults, faults fired) to prove something.",
+    "linearizable": "Each operation takes effect at one instant between its call and its "
+    "return (per key): no stale or impossible reads.",
+    "no_lost_writes": "Every acknowledged write is present in the final read after healing.",
+    "converged": "After the last heal, all store members reach the same applied index and state.",
+    "recovered": "After each heal or leader loss, a leader is back and every apiserver serves "
+    "within the limit.",
+    "availability": "Share of operations that succeeded during each fault window.",
+    "watch": "Every watcher sees every event exactly once, in revision order.",
+}
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("harness.report", "templates"),
+        autoescape=jinja2.select_autoescape(("html", "j2")),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["fmt_s"] = fmt_s
+    return env
+
+
+def asset(name: str) -> str:
+    return (resources.files("harness.report") / "templates" / name).read_text(encoding="utf-8")
+
+
+def embed_json(data: Any) -> str:
+    """JSON safe inside ``<script type="application/json">``: no ``<`` can close the tag."""
+    text = json.dumps(data, separators=(",", ":"), default=str, allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def fmt_s(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    try:
+        return f"{float(value):.{digits}f} s"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _pretty(value: Any) -> str:
+    text = json.dumps(value, indent=2, default=str)
+    if len(text) > MAX_DETAILS_CHARS:
+        return text[:MAX_DETAILS_CHARS] + f"\n… ({len(text) - MAX_DETAILS_CHARS} more characters)"
+    return text
+
+
+def _checks(verdicts: dict[str, Any] | None) -> list[dict[str, Any]]:
+    raw = (verdicts or {}).get("checks") or {}
+    out = []
+    for name, check in raw.items():
+        if not isinstance(check, dict):
+            continue
+        verdict = str(check.get("verdict", "unknown"))
+        details = check.get("details") or {}
+        out.append(
+            {
+                "name": name,
+                "verdict": verdict,
+                "reason": str(check.get("reason", "")),
+                "meaning": GUARANTEES.get(name, ""),
+                "details": _pretty(details) if details else "",
+            }
+        )
+    return sorted(out, key=lambda c: (VERDICT_ORDER.get(c["verdict"], 1), c["name"]))
+
+
+def _recovery(verdicts: dict[str, Any] | None) -> dict[str, Any] | None:
+    check = ((verdicts or {}).get("checks") or {}).get("recovered")
+    if not isinstance(check, dict):
+        return None
+    details = check.get("details") or {}
+    events = details.get("events")
+    if not isinstance(events, list):
+        return None
+    within = details.get("within_s")
+    rows = []
+    for e in events:
+        if not isinstance(e, dict):
+            continue
+        worst = e.get("recovered_s")
+        late = worst is None or (within is not None and worst > within)
+        rows.append({**e, "late": late, "first_ok_s": e.get("first_ok_s") or {}})
+    return {"within_s": within, "rows": rows}
+
+
+def _end_ns(files: RunFiles) -> int:
+    times = [o.time for o in files.ops[-1:]] + [f.time for f in files.faults[-1:]]
+    times += [s.time for s in files.status[-1:]]
+    end = max(times, default=0)
+    duration = files.meta.get("duration_s")
+    if not end and isinstance(duration, int | float):
+        end = int(duration * NS_PER_S)
+    return max(end, max((o.time for o in files.ops), default=0))
+
+
+def _started(meta: dict[str, Any]) -> str:
+    started = meta.get("started_at")
+    if not isinstance(started, int | float):
+        return str(started or "—")
+    return dt.datetime.fromtimestamp(started, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def build_context(files: RunFiles) -> dict[str, Any]:
+    meta = files.meta
+    calls = pair_calls(files.ops).calls
+    end_ns = _end_ns(files)
+    windows = fault_windows(files.faults, files.schedule, end_ns)
+    window_rows = [{"w": w, "label": w.label, **window_stats(w, calls, end_ns)} for w in windows]
+    points = latency_points(calls, end_ns)
+    lanes = status_lanes(files.status, end_ns)
+    verdicts = files.verdicts
+    checks_raw = (verdicts or {}).get("checks") or {}
+    lin = checks_raw.get("linearizable")
+    counterexample = counterexample_lanes(lin, calls) if isinstance(lin, dict) else None
+    overall = str((verdicts or {}).get("overall", "not checked"))
+    checks = _checks(verdicts)
+    headline = next((c for c in checks if c["verdict"] != "valid"), None)
+    data = {
+        "end_s": round(end_ns / NS_PER_S, 4),
+        "points": points,
+        "throughput": throughput(calls, end_ns),
+        "windows": [
+            {
+                "label": w.label,
+                "targets": w.targets,
+                "start_s": round(w.start_ns / NS_PER_S, 4),
+                "end_s": round(w.end_ns / NS_PER_S, 4),
+                "healed": w.healed,
+                "effect_ok": w.effect_ok,
+            }
+            for w in windows
+        ],
+        "status": lanes,
+        "counterexample": counterexample,
+    }
+    return {
+        "run_id": meta.get("run_id") or files.root.name,
+        "scenario": meta.get("scenario") or "—",
+        "description": meta.get("description") or "",
+        "seed": meta.get("seed"),
+        "git_sha": meta.get("git_sha"),
+        "image_tags": meta.get("image_tags") or {},
+        "command": meta.get("command"),
+        "started": _started(meta),
+        "duration_s": meta.get("duration_s"),
+        "error": meta.get("error"),
+        "cluster": meta.get("cluster") or {},
+        "workload": meta.get("workload") or {},
+        "expect": meta.get("expect") or {},
+        "adequacy": meta.get("adequacy"),
+        "overall": overall,
+        "headline": headline,
+        "checks": checks,
+        "recovery": _recovery(verdicts),
+        "windows": window_rows,
+        "leaders": lanes["changes"][:MAX_LEADER_ROWS],
+        "leaders_more": max(0, len(lanes["changes"]) - MAX_LEADER_ROWS),
+        "counterexample": counterexample,
+        "calls_total": len(calls),
+        "points": {k: points[k] for k in ("binned", "total", "drawn")},
+        "max_points": MAX_POINTS,
+        "scenario_yaml": files.scenario_yaml,
+        "logs": files.logs,
+        "missing": files.missing,
+        "problems": files.problems,
+        "meta_json": _pretty(meta) if meta else "",
+        "css": asset("report.css"),
+        "js": asset("report.js"),
+        "data_json": embed_json(data),
+    }
+
+
+def render_run_report(run_dir: Path) -> Path:
+    """Write ``index.html`` into ``run_dir`` (atomically) and return its path."""
+    files = load_run_files(run_dir)
+    html = environment().get_template("run.html.j2").render(**build_context(files))
+    out = RunDir(run_dir).report
+    tmp = out.with_suffix(".html.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    os.replace(tmp, out)
+    return out

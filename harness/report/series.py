@@ -1,0 +1,166 @@
+"""What the timeline draws: op latencies, throughput, and who led when — capped for big runs.
+
+In a nutshell: ``latency_points(calls)`` gives one point per call (invoke time, latency,
+outcome); past ``MAX_POINTS`` calls the points are binned on a time × log-latency grid (one
+point per occupied cell and outcome, with its count), so a 1,000,000-op run draws as fast as a
+20,000-op one and still shows every outcome that happened. ``throughput`` counts completions
+per time bin; ``status_lanes`` turns status samples into run-length segments per member and
+the list of leadership changes. Times are seconds since the run started, rounded for size.
+
+    pts = latency_points(pair_calls(ops).calls)
+    pts["drawn"], pts["total"], pts["binned"]  # 8123, 100000, True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from harness.checker.pairing import Call
+from harness.history import OpType, StatusSample
+
+NS_PER_S = 1_000_000_000
+NS_PER_MS = 1_000_000
+MAX_POINTS = 20_000  # a canvas draws this many in a few ms; beyond it the points are binned
+TIME_BINS = 1_400  # about one per pixel of the widest plot
+LATENCY_BINS = 160  # per decade-spanning log axis
+THROUGHPUT_BINS = 240
+
+OUTCOME_CODES = {"ok": 0, "fail": 1, "info": 2}
+
+
+def outcome_of(call: Call) -> str:
+    if call.outcome is OpType.OK:
+        return "ok"
+    if call.outcome is OpType.FAIL:
+        return "fail"
+    return "info"  # info, or never completed: the outcome is unknown either way
+
+
+def latency_ms(call: Call, end_ns: int) -> float:
+    """Invoke to completion; a call that never completed counts until the end of the run."""
+    done = call.complete_time if call.complete_time is not None else end_ns
+    return max(0.0, (done - call.invoke_time) / NS_PER_MS)
+
+
+def latency_points(calls: Sequence[Call], end_ns: int) -> dict[str, Any]:
+    total = len(calls)
+    if total <= MAX_POINTS:
+        return {
+            "t": [round(c.invoke_time / NS_PER_S, 4) for c in calls],
+            "lat": [round(latency_ms(c, end_ns), 3) for c in calls],
+            "cls": [OUTCOME_CODES[outcome_of(c)] for c in calls],
+            "n": None,
+            "binned": False,
+            "total": total,
+            "drawn": total,
+        }
+    time_bins, latency_bins = TIME_BINS, LATENCY_BINS
+    while True:
+        binned = _bin_points(calls, end_ns, time_bins, latency_bins)
+        if len(binned["t"]) <= MAX_POINTS:
+            return {**binned, "binned": True, "total": total, "drawn": len(binned["t"])}
+        time_bins, latency_bins = time_bins // 2, max(20, latency_bins // 2)
+
+
+def _bin_points(
+    calls: Sequence[Call], end_ns: int, time_bins: int, latency_bins: int
+) -> dict[str, Any]:
+    t0 = min(c.invoke_time for c in calls)
+    span = max(1, max(c.invoke_time for c in calls) - t0)
+    lats = [latency_ms(c, end_ns) for c in calls]
+    lo = math.log10(max(min(lats), 0.01))
+    hi = math.log10(max(max(lats), 0.02))
+    width = max(hi - lo, 1e-9)
+    cells: dict[tuple[int, int, int], list[float]] = {}
+    for c, lat in zip(calls, lats, strict=True):
+        tb = min(time_bins - 1, (c.invoke_time - t0) * time_bins // span)
+        lb = min(latency_bins - 1, int((math.log10(max(lat, 0.01)) - lo) / width * latency_bins))
+        key = (tb, lb, OUTCOME_CODES[outcome_of(c)])
+        cell = cells.get(key)
+        if cell is None:
+            cells[key] = [c.invoke_time / NS_PER_S, lat, 1.0]
+        else:
+            cell[2] += 1
+    # Failures drawn last so they sit on top of the ok cloud.
+    ordered = sorted(cells.items(), key=lambda kv: kv[0][2])
+    return {
+        "t": [round(v[0], 4) for _, v in ordered],
+        "lat": [round(v[1], 3) for _, v in ordered],
+        "cls": [k[2] for k, _ in ordered],
+        "n": [int(v[2]) for _, v in ordered],
+    }
+
+
+def nice_bin_s(span_s: float, bins: int = THROUGHPUT_BINS) -> float:
+    """A round bin width (…, 0.1, 0.2, 0.5, 1, 2, 5, …) giving about ``bins`` bins."""
+    raw = max(span_s / bins, 1e-3)
+    exp = 10 ** math.floor(math.log10(raw))
+    for step in (1, 2, 5, 10):
+        if raw <= step * exp:
+            return float(step * exp)
+    return float(10 * exp)
+
+
+def throughput(calls: Sequence[Call], end_ns: int) -> dict[str, Any]:
+    """Completions per second in each bin, by outcome (a never-completed call is not counted)."""
+    span_s = max(end_ns / NS_PER_S, 1e-3)
+    bin_s = nice_bin_s(span_s)
+    n = int(span_s / bin_s) + 1
+    series = {name: [0] * n for name in OUTCOME_CODES}
+    for c in calls:
+        if c.complete_time is None:
+            continue
+        i = min(n - 1, max(0, int(c.complete_time / NS_PER_S / bin_s)))
+        series[outcome_of(c)][i] += 1
+    return {
+        "bin_s": bin_s,
+        **{name: [round(v / bin_s, 2) for v in counts] for name, counts in series.items()},
+    }
+
+
+def _state(s: StatusSample) -> str:
+    if not s.reachable:
+        return "down"
+    return s.role if s.role in ("leader", "follower", "candidate") else "other"
+
+
+def status_lanes(status: Sequence[StatusSample], end_ns: int) -> dict[str, Any]:
+    """Per member: segments ``[start_s, end_s, state, term]``; plus leadership changes."""
+    by_member: dict[str, list[StatusSample]] = {}
+    for s in status:
+        by_member.setdefault(s.member, []).append(s)
+    lanes: list[dict[str, Any]] = []
+    for member in sorted(by_member):
+        samples = by_member[member]
+        segments: list[list[Any]] = []
+        for i, s in enumerate(samples):
+            until = samples[i + 1].time if i + 1 < len(samples) else max(s.time, end_ns)
+            state, term = _state(s), s.term
+            last = segments[-1] if segments else None
+            if last is not None and last[2] == state and last[3] == term:
+                last[1] = round(until / NS_PER_S, 4)
+            else:
+                segments.append(
+                    [round(s.time / NS_PER_S, 4), round(until / NS_PER_S, 4), state, term]
+                )
+        lanes.append({"member": member, "segments": segments})
+    return {"lanes": lanes, "changes": leadership_changes(status)}
+
+
+def leadership_changes(status: Sequence[StatusSample]) -> list[dict[str, Any]]:
+    """Each time the cluster's leader (the reachable member claiming it, highest term) changes;
+    ``leader`` None while nobody claims it."""
+    latest: dict[str, StatusSample] = {}
+    out: list[dict[str, Any]] = []
+    current: tuple[str | None, int | None] = ("?", None)  # sentinel: the first sample records
+    for s in status:
+        latest[s.member] = s
+        leaders = [x for x in latest.values() if x.reachable and x.role == "leader"]
+        best = max(leaders, key=lambda x: (x.term or 0, x.time)) if leaders else None
+        now = (best.member, best.term) if best else (None, None)
+        if now != current:
+            out.append({"at_s": round(s.time / NS_PER_S, 3), "leader": now[0], "term": now[1]})
+            current = now
+    return out

@@ -1,0 +1,138 @@
+"""Fault windows and what the clients saw before, during and after each one.
+
+In a nutshell: ``fault_windows(faults, schedule, end_ns)`` pairs ``start``/``end`` events by
+``id`` (a fault never healed lasts to the end of the run), attaches its verification
+(``effect`` events: ``detail.ok``, ``detail.evidence``), and falls back to ``schedule.json``
+when ``faults.jsonl`` is missing. ``window_stats`` gives, per window, the calls invoked inside
+it by outcome (availability = ok share, as the availability checker counts it) and ok
+throughput and p99 latency in equal-length spans before, during and after (Jepsen and etcd
+report exactly these three).
+
+    for w in fault_windows(files.faults, files.schedule, end_ns):
+        window_stats(w, calls, end_ns)["during"]["ok_per_s"]
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.checker.pairing import Call
+from harness.history import FaultEvent, FaultPhase
+from harness.report.series import NS_PER_MS, NS_PER_S, outcome_of
+
+MIN_SPAN_NS = NS_PER_S  # an instant fault (a kill) is compared over one second either side
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Window:
+    id: int
+    fault: str
+    targets: list[str]
+    start_ns: int
+    end_ns: int
+    healed: bool  # an end event was recorded
+    effect_ok: bool | None = None  # None: not verified
+    evidence: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.fault}#{self.id}"
+
+
+def fault_windows(
+    faults: Sequence[FaultEvent], schedule: Sequence[dict[str, Any]], end_ns: int
+) -> list[Window]:
+    if not faults:
+        return _from_schedule(schedule)
+    starts = {f.id: f for f in faults if f.type is FaultPhase.START}
+    ends = {f.id: f for f in faults if f.type is FaultPhase.END}
+    effects = {f.id: f for f in faults if f.type is FaultPhase.EFFECT}
+    out: list[Window] = []
+    for fid, start in sorted(starts.items(), key=lambda kv: kv[1].time):
+        end = ends.get(fid)
+        effect = effects.get(fid)
+        ok = None if effect is None else effect.detail.get("ok")
+        out.append(
+            Window(
+                id=fid,
+                fault=start.fault,
+                targets=list(start.targets),
+                start_ns=start.time,
+                end_ns=end.time if end is not None else max(end_ns, start.time),
+                healed=end is not None,
+                effect_ok=None if ok is None else bool(ok),
+                evidence="" if effect is None else str(effect.detail.get("evidence", "")),
+                detail=dict(start.detail),
+            )
+        )
+    return out
+
+
+def _from_schedule(schedule: Sequence[dict[str, Any]]) -> list[Window]:
+    out: list[Window] = []
+    for i, d in enumerate(schedule):
+        try:
+            at_s = float(d["at_s"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        held_s = d.get("held_s")
+        end_s = d.get("end_s")
+        stop_s = float(end_s) if end_s is not None else at_s + float(held_s or 0.0)
+        ok = d.get("effect_ok")
+        out.append(
+            Window(
+                id=int(d.get("id", i)),
+                fault=str(d.get("kind", "fault")),
+                targets=[str(t) for t in d.get("targets") or []],
+                start_ns=int(at_s * NS_PER_S),
+                end_ns=int(stop_s * NS_PER_S),
+                healed=True,
+                effect_ok=None if ok is None else bool(ok),
+                detail={k: v for k, v in d.items() if k in ("target", "params", "error")},
+            )
+        )
+    return out
+
+
+def _span_stats(
+    done_times: list[int], ok_lat: list[tuple[int, float]], lo: int, hi: int
+) -> dict[str, Any]:
+    """ok completions per second and p99 ok latency for calls completed in [lo, hi)."""
+    if hi <= lo:
+        return {"ok_per_s": None, "p99_ms": None}
+    count = bisect.bisect_left(done_times, hi) - bisect.bisect_left(done_times, lo)
+    lats = sorted(lat for t, lat in ok_lat if lo <= t < hi)
+    p99 = lats[min(len(lats) - 1, int(len(lats) * 0.99))] if lats else None
+    return {
+        "ok_per_s": round(count / ((hi - lo) / NS_PER_S), 2),
+        "p99_ms": None if p99 is None else round(p99, 2),
+    }
+
+
+def window_stats(w: Window, calls: Sequence[Call], end_ns: int) -> dict[str, Any]:
+    inside = [c for c in calls if w.start_ns <= c.invoke_time <= w.end_ns]
+    counts = {"ok": 0, "fail": 0, "info": 0}
+    for c in inside:
+        counts[outcome_of(c)] += 1
+    total = len(inside)
+    ok_calls = [c for c in calls if c.ok and c.complete_time is not None]
+    done_times = sorted(c.complete_time for c in ok_calls if c.complete_time is not None)
+    ok_lat = [
+        (c.complete_time, (c.complete_time - c.invoke_time) / NS_PER_MS)
+        for c in ok_calls
+        if c.complete_time is not None
+    ]
+    span = max(w.end_ns - w.start_ns, MIN_SPAN_NS)
+    during_end = max(w.end_ns, w.start_ns + MIN_SPAN_NS)
+    return {
+        "total": total,
+        **counts,
+        "share": round(counts["ok"] / total, 4) if total else None,
+        "before": _span_stats(done_times, ok_lat, max(0, w.start_ns - span), w.start_ns),
+        "during": _span_stats(done_times, ok_lat, w.start_ns, min(during_end, end_ns)),
+        "after": _span_stats(done_times, ok_lat, during_end, min(end_ns, during_end + span)),
+    }
