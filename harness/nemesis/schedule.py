@@ -169,6 +169,8 @@ class _Run:
         self.fired: list[FiredFault] = []
         self.lock = threading.Lock()
         self.faults: list[Fault] = []
+        self.final = threading.Event()  # releases faults held "until the final heal"
+        self.open_ended: set[int] = set()  # fault ids held until the final heal
 
     def _health(self, fault_id: int, kind: str, when: str) -> None:
         if self.options.health:
@@ -209,9 +211,10 @@ class _Run:
                 effect_ok = self._verify(fault, kind, fault_id, targets)
             self._health(fault_id, kind, "after")
             hold = hold_s(spec, fault)
-            self.stop.wait(
-                None if hold is None else max(0.0, started_s + hold - ctx.now_ns() / 1e9)
-            )
+            if hold is None:
+                self.final.wait()  # the final heal: set on stop or when the schedule is done
+            else:
+                self.stop.wait(max(0.0, started_s + hold - ctx.now_ns() / 1e9))
         except Exception as exc:  # why broad: recorded on the timeline and in schedule.json
             error = str(exc)
             ctx.record(
@@ -272,6 +275,7 @@ class _Run:
 
     def interrupt(self) -> None:
         self.stop.set()
+        self.final.set()
         for fault in self.faults:
             if isinstance(fault, Interruptible):
                 fault.interrupt()
@@ -282,12 +286,14 @@ def run_schedule(
     ctx: FaultContext,
     stop: threading.Event,
     options: ScheduleOptions | None = None,
+    finish: threading.Event | None = None,
 ) -> list[FiredFault]:
     """Fire ``specs`` at their ``at_s`` (run clock) until done or ``stop`` is set; heal all.
 
     Faults not yet started when ``stop`` is set never fire (and are not returned). A fault with
-    neither ``duration_s`` nor ``restart_after_s`` stays until ``stop`` is set (the final heal):
-    the run sets it when the workload ends.
+    neither ``duration_s`` nor ``restart_after_s`` (a kill without ``restart_after``) stays
+    until the final heal: once every other fault has run its course, and ``finish`` is set
+    when given (the run sets it when the workload ends), or ``stop``.
     """
     run = _Run(ctx, stop, options or ScheduleOptions())
     ordered = sorted(enumerate(specs), key=lambda p: (p[1].at_s, p[0]))
@@ -303,6 +309,8 @@ def run_schedule(
             if stop.wait(max(0.0, spec.at_s - ctx.now_ns() / 1e9)):
                 break
             run.faults.append(fault)
+            if hold_s(spec, fault) is None:
+                run.open_ended.add(fault_id)
             worker = threading.Thread(
                 target=run.lifecycle,
                 args=(spec, fault, fault_id),
@@ -311,6 +319,13 @@ def run_schedule(
             )
             worker.start()
             workers.append(worker)
+        for worker, (_, _, fault_id) in zip(workers, planned, strict=False):
+            if fault_id not in run.open_ended:
+                worker.join()
+        if finish is not None:
+            while not (finish.wait(0.1) or stop.is_set()):
+                pass
+        run.final.set()
     except BaseException:
         run.interrupt()  # Ctrl-C or a crash here: cut every fault short, heal, then re-raise
         raise
@@ -334,7 +349,9 @@ def run_schedule(
 
 
 class NemesisThread(threading.Thread):
-    """``run_schedule`` in a background thread: ``start()``, then ``stop()`` / ``result()``."""
+    """``run_schedule`` in a background thread: ``start()``, then ``result()`` when the workload
+    is done (faults finish their course; "until the final heal" ones are healed then), or
+    ``stop()`` to cut everything short."""
 
     def __init__(
         self,
@@ -345,20 +362,26 @@ class NemesisThread(threading.Thread):
         super().__init__(name="nemesis", daemon=True)
         self.specs, self.ctx, self.options = list(specs), ctx, options
         self.stop_event = threading.Event()
+        self.finish_event = threading.Event()
         self.fired: list[FiredFault] = []
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            self.fired = run_schedule(self.specs, self.ctx, self.stop_event, self.options)
+            self.fired = run_schedule(
+                self.specs, self.ctx, self.stop_event, self.options, finish=self.finish_event
+            )
         except BaseException as exc:  # why broad: handed to the caller by result()
             self.error = exc
             self.fired = list(getattr(exc, "fired", []))
 
     def stop(self) -> None:
+        """Cut every fault short now, heal, and skip what has not fired yet."""
         self.stop_event.set()
 
     def result(self, timeout_s: float | None = None) -> list[FiredFault]:
+        """Let the schedule run its course, then the final heal; wait up to ``timeout_s``."""
+        self.finish_event.set()
         self.join(timeout_s)
         if self.is_alive():
             raise FaultError(f"nemesis still running after {timeout_s} s")

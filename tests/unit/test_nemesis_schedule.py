@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from test_nemesis_fakes import fake_context
 from harness.history import FaultPhase
 from harness.nemesis import (
     LeftoverFaultError,
+    NemesisThread,
     ScheduleOptions,
     read_schedule,
     replay_specs,
@@ -275,19 +277,28 @@ def test_same_seed_same_choices_and_replay_strikes_the_same_members(tmp_path: Pa
 
 def test_kill_without_restart_after_stays_down_until_the_final_heal() -> None:
     ctx, cluster, _, _ = fake_context()
-    stop = threading.Event()
-    down_while_running: list[bool] = []
-
-    def check_then_stop() -> None:
-        down_while_running.append(not cluster.node("store-2").is_running())
-        stop.set()
-
-    threading.Timer(0.3, check_then_stop).start()
     kill = FaultSpec(kind=FaultKind.KILL, at_s=0.0, target="store-2", params={})
-    fired = run_schedule([kill], ctx, stop, FAST)
-    assert down_while_running == [True]
-    assert fired[0].duration_s is None and fired[0].effect_ok is True
+    nemesis = NemesisThread([kill], ctx, FAST)
+    nemesis.start()
+    time.sleep(0.3)  # the workload runs; the schedule has nothing else to do
+    assert not cluster.node("store-2").is_running()
+    fired = nemesis.result(timeout_s=10)  # the workload is done: final heal
     assert cluster.node("store-2").is_running()
+    assert fired[0].duration_s is None and fired[0].effect_ok is True
+
+
+def test_without_a_finish_signal_the_final_heal_follows_the_last_timed_fault() -> None:
+    ctx, cluster, _, timeline = fake_context()
+    specs = [
+        FaultSpec(kind=FaultKind.KILL, at_s=0.0, target="store-2", params={}),
+        spec(FaultKind.PAUSE, 0.05, "store-3", duration_s=0.2),
+    ]
+    fired = run_schedule(specs, ctx, threading.Event(), FAST)
+    assert cluster.node("store-2").is_running()
+    kill_end = next(e for e in timeline.events if e.id == 1 and e.type == FaultPhase.END)
+    pause_end = next(e for e in timeline.events if e.id == 2 and e.type == FaultPhase.END)
+    assert kill_end.time > pause_end.time
+    assert [f.effect_ok for f in fired] == [True, True]
 
 
 def test_isolating_an_apiserver_cuts_it_from_every_member() -> None:
