@@ -20,7 +20,8 @@ import asyncio
 import contextlib
 import random
 import threading
-from collections.abc import Coroutine
+import time
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -284,6 +285,46 @@ class ClientWorkload(abc.ABC):
     def fresh_process(self) -> int:
         """A process id never used in this history (for final reads after the run)."""
         return self.recorder.max_process + 1
+
+    def final_read_until_ok(
+        self,
+        key: str,
+        read: Callable[[Http, Endpoint], Awaitable[Outcome]],
+        *,
+        timeout_s: float,
+    ) -> None:
+        """Record ``final-read`` ops (key ``key``) until one is ok or ``timeout_s`` passes;
+        each attempt goes to the next endpoint, under a fresh process id."""
+
+        async def body(http: Http) -> None:
+            deadline_s = time.monotonic() + timeout_s
+            attempt = 0
+            while True:
+                endpoint = self.endpoints[attempt % len(self.endpoints)]
+                pending = self.recorder.invoke(
+                    process=self.fresh_process(),
+                    f="final-read",
+                    key=key,
+                    value=None,
+                    node=endpoint.name,
+                )
+                try:
+                    outcome = await asyncio.wait_for(read(http, endpoint), self.spec.op_timeout_s)
+                except Exception as exc:  # a read: whatever went wrong, it had no effect
+                    outcome = classify_exception(exc, effect=Effect.READ)
+                self.recorder.complete(
+                    pending,
+                    outcome.type,
+                    value=outcome.value,
+                    node=endpoint.name,
+                    error=outcome.error,
+                )
+                attempt += 1
+                if outcome.type is OpType.OK or time.monotonic() >= deadline_s:
+                    return
+                await asyncio.sleep(min(0.5, max(deadline_s - time.monotonic(), 0.0)))
+
+        self.run_final(body)
 
     def run_final(self, body: Any) -> None:
         """Run ``body(http)`` (a coroutine function) on a fresh loop, then flush the records."""

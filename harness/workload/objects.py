@@ -5,13 +5,18 @@ In a nutshell: clients create, update (with the last resourceVersion they know: 
 ``obj-<n>`` (n < keys; names start with ``WorkloadSpec.key_prefix``). Histories (key = object
 name; values carry the resourceVersion the server gave so checkers can order them):
 
-| f      | invoke value | ok value                                          |
-|--------|--------------|---------------------------------------------------|
-| create | data value   | ``{"value", "resourceVersion"}``                  |
-| update | data value   | ``{"value", "resourceVersion"}``                  |
-| delete | null         | null                                              |
-| get    | null         | ``{"value", "resourceVersion"}`` or null (404)    |
-| list   | null         | ``{"resourceVersion", "items": {name: rv}}``      |
+| f          | invoke value          | ok value                                          |
+|------------|-----------------------|---------------------------------------------------|
+| create     | ``{"name", "value"}`` | ``{"name", "value", "resourceVersion"}``          |
+| update     | ``{"name", "value"}`` | ``{"name", "value", "resourceVersion"}``          |
+| delete     | null                  | null                                              |
+| get        | null                  | ``{"name", "value", "resourceVersion"}``, or null |
+| list       | null                  | ``{"resourceVersion", "items": {name: rv}}``      |
+| final-read | null                  | sorted names present after healing                |
+
+``final_read`` lists the objects after healing (retried until it succeeds) so the
+``no_lost_writes`` checker can ask whether every acknowledged create is still there (unless
+deleted); the ``name`` in create values is the element it compares.
 
     ObjectsWorkload(WorkloadSpec(kind="objects", keys=8), info, writer, start_ns=t0, seed=2)
 """
@@ -46,9 +51,11 @@ PREFIX = "obj-"
 
 class ObjectsWorkload(ClientWorkload):
     kind = "objects"
+    checkers = ("well_formed", "no_lost_writes")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, final_read_timeout_s: float = 30.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.final_read_timeout_s = final_read_timeout_s
         if self.spec.through != "apiserver":
             raise ValueError("objects workload: through must be 'apiserver'")
         mix = self.spec.mix or DEFAULT_MIX
@@ -68,7 +75,7 @@ class ObjectsWorkload(ClientWorkload):
             f = "create"  # nothing known to update yet
         if f == "list":
             return Invocation(f="list", key=None, value=None, effect=Effect.READ)
-        value = next(self._values) if f in ("create", "update") else None
+        value = {"name": name, "value": next(self._values)} if f in ("create", "update") else None
         return Invocation(f=f, key=name, value=value, effect=_EFFECTS[f])
 
     async def execute(self, http: Http, inv: Invocation, endpoint: Endpoint) -> Outcome:
@@ -78,13 +85,13 @@ class ObjectsWorkload(ClientWorkload):
         assert inv.key is not None
         url = configmaps_url(endpoint.url, inv.key)
         if inv.f == "create":
-            body = configmap(inv.key, {"value": str(inv.value)})
+            body = configmap(inv.key, {"value": str(inv.value["value"])})
             got = await http.call(
                 "POST", configmaps_url(endpoint.url), effect=Effect.WRITE, json=body
             )
         elif inv.f == "update":
             rv = self._rv.get(inv.key)
-            body = configmap(inv.key, {"value": str(inv.value)}, resource_version=rv)
+            body = configmap(inv.key, {"value": str(inv.value["value"])}, resource_version=rv)
             got = await http.call("PUT", url, effect=Effect.WRITE, json=body)
         elif inv.f == "delete":
             got = await http.call("DELETE", url, effect=Effect.WRITE)
@@ -100,6 +107,18 @@ class ObjectsWorkload(ClientWorkload):
         if not 200 <= got.status_code < 300:
             return classify_status(got.status_code, effect=inv.effect, body=body)
         return ok(value_of(body))
+
+    def final_read(self) -> None:
+        """Record ``final-read`` ops (key ``objects``) until one lists the objects."""
+
+        async def names(http: Http, endpoint: Endpoint) -> Outcome:
+            got = await http.call("GET", configmaps_url(endpoint.url), effect=Effect.READ)
+            inv = Invocation(f="final-read", key=None, value=None, effect=Effect.READ)
+            return self._answer(
+                got, inv, lambda body: sorted(_list_value(body, self.prefix + PREFIX)["items"])
+            )
+
+        self.final_read_until_ok("objects", names, timeout_s=self.final_read_timeout_s)
 
     def observe(self, client: ClientState, inv: Invocation, outcome: Outcome) -> None:
         if outcome.type.value != "ok":
@@ -117,7 +136,11 @@ class ObjectsWorkload(ClientWorkload):
 def _object_value(obj: Any) -> dict[str, Any] | None:
     if not isinstance(obj, dict):
         return None
-    return {"value": data_int(obj), "resourceVersion": resource_version(obj)}
+    return {
+        "name": object_name(obj),
+        "value": data_int(obj),
+        "resourceVersion": resource_version(obj),
+    }
 
 
 def _list_value(body: Any, prefix: str) -> dict[str, Any]:

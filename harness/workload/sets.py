@@ -16,13 +16,10 @@ acknowledged add in the final read, and no failed add?
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import time
 import uuid
 from typing import Any
 
-from harness.history import OpType
 from harness.workload.base import ClientState, ClientWorkload, Invocation
 from harness.workload.http import (
     Endpoint,
@@ -32,7 +29,7 @@ from harness.workload.http import (
     object_name,
     store_key_url,
 )
-from harness.workload.outcome import Effect, Outcome, classify_status, fail, ok, response_json
+from harness.workload.outcome import Effect, Outcome, classify_status, ok, response_json
 
 SET_NAME = "set"
 LABEL = "chaosplane-set"
@@ -92,38 +89,7 @@ class SetWorkload(ClientWorkload):
 
     def final_read(self) -> None:
         """Record ``final-read`` attempts until one succeeds or the deadline passes."""
-
-        async def body(http: Http) -> None:
-            deadline_s = time.monotonic() + self.final_read_timeout_s
-            attempt = 0
-            while True:
-                endpoint = self.endpoints[attempt % len(self.endpoints)]
-                pending = self.recorder.invoke(
-                    process=self.fresh_process(),
-                    f="final-read",
-                    key=SET_NAME,
-                    value=None,
-                    node=endpoint.name,
-                )
-                try:
-                    outcome = await asyncio.wait_for(
-                        self.read_elements(http, endpoint), self.spec.op_timeout_s
-                    )
-                except Exception as exc:  # recorded as this attempt's failure
-                    outcome = fail(f"{type(exc).__name__}: {exc}")
-                self.recorder.complete(
-                    pending,
-                    outcome.type,
-                    value=outcome.value,
-                    node=endpoint.name,
-                    error=outcome.error,
-                )
-                attempt += 1
-                if outcome.type is OpType.OK or time.monotonic() >= deadline_s:
-                    return
-                await asyncio.sleep(min(0.5, max(deadline_s - time.monotonic(), 0.0)))
-
-        self.run_final(body)
+        self.final_read_until_ok(SET_NAME, self.read_elements, timeout_s=self.final_read_timeout_s)
 
 
 def _element_of(item: Any, *, through: str, prefix: str) -> int | None:

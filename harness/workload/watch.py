@@ -11,11 +11,13 @@ Every event for ``<key_prefix>w-*`` objects is recorded as a lone ok record (no 
     {"f": "watch-event", "key": "watcher-0", "value": {"type": "MODIFIED", "name": "w-3",
      "resourceVersion": "118"}, "process": <watcher's id>, "node": "api-2"}
 
-A 410 Expired (the resume point was compacted) is recorded as an event of type ``EXPIRED``
-(name null, resourceVersion = the one asked for); the watcher then lists again and continues
-from the list's resourceVersion — the checker must treat events before that point as possibly
-missed. After the writers stop, watchers keep reading for up to ``drain_s`` until they have
-seen the highest acknowledged resourceVersion.
+Whenever a watcher starts from a fresh list (at the start, and after a 410 Expired) it records
+a marker ``{"type": "START", "name": null, "resourceVersion": <the list's RV>}``: events before
+it are not expected from that watcher any more (the ``watch`` checker's baseline). A 410 itself
+is recorded as ``{"type": "EXPIRED", "name": null, "resourceVersion": null, "requested": <RV>}``
+(no resourceVersion, so it is never mistaken for an event). After the writers stop, watchers
+keep reading for up to ``drain_s`` until they have seen the highest acknowledged
+resourceVersion.
 """
 
 from __future__ import annotations
@@ -129,11 +131,19 @@ class WatchWorkload(ClientWorkload):
         name = f"watcher-{w}"
         endpoint_index = w % len(self.endpoints)
         rv = self._start_rv.get(w)
+        fresh = rv is not None  # rv comes from a list, not from an event: mark the baseline
         while True:
             endpoint = self.endpoints[endpoint_index]
             if rv is None:
                 rv = await self._list_rv(http, endpoint)
+                fresh = rv is not None
             if rv is not None:
+                if fresh:
+                    value = {"type": "START", "name": None, "resourceVersion": rv}
+                    self.recorder.event(
+                        process=process, f="watch-event", key=name, value=value, node=endpoint.name
+                    )
+                    fresh = False
                 rv = await self._follow(http, endpoint, process, name, w, rv)
                 if rv is None:
                     continue  # expired: list again, on the same apiserver
@@ -210,7 +220,7 @@ class WatchWorkload(ClientWorkload):
         return new_rv
 
     def _expired(self, process: int, name: str, endpoint: Endpoint, rv: str) -> None:
-        value = {"type": "EXPIRED", "name": None, "resourceVersion": rv}
+        value = {"type": "EXPIRED", "name": None, "resourceVersion": None, "requested": rv}
         self.recorder.event(
             process=process, f="watch-event", key=name, value=value, node=endpoint.name
         )

@@ -31,7 +31,8 @@ def test_objects_history(tmp_path: Path, fake: FakeCluster) -> None:
     assert {"create", "update", "get", "list"} <= set(oks)
     for op in ops:
         if op.type is OpType.OK and op.f in ("create", "update"):
-            assert set(op.value) == {"value", "resourceVersion"}
+            assert set(op.value) == {"name", "value", "resourceVersion"}
+            assert op.value["name"] == op.key
         if op.type is OpType.OK and op.f == "list":
             assert all(name.startswith("obj-") for name in op.value["items"])
     # a stale resourceVersion is refused with 409 → fail, never info
@@ -104,7 +105,7 @@ def test_set_final_read_retries_until_it_succeeds(tmp_path: Path, fake: FakeClus
 def _watch_checks(ops: list[Op], watchers: int) -> dict[str, list[int]]:
     by_watcher: dict[str, list[int]] = {}
     for op in ops:
-        if op.f == "watch-event" and op.value["type"] != "EXPIRED":
+        if op.f == "watch-event" and op.value["type"] not in ("EXPIRED", "START"):
             assert op.key is not None
             by_watcher.setdefault(op.key, []).append(int(op.value["resourceVersion"]))
     assert len(by_watcher) == watchers
@@ -132,6 +133,10 @@ def test_watch_follows_writes_across_failover(tmp_path: Path, fake: FakeCluster)
     assert len(acked) > 20
     for name, rvs in by_watcher.items():
         assert acked <= set(rvs), f"{name} missed {sorted(acked - set(rvs))[:5]}"
+    # each watcher first marks its baseline: a START at the RV of its initial list
+    for name in ("watcher-0", "watcher-1"):
+        first = next(op for op in ops if op.f == "watch-event" and op.key == name)
+        assert first.value["type"] == "START" and first.value["resourceVersion"] is not None
     # the watcher on api-1 really failed over: it recorded events from both apiservers
     nodes = {op.node for op in ops if op.f == "watch-event" and op.key == "watcher-0"}
     assert nodes == {"api-1", "api-2"}
@@ -156,7 +161,12 @@ def test_watch_resume_from_compacted_rv_records_expired(tmp_path: Path, fake: Fa
         workload.recorder.close()
     (event,) = list(read_ops(path))
     assert event.f == "watch-event" and event.type is OpType.OK
-    assert event.value == {"type": "EXPIRED", "name": None, "resourceVersion": "1"}
+    assert event.value == {
+        "type": "EXPIRED",
+        "name": None,
+        "resourceVersion": None,
+        "requested": "1",
+    }
 
 
 def test_key_prefix_keeps_runs_on_one_cluster_apart(tmp_path: Path, fake: FakeCluster) -> None:
@@ -174,3 +184,14 @@ def test_key_prefix_keeps_runs_on_one_cluster_apart(tmp_path: Path, fake: FakeCl
     final_b = next(op for op in second if op.f == "final-read" and op.type is OpType.OK)
     acked_b = {op.value for op in second if op.f == "add" and op.type is OpType.OK}
     assert set(final_b.value) == acked_b  # nothing of run "a-" leaked in
+
+
+def test_objects_final_read_lists_every_live_object(tmp_path: Path, fake: FakeCluster) -> None:
+    _, ops, workload = run_workload(
+        tmp_path, fake, spec(WorkloadKind.OBJECTS, keys=4, key_prefix="o-"), final_read=True
+    )
+    assert workload.checkers == ("well_formed", "no_lost_writes")
+    assert well_formed(ops) == []
+    (final,) = [op for op in ops if op.f == "final-read" and op.type is OpType.OK]
+    assert final.key == "objects"
+    assert final.value == sorted(n for n in fake.state.configmaps if n.startswith("o-obj-"))
