@@ -1,6 +1,6 @@
 /* chaosplane run report: draws the timeline, the counterexample lanes, filters logs.
    Plain canvas and DOM, no library, so the page stays small and works offline.
-   Data comes from <script id="report-data">, written by harness/report/page.py. */
+   Data comes from the JSON element #report-data, written by harness/report/page.py. */
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("report-data").textContent);
