@@ -137,3 +137,25 @@ def test_register_spreads_clients_over_keys(tmp_path: Path) -> None:
     assert isinstance(workload, RegisterWorkload)
     assert workload.keys_of(workload._client(0)) == ["k0", "k2", "k4"]
     assert workload.keys_of(workload._client(1)) == ["k1", "k3"]
+
+
+def test_the_well_formedness_helper_catches_bad_histories() -> None:
+    from test_workload_support import well_formed
+
+    from harness.history import Op
+
+    def op(i: int, t: int, p: int, kind: OpType, f: str = "read") -> Op:
+        return Op(index=i, time=t, process=p, type=kind, f=f, key="k")
+
+    good = [op(0, 1, 0, OpType.INVOKE), op(1, 2, 0, OpType.INFO), op(2, 3, 3, OpType.INVOKE)]
+    assert well_formed(good) == []
+    reuse = [*good[:2], op(2, 3, 0, OpType.INVOKE)]
+    assert any("after its info" in p for p in well_formed(reuse))
+    twice = [op(0, 1, 0, OpType.INVOKE), op(1, 2, 0, OpType.OK), op(2, 3, 0, OpType.OK)]
+    assert any("without an open invoke" in p for p in well_formed(twice))
+    backwards = [op(0, 5, 0, OpType.INVOKE), op(1, 2, 0, OpType.OK)]
+    assert any("time" in p for p in well_formed(backwards))
+    overlap = [op(0, 1, 0, OpType.INVOKE), op(1, 2, 0, OpType.INVOKE)]
+    assert any("already has an open op" in p for p in well_formed(overlap))
+    other_f = [op(0, 1, 0, OpType.INVOKE), op(1, 2, 0, OpType.OK, f="write")]
+    assert any("completes" in p for p in well_formed(other_f))
