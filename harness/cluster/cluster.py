@@ -86,14 +86,18 @@ class DockerCluster:
         try:
             self._create_network()
             plan = self._require_plan()
-            proxy = proxy_member(self.spec, plan)
-            self._start_members([proxy], images.proxy)
             links = plan_links(
                 plan, apiservers=self.spec.apiservers, store_members=self.spec.store_members
             )
-            self._start_members(store_members(self.spec, plan), images.app)
+            # The proxy and the store need nothing from each other: start them together; the
+            # apiservers need their links, so they follow the proxy (not the store: links
+            # accept connections before their upstream does).
+            proxy = self._launch([proxy_member(self.spec, plan)], images.proxy)
+            stores = self._launch(store_members(self.spec, plan), images.app)
+            self._wait_ready(proxy)
             populate(f"http://{plan.proxy_ip}:{PROXY_API_PORT}", links)
-            self._start_members(apiserver_members(self.spec, plan, self._token), images.app)
+            apis = self._launch(apiserver_members(self.spec, plan, self._token), images.app)
+            self._wait_ready(stores + apis)
             self.info = self._make_info(links)
             self.wait_leader_elected(self.spec.ready_timeout_s)
         except BaseException:
@@ -222,15 +226,14 @@ class DockerCluster:
 
         self._network, self._plan = create_network(self.run_id, create)
 
-    def _start_members(self, members: list[MemberSpec], image: str) -> None:
-        if not members:
-            return
-        with ThreadPoolExecutor(max_workers=len(members)) as pool:
-            nodes = list(pool.map(lambda m: self._create_and_start(m, image), members))
-        for node in nodes:
-            self._nodes[node.name] = node
+    def _launch(self, members: list[MemberSpec], image: str) -> list[ContainerNode]:
+        """Create and start the members' containers in parallel; no readiness wait."""
+        with ThreadPoolExecutor(max_workers=max(1, len(members))) as pool:
+            return list(pool.map(lambda m: self._create_and_start(m, image), members))
+
+    def _wait_ready(self, nodes: list[ContainerNode]) -> None:
         timeout_s = self.spec.ready_timeout_s
-        with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+        with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
             for future in [pool.submit(n.wait_ready, timeout_s) for n in nodes]:
                 future.result()
 

@@ -28,7 +28,7 @@ from typing import Any
 from harness.errors import ImageError
 from harness.images.app import build_app_images
 from harness.images.base import ensure_base
-from harness.images.recipe import BaseRecipe
+from harness.images.recipe import BaseRecipe, base_tag
 from harness.images.steps import Steps
 from harness.images.wheels import make_context
 
@@ -60,11 +60,14 @@ def cache_dir() -> Path:
 
 
 def source_fingerprint(root: Path) -> str:
-    """sha256 over the paths and bytes of every .py file that runs inside the containers."""
+    """sha256 over pyproject.toml and every file that goes into the containers' wheel."""
     digest = hashlib.sha256()
+    pyproject = root / "pyproject.toml"
+    if pyproject.exists():
+        digest.update(pyproject.read_bytes() + b"\0")
     for pkg in CONTAINER_PACKAGES:
-        for path in sorted((root / pkg).rglob("*.py")):
-            if "__pycache__" in path.parts:
+        for path in sorted((root / pkg).rglob("*")):
+            if "__pycache__" in path.parts or path.suffix == ".pyc" or not path.is_file():
                 continue
             digest.update(str(path.relative_to(root)).encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
@@ -100,10 +103,13 @@ def ensure_images(*, steps: Steps | None = None, recipe: BaseRecipe | None = Non
     client = _client()
     with _locked(cache):
         fingerprint = source_fingerprint(root)  # before the copy: a later edit reads as stale
-        base_tag, base_id = ensure_base(client, recipe or BaseRecipe(), cache, steps)
+        current = _current_record(client, cache, recipe or BaseRecipe(), fingerprint)
+        if current is not None:
+            return current  # nothing changed since the last build: no wheel, no hashing
+        base, base_id = ensure_base(client, recipe or BaseRecipe(), cache, steps)
         ctx = make_context(root, cache, steps)
-        app, proxy = build_app_images(client, base_tag, base_id, ctx, steps)
-        tags = ImageTags(base=base_tag, app=app, proxy=proxy)
+        app, proxy = build_app_images(client, base, base_id, ctx, steps)
+        tags = ImageTags(base=base, app=app, proxy=proxy)
         record = {**tags.to_json(), "source_fingerprint": fingerprint, "built_at": time.time()}
         partial = cache / "tags.json.partial"
         partial.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
@@ -113,6 +119,27 @@ def ensure_images(*, steps: Steps | None = None, recipe: BaseRecipe | None = Non
 
 class StaleImagesWarning(UserWarning):
     """The images predate the current controlplane/linkproxy source."""
+
+
+def _current_record(
+    client: Any, cache: Path, recipe: BaseRecipe, fingerprint: str
+) -> ImageTags | None:
+    """The recorded tags when they match this source and recipe and all exist, else None."""
+    import docker.errors
+
+    try:
+        record = json.loads((cache / "tags.json").read_text(encoding="utf-8"))
+        tags = ImageTags(base=record["base"], app=record["app"], proxy=record["proxy"])
+    except (OSError, ValueError, KeyError):
+        return None
+    if record.get("source_fingerprint") != fingerprint or tags.base != base_tag(recipe):
+        return None
+    try:
+        for tag in (tags.base, tags.app, tags.proxy):
+            client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return None
+    return tags
 
 
 def require_images(*, strict: bool = False) -> ImageTags:
