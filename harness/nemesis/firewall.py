@@ -29,6 +29,24 @@ class _Entry:
     probability: float | None  # None: a partition (drop all); else random loss
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _LinkMap:
+    proxy_ip: str
+    ports: dict[str, dict[str, int]]  # apiserver → store member → link listen port on the proxy
+
+    @classmethod
+    def of(cls, cluster: ClusterHandle) -> _LinkMap:
+        ports: dict[str, dict[str, int]] = {}
+        proxy_ip = ""
+        for link in cluster.info.links:
+            if link.source == "client":
+                continue
+            ip, port = link.listen.rsplit(":", 1)
+            proxy_ip = ip
+            ports.setdefault(link.source, {})[link.target] = int(port)
+        return cls(proxy_ip=proxy_ip, ports=ports)
+
+
 class Firewall:
     """Desired per-member DROP rules (union of all entries) and the machinery to apply them."""
 
@@ -39,6 +57,7 @@ class Firewall:
         self._applied: dict[str, str] = {}  # member → rules text last applied to its netns
         self._hooked: set[tuple[str, int]] = set()  # (member, pid) with chain + jump installed
         self._pids: dict[str, int] = {}
+        self._link_map: _LinkMap | None = None
         self._lock = threading.RLock()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="firewall")
 
@@ -68,18 +87,50 @@ class Firewall:
         with self._lock:
             full: set[str] = set()
             lossy: list[tuple[str, float]] = []
+            full_links: set[int] = set()
+            lossy_links: list[tuple[int, float]] = []
             for entry in self._entries.values():
                 for sender in sorted(entry.grudge.get(member, frozenset())):
                     if entry.probability is None:
                         full.add(sender)
                     else:
                         lossy.append((sender, entry.probability))
+                for port in self._cut_link_ports(member, entry.grudge):
+                    if entry.probability is None:
+                        full_links.add(port)
+                    else:
+                        lossy_links.append((port, entry.probability))
             rules = [DropRule(source_ip=self._ip(s)) for s in sorted(full)]
             # Sequential loss rules compound (1 - Π(1 - p)), which is what overlapping faults mean.
             rules += [
                 DropRule(source_ip=self._ip(s), probability=p) for s, p in lossy if s not in full
             ]
+            proxy_ip = self._links().proxy_ip
+            rules += [DropRule(source_ip=proxy_ip, source_port=port) for port in sorted(full_links)]
+            rules += [
+                DropRule(source_ip=proxy_ip, source_port=port, probability=p)
+                for port, p in lossy_links
+                if port not in full_links
+            ]
             return rules
+
+    def _links(self) -> _LinkMap:
+        if self._link_map is None:
+            self._link_map = _LinkMap.of(self.cluster)
+        return self._link_map
+
+    def _cut_link_ports(self, member: str, grudge: Mapping[str, frozenset[str]]) -> list[int]:
+        """An apiserver reaches the store only through its Toxiproxy links (``api-i-store-j``),
+        so a cut between ``api-i`` and ``store-j`` (either way) also drops, on ``api-i``, the
+        proxy's packets from that link's listen port: TCP through it then fails both ways."""
+        links = self._links().ports.get(member)
+        if not links:
+            return []
+        return sorted(
+            port
+            for store, port in links.items()
+            if store in grudge.get(member, frozenset()) or member in grudge.get(store, frozenset())
+        )
 
     # -- applying ------------------------------------------------------------------------------
 
@@ -103,6 +154,8 @@ class Firewall:
 
     def _sync(self) -> list[str]:
         members = {m for e in self._entries.values() for m in e.grudge} | set(self._applied)
+        if self._entries:
+            members |= set(self._links().ports)  # apiservers whose proxy links may be cut
         wanted = {m: render_rules(self.rules_for(m)) for m in sorted(members)}
         empty = render_rules([])
         changed = [m for m, t in wanted.items() if self._applied.get(m, empty) != t]
@@ -146,6 +199,20 @@ class Firewall:
             pids = {m: self._pid(m) for m in members}
         futures = {m: self._pool.submit(self.netns.counters, p) for m, p in pids.items() if p > 0}
         return {m: f.result() for m, f in futures.items()}
+
+    def cut_links(self, grudge: Mapping[str, frozenset[str]]) -> list[tuple[str, str, int]]:
+        """``(apiserver, proxy ip, listen port)`` of every apiserver→store link the grudge cuts."""
+        links = self._links()
+        return [
+            (api, links.proxy_ip, port)
+            for api in sorted(links.ports)
+            for port in self._cut_link_ports(api, grudge)
+        ]
+
+    def probe_address(self, sender: str, ip: str, port: int, timeout_s: float = 0.5) -> ProbeResult:
+        with self._lock:
+            pid = self._pid(sender)
+        return self.netns.tcp_probe(pid, ip, port, timeout_s=timeout_s)
 
     def probe(self, sender: str, receiver: str, port: int, timeout_s: float = 0.5) -> ProbeResult:
         """A TCP connect from ``sender``'s netns to ``receiver``: ``TIMEOUT`` when cut."""

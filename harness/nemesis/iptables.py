@@ -35,6 +35,7 @@ HOOK_SCRIPT = (
 class DropRule:
     source_ip: str
     probability: float | None = None  # None: drop every packet; else random loss
+    source_port: int | None = None  # TCP only: one Toxiproxy link of the proxy's many
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,6 +44,7 @@ class RuleCounter:
     packets: int
     bytes: int
     probability: float | None = None
+    source_port: int | None = None
 
 
 def render_rules(rules: Sequence[DropRule]) -> str:
@@ -50,6 +52,8 @@ def render_rules(rules: Sequence[DropRule]) -> str:
     lines = ["*filter", f":{CHAIN} - [0:0]"]
     for rule in rules:
         line = f"-A {CHAIN} -s {rule.source_ip}/32"
+        if rule.source_port is not None:
+            line += f" -p tcp -m tcp --sport {rule.source_port}"
         if rule.probability is not None:
             if not 0.0 < rule.probability <= 1.0:
                 raise FaultError(f"loss probability must be in (0, 1], got {rule.probability}")
@@ -70,12 +74,17 @@ def parse_counters(listing: str) -> list[RuleCounter]:
         probability = None
         if "probability" in fields:
             probability = float(fields[fields.index("probability") + 1])
+        source_port = None
+        sport = [f for f in fields if f.startswith("spt:")]
+        if sport:
+            source_port = int(sport[0].removeprefix("spt:"))
         out.append(
             RuleCounter(
                 source_ip=fields[7].removesuffix("/32"),
                 packets=int(fields[0]),
                 bytes=int(fields[1]),
                 probability=probability,
+                source_port=source_port,
             )
         )
     return out

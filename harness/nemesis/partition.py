@@ -95,20 +95,32 @@ class PartitionFault(_NetFault):
 
     def verify(self, ctx: FaultContext) -> Evidence:
         """Per receiver, one cut sender probes it over TCP (must time out) and the receiver's
-        DROP counters must grow (the probe's own SYNs count, so this holds on an idle cluster)."""
+        DROP counters must grow (the probe's own SYNs count, so this holds on an idle cluster).
+        Each cut apiserver→store link is probed from the apiserver to the proxy port too."""
         receivers = {r: sorted(d) for r, d in self.grudge.items() if d}
         if not receivers:
             return Evidence(ok=False, reason="the grudge cuts nothing")
         before = ctx.firewall.counters(sorted(receivers))
-        with ThreadPoolExecutor(max_workers=len(receivers)) as pool:
+        with ThreadPoolExecutor(max_workers=8) as pool:
             futures = {
                 r: pool.submit(ctx.firewall.probe, s[0], r, member_port(ctx.cluster, r))
                 for r, s in receivers.items()
             }
+            links = {
+                (api, port): pool.submit(ctx.firewall.probe_address, api, ip, port)
+                for api, ip, port in ctx.firewall.cut_links(self.grudge)
+            }
             probes = {r: (receivers[r][0], f.result()) for r, f in futures.items()}
+            link_probes = {key: f.result() for key, f in links.items()}
         after = ctx.firewall.counters(sorted(receivers))
         evidence: dict[str, Any] = {}
         failures = []
+        for (api, port), result in sorted(link_probes.items()):
+            evidence.setdefault("links", []).append(
+                {"apiserver": api, "proxy_port": port, "probe": result.value}
+            )
+            if result != ProbeResult.TIMEOUT:
+                failures.append(f"{api}→proxy:{port} probe {result.value}")
         for receiver, (sender, result) in sorted(probes.items()):
             dropped = sum(c.packets for c in after.get(receiver, [])) - sum(
                 c.packets for c in before.get(receiver, [])

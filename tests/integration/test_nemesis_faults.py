@@ -279,3 +279,27 @@ def test_isolating_an_apiserver_cuts_it_from_the_link_proxy_too(
     finally:
         partition.heal(ctx)
     assert httpx.get(f"{url_1}/healthz", timeout=2.0).status_code == 200
+
+
+def test_partition_over_all_members_cuts_the_apiservers_proxy_links_to_the_victim(
+    ctx: FaultContext, cluster: Any
+) -> None:
+    listen = {link.name: link.listen.rsplit(":", 1) for link in cluster.info.links}
+
+    def via_link(name: str) -> ProbeResult:
+        ip, port = listen[name]
+        pid = cluster.node(name.split("-store-")[0]).pid()
+        return Netns().tcp_probe(pid, ip, int(port), timeout_s=1.0)
+
+    partition = fault(FaultKind.PARTITION, "isolate:store-1", members="all")
+    partition.inject(ctx)
+    try:
+        assert via_link("api-1-store-1") == ProbeResult.TIMEOUT
+        assert via_link("api-2-store-1") == ProbeResult.TIMEOUT
+        assert via_link("api-1-store-2") == ProbeResult.CONNECTED
+        evidence = partition.verify(ctx)
+        assert evidence.ok, evidence
+        assert len(evidence.evidence["links"]) == 2
+    finally:
+        partition.heal(ctx)
+    assert via_link("api-1-store-1") == ProbeResult.CONNECTED

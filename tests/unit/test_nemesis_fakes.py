@@ -24,7 +24,8 @@ class FakeNet:
     """Per-netns (PID) CHAOSPLANE-IN rules, driven through the real ``Netns`` argv."""
 
     def __init__(self) -> None:
-        self.rules: dict[int, list[list[Any]]] = {}  # pid → [[source_ip, probability, packets]]
+        # pid → [[source_ip, probability, packets, source_port]]
+        self.rules: dict[int, list[list[Any]]] = {}
         self.jumps: dict[int, int] = {}  # pid → INPUT jumps installed (must stay ≤ 1)
         self.ip_of_pid: dict[int, str] = {}
         self.pid_of_ip: dict[str, int] = {}
@@ -37,16 +38,25 @@ class FakeNet:
             self.pid_of_ip[ip] = pid
 
     def drops(self, pid: int) -> set[str]:
-        return {r[0] for r in self.rules.get(pid, []) if r[1] is None}
+        return {r[0] for r in self.rules.get(pid, []) if r[1] is None and r[3] is None}
 
     def _restore(self, pid: int, text: str) -> None:
         rules = []
         for line in text.splitlines():
-            m = re.match(
-                rf"-A {CHAIN} -s ([\d.]+)/32( -m statistic .* --probability ([\d.]+))?", line
+            if not line.startswith(f"-A {CHAIN} "):
+                continue
+            ip = re.search(r"-s ([\d.]+)/32", line)
+            sport = re.search(r"--sport (\d+)", line)
+            p = re.search(r"--probability ([\d.]+)", line)
+            assert ip, line
+            rules.append(
+                [
+                    ip.group(1),
+                    float(p.group(1)) if p else None,
+                    0,
+                    int(sport.group(1)) if sport else None,
+                ]
             )
-            if m:
-                rules.append([m.group(1), float(m.group(3)) if m.group(3) else None, 0])
         self.rules[pid] = rules
 
     def _listing(self, pid: int) -> str:
@@ -54,8 +64,9 @@ class FakeNet:
             f"Chain {CHAIN} (1 references)",
             "    pkts      bytes target     prot opt in out source destination",
         ]
-        for ip, p, packets in self.rules[pid]:
-            extra = f" statistic mode random probability {p}" if p is not None else ""
+        for ip, p, packets, sport in self.rules[pid]:
+            extra = f" tcp spt:{sport}" if sport is not None else ""
+            extra += f" statistic mode random probability {p}" if p is not None else ""
             lines.append(
                 f"{packets:8d} {packets * 60:8d} DROP       0    --  *  *  {ip}  0.0.0.0/0{extra}"
             )
@@ -80,13 +91,20 @@ class FakeNet:
                     return 1, "iptables: No chain/target/match by that name."
                 return 0, self._listing(pid)
             if cmd[0] == "timeout":
-                ip = re.search(r"/dev/tcp/([\d.]+)/", cmd[-1])
-                assert ip, cmd
-                receiver = self.pid_of_ip.get(ip.group(1))
+                target = re.search(r"/dev/tcp/([\d.]+)/(\d+)", cmd[-1])
+                assert target, cmd
+                ip, port = target.group(1), int(target.group(2))
+                for rule in self.rules.get(pid, []):  # the answer (SYN-ACK) dropped here
+                    if rule[0] == ip and rule[3] == port and rule[1] is None:
+                        rule[2] += 1
+                        return 124, ""
+                if ip == PROXY_IP:
+                    return 0, ""
+                receiver = self.pid_of_ip.get(ip)
                 if receiver is None:
                     return 124, ""
                 for rule in self.rules.get(receiver, []):
-                    if rule[0] == self.ip_of_pid[pid] and rule[1] is None:
+                    if rule[0] == self.ip_of_pid[pid] and rule[1] is None and rule[3] is None:
                         rule[2] += 1
                         return 124, ""
                 return 0, ""
@@ -94,6 +112,11 @@ class FakeNet:
 
 
 _pids = itertools.count(1000)
+PROXY_IP = "10.0.0.99"
+
+
+def link_port(api: int, store: int) -> int:
+    return 21000 + 10 * api + store
 
 
 class FakeNode:
@@ -176,7 +199,7 @@ class FakeCluster:
                 name=f"api-{a}-store-{s}",
                 source=f"api-{a}",
                 target=f"store-{s}",
-                listen="127.0.0.1:1",
+                listen=f"{PROXY_IP}:{link_port(a, s)}",
                 upstream=f"10.0.0.1{s}:2379",
             )
             for a in range(1, apiservers + 1)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_nemesis_fakes import fake_context
+from test_nemesis_fakes import PROXY_IP, fake_context, link_port
 
 from harness.history import FaultPhase
 from harness.nemesis import (
@@ -328,3 +328,32 @@ def test_leader_loss_replay_keeps_its_per_strike_duration() -> None:
     (replayed,) = replay_specs(fired)
     assert replayed.duration_s == 0.05
     assert replayed.params["replay"] == {"members": fired[0].targets}
+
+
+def test_a_cut_between_apiserver_and_store_also_cuts_their_proxy_link() -> None:
+    ctx, cluster, _, timeline = fake_context(stores=3, apiservers=2)
+    seen: dict[str, list[list[object]]] = {}
+
+    def snapshot() -> None:
+        for name in ("api-1", "api-2", "store-2"):
+            seen[name] = list(cluster.net.rules.get(cluster.node(name).pid(), []))
+
+    threading.Timer(0.1, snapshot).start()
+    fired = run_schedule(
+        [spec(FaultKind.PARTITION, 0.0, "isolate:store-1", duration_s=0.3, members="all")],
+        ctx,
+        threading.Event(),
+        FAST,
+    )
+    assert fired[0].effect_ok is True
+    # api-i drops what the proxy sends from link api-i-store-1's port, and nothing else of it
+    for api in (1, 2):
+        proxy_rules = [r for r in seen[f"api-{api}"] if r[0] == PROXY_IP]
+        assert [r[3] for r in proxy_rules] == [link_port(api, 1)]
+    assert all(r[3] is None for r in seen["store-2"])
+    effect = next(e for e in timeline.events if e.type == FaultPhase.EFFECT)
+    assert {(link["apiserver"], link["probe"]) for link in effect.detail["evidence"]["links"]} == {
+        ("api-1", "timeout"),
+        ("api-2", "timeout"),
+    }
+    assert all(not rules for rules in cluster.net.rules.values())
