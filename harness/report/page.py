@@ -110,6 +110,14 @@ def _checks(verdicts: dict[str, Any] | None) -> list[dict[str, Any]]:
     return sorted(out, key=lambda c: (VERDICT_ORDER.get(c["verdict"], 1), c["name"]))
 
 
+def _combine(checks: list[dict[str, Any]]) -> str:
+    """ARCHITECTURE's rule, for a verdicts.json without ``overall``."""
+    seen = {c["verdict"] for c in checks}
+    if not seen:
+        return "not checked"
+    return "invalid" if "invalid" in seen else "valid" if seen == {"valid"} else "unknown"
+
+
 def _recovery(verdicts: dict[str, Any] | None) -> dict[str, Any] | None:
     check = ((verdicts or {}).get("checks") or {}).get("recovered")
     if not isinstance(check, dict):
@@ -124,9 +132,29 @@ def _recovery(verdicts: dict[str, Any] | None) -> dict[str, Any] | None:
         if not isinstance(e, dict):
             continue
         worst = e.get("recovered_s")
-        late = worst is None or (within is not None and worst > within)
-        rows.append({**e, "late": late, "first_ok_s": e.get("first_ok_s") or {}})
+        late = worst is None or (isinstance(within, int | float) and worst > within)
+        first_ok = e.get("first_ok_s")
+        rows.append(
+            {
+                "event": str(e.get("event", "?")),
+                "at_s": e.get("at_s"),
+                "leader_s": e.get("leader_s"),
+                "recovered_s": worst,
+                "late": late,
+                "first_ok_s": first_ok if isinstance(first_ok, dict) else {},
+            }
+        )
     return {"within_s": within, "rows": rows}
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _adequacy(record: Any) -> dict[str, Any] | None:
+    if not isinstance(record, dict):
+        return None
+    return {"ok": bool(record.get("ok")), "reason": str(record.get("reason") or "")}
 
 
 def _end_ns(files: RunFiles) -> int:
@@ -158,8 +186,8 @@ def build_context(files: RunFiles) -> dict[str, Any]:
     checks_raw = (verdicts or {}).get("checks") or {}
     lin = checks_raw.get("linearizable")
     counterexample = counterexample_lanes(lin, calls) if isinstance(lin, dict) else None
-    overall = str((verdicts or {}).get("overall", "not checked"))
     checks = _checks(verdicts)
+    overall = str((verdicts or {}).get("overall") or _combine(checks))
     headline = next((c for c in checks if c["verdict"] != "valid"), None)
     data = {
         "end_s": round(end_ns / NS_PER_S, 4),
@@ -185,15 +213,15 @@ def build_context(files: RunFiles) -> dict[str, Any]:
         "description": meta.get("description") or "",
         "seed": meta.get("seed"),
         "git_sha": meta.get("git_sha"),
-        "image_tags": meta.get("image_tags") or {},
+        "image_tags": _dict(meta.get("image_tags")),
         "command": meta.get("command"),
         "started": _started(meta),
         "duration_s": meta.get("duration_s"),
         "error": meta.get("error"),
-        "cluster": meta.get("cluster") or {},
-        "workload": meta.get("workload") or {},
-        "expect": meta.get("expect") or {},
-        "adequacy": meta.get("adequacy"),
+        "cluster": _dict(meta.get("cluster")),
+        "workload": _dict(meta.get("workload")),
+        "expect": _dict(meta.get("expect")),
+        "adequacy": _adequacy(meta.get("adequacy")),
         "overall": overall,
         "headline": headline,
         "checks": checks,

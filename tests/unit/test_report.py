@@ -247,3 +247,21 @@ def test_logs_are_collapsible_and_capped(valid_run: RunDir) -> None:
     assert 'id="log-filter"' in html
     assert "line 9999" in html and "line 0\n" in html and "line 5000\n" not in html
     assert "lines not shown" in html
+
+
+@pytest.mark.parametrize(
+    "meta, verdicts",
+    [
+        ({"cluster": [1], "expect": "x", "image_tags": None, "adequacy": [], "seed": "s"}, None),
+        ([], {"overall": "invalid", "checks": {"recovered": {"verdict": "invalid"}}}),
+        ({}, {"overall": "valid", "checks": {"recovered": {"details": {"events": [{}, 3]}}}}),
+        ({}, {"checks": {"linearizable": {"verdict": "invalid", "details": {"unorderable": "x"}}}}),
+        ({}, {"checks": {"linearizable": {"verdict": "invalid", "details": []}}}),
+        ({}, {"checks": {"availability": "nonsense", "x": {"verdict": "weird", "reason": 3}}}),
+    ],
+)
+def test_odd_shapes_in_json_files_still_render(valid_run: RunDir, meta: Any, verdicts: Any) -> None:
+    valid_run.meta.write_text(json.dumps(meta), encoding="utf-8")
+    valid_run.verdicts.write_text(json.dumps(verdicts), encoding="utf-8")
+    html = render_run_report(valid_run.root).read_text(encoding="utf-8")
+    assert 'id="timeline"' in html
