@@ -56,6 +56,10 @@ def main(args: argparse.Namespace) -> int:
             errors += 1
             print(f"    harness error: {exc}", file=sys.stderr, flush=True)
             continue
+        except Exception as exc:  # why broad: one broken run must not end the whole suite
+            errors += 1
+            print(f"    harness error: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            continue
         outcomes.append(outcome)
         print(
             f"    {outcome.verdicts.overall.value.upper():8} seed {outcome.seed}  "

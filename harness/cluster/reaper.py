@@ -29,7 +29,9 @@ def _labels_of(obj: Any) -> dict[str, str]:
 
 def list_objects(client: Any, label: str = L.KEY) -> tuple[list[Any], list[Any], list[Any]]:
     flt = {"label": [label]}
-    containers = client.containers.list(all=True, filters=flt, sparse=False)
+    # sparse: the list call alone (labels included); a full inspect of each container races
+    # with concurrent runs removing theirs (404 mid-listing).
+    containers = client.containers.list(all=True, filters=flt, sparse=True)
     networks = client.networks.list(filters=flt)
     volumes = client.volumes.list(filters=flt)
     return containers, networks, volumes
