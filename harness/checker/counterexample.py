@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from harness.checker.models import APPEND, CAS, GET, PUT, READ, UNKNOWN, WRITE, Model
+from harness.checker.models import APPEND, CAS, DELETE, GET, PUT, READ, UNKNOWN, WRITE, Model
 from harness.checker.wgl import SearchOp, SearchResult, search
 
 _STEPS_PER_CHECK = 50_000  # a subset that needs more is treated as "maybe linearizable"
@@ -56,38 +56,81 @@ def _linearizable(model: Model, ops: list[SearchOp], deadline: float) -> bool | 
             return None
 
 
-def _observed(ops: Sequence[SearchOp], keep: Sequence[int]) -> tuple[set[object], list[str]]:
-    seen: set[object] = set()
-    texts: list[str] = []
-    for i in keep:
-        kind, a, _b, out = ops[i].op
-        if kind == READ and out is not UNKNOWN:
-            seen.add(out)
-        elif kind == CAS and out is True:
-            seen.add(a)
-        elif kind == GET and isinstance(out, str):
-            texts.append(out)
-    return seen, texts
+def _observation(op: SearchOp) -> tuple[bool, object] | None:
+    """What a kept op observed: (True, v) it saw v; (False, e) it saw the value was not e.
+    A read, a successful cas's expected value, a delete that found nothing (None) are the
+    first; a failed cas and a delete that found something are the second. A cas of unknown
+    outcome counts as having seen its expected value, as it needs it to write anything."""
+    kind, a, _b, out = op.op
+    if kind == CAS:  # a cas of unknown outcome writes only if it saw ``a``: keep a cause of it
+        return (out is not False, a)
+    if out is UNKNOWN:
+        return None
+    if kind == READ:
+        return (True, out)
+    if kind == DELETE:
+        return (not out, None)
+    return None
 
 
-def _written_values(ops: Sequence[SearchOp], keep: Sequence[int]) -> set[object]:
-    out: set[object] = set()
-    for i in keep:
-        kind, a, b, res = ops[i].op
-        if kind == WRITE:
-            out.add(a)
-        elif kind == CAS and res is not False:  # a compare-failed cas wrote nothing
-            out.add(b)
-    return out
+def _writes(op: SearchOp) -> tuple[bool, object]:
+    """(does it write, what): a delete writes None (absent); a compare-failed cas nothing."""
+    kind, a, b, res = op.op
+    if kind == WRITE:
+        return True, a
+    if kind == CAS and res is not False:
+        return True, b
+    if kind == DELETE:
+        return True, None
+    return False, None
+
+
+def _has_cause(ops: Sequence[SearchOp], among: Sequence[int], o: SearchOp, *, live: bool) -> bool:
+    """Some op in ``among`` may have produced what ``o`` observed: it writes a matching value
+    and is invoked before ``o`` returns; with ``live``, it is also not certainly overwritten
+    before ``o`` began (by a completed write that starts after it ends and ends before ``o``
+    starts)."""
+    positive, v = _observation(o)  # type: ignore[misc]
+    limit = float("inf") if o.ret is None else o.ret
+    definite = [
+        ops[i] for i in among if ops[i].ret is not None and ops[i] is not o and _writes(ops[i])[0]
+    ]
+    produced = {_writes(ops[i])[1] for i in among if _writes(ops[i])[0]}
+    for i in among:
+        w = ops[i]
+        if w is o or w.call > limit:
+            continue
+        writes, value = _writes(w)
+        if not writes or (value == v) is not positive:
+            continue
+        if w.op[0] == CAS and w.op[1] is not None and w.op[1] not in produced:
+            continue  # a cas that nothing enabled cannot have written
+        end = w.ret
+        if (
+            live
+            and end is not None
+            and any(end < d.call and d.ret is not None and d.ret < o.call for d in definite)
+        ):
+            continue
+        return True
+    return False
 
 
 def _explained(ops: Sequence[SearchOp], before: Sequence[int], after: Sequence[int]) -> bool:
-    """A removal may not leave a kept observation without any writer that it had before
-    (for kv: may not remove a put/append whose text a kept get contains)."""
-    seen, texts = _observed(ops, after)
-    lost = (_written_values(ops, before) - _written_values(ops, after)) & seen
-    if lost:
-        return False
+    """A removal may not leave a kept observation without the causes it had before: an op that
+    saw v keeps a writer of v invoked before it returned (and one not certainly overwritten,
+    if it had one); an op that saw "not e" keeps such a writer of another value. For kv: a
+    put/append whose text a kept get contains stays."""
+    texts: list[str] = []
+    for i in after:
+        o = ops[i]
+        if o.op[0] == GET and isinstance(o.op[3], str):
+            texts.append(o.op[3])
+        if _observation(o) is None:
+            continue
+        for live in (False, True):
+            if not _has_cause(ops, after, o, live=live) and _has_cause(ops, before, o, live=live):
+                return False
     kept = set(after)
     for i in before:
         if i in kept:

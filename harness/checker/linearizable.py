@@ -196,8 +196,7 @@ def _prune_unobserved_info(keys: list[KeyHistory]) -> tuple[list[KeyHistory], in
                 written.append(a)
             elif kind == CAS:
                 written.append(b)
-                if res is not UNKNOWN:
-                    observed.add(a)
+                observed.add(a)  # even a cas of unknown outcome needs ``a`` to write ``b``
                 negative = negative or res is False
             elif kind == READ and res is not UNKNOWN:
                 observed.add(res)

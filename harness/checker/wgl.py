@@ -77,6 +77,16 @@ def search(
     zobrist = [rng.getrandbits(128) for _ in range(n)]
     mops = [o.op for o in ops]
     step = model.step
+    # Identical ops with an unknown return are interchangeable: the one invoked first can take
+    # any place the others can (its interval contains theirs), so they are linearized in invoke
+    # order only. This removes the k! orderings of k equal pending writes/deletes.
+    after: list[int] = [-1] * n  # the previous identical pending op, which must go first
+    last_of: dict[object, int] = {}
+    for i in sorted(range(n), key=lambda j: ops[j].call):
+        if ops[i].ret is None:
+            after[i] = last_of.get(mops[i], -1)
+            last_of[mops[i]] = i
+    done = [False] * n
 
     memo: set[tuple[int, object]] = set()
     stack: list[tuple[int, object]] = []  # (call node, state before it)
@@ -94,6 +104,9 @@ def search(
         ret = match[entry]
         if ret >= 0:  # a call: try to linearize it here
             i = opid[entry]
+            if after[i] >= 0 and not done[after[i]]:
+                entry = nxt[entry]
+                continue
             new_state = step(state, mops[i])
             if new_state is not REJECT:
                 h = linearized ^ zobrist[i]
@@ -101,6 +114,7 @@ def search(
                     memo.add((h, new_state))
                     stack.append((entry, state))
                     state, linearized = new_state, h
+                    done[i] = True
                     # lift: unlink the call and its return
                     p, q = prv[entry], nxt[entry]
                     nxt[p] = q
@@ -125,6 +139,7 @@ def search(
             )
         entry, state = stack.pop()
         linearized ^= zobrist[opid[entry]]
+        done[opid[entry]] = False
         ret = match[entry]
         # unlift, in the reverse order of lift
         nxt[prv[ret]] = ret
