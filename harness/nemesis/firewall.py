@@ -148,8 +148,18 @@ class Firewall:
         pid = self._pid(member)
         if pid <= 0:
             return  # not running: the start hook applies its rules when it comes back
-        hooked = (member, pid) in self._hooked
-        self.netns.restore(pid, text, install_hook=not hooked)
+        try:
+            self.netns.restore(pid, text, install_hook=(member, pid) not in self._hooked)
+        except FaultError:
+            # Restarted behind our back (no hook ran): ask Docker for the current PID once.
+            fresh = self.cluster.node(member).pid()
+            self._pids[member] = fresh
+            if fresh in (pid, 0):
+                if fresh == 0:
+                    return
+                raise
+            pid = fresh
+            self.netns.restore(pid, text, install_hook=True)
         self._hooked.add((member, pid))
 
     def _sync(self) -> list[str]:

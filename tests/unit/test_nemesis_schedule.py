@@ -357,3 +357,16 @@ def test_a_cut_between_apiserver_and_store_also_cuts_their_proxy_link() -> None:
         ("api-2", "timeout"),
     }
     assert all(not rules for rules in cluster.net.rules.values())
+
+
+def test_a_member_restarted_behind_the_nemesis_back_still_gets_its_rules() -> None:
+    ctx, cluster, _, _ = fake_context()
+    ctx.firewall.set(99, {"store-3": frozenset({"store-1"})})  # caches store-3's PID
+    node = cluster.node("store-3")
+    cluster.hooks.clear()  # a restart no hook hears about: the cached PID is stale
+    node.kill()
+    node.start()
+    ctx.firewall.set(99, {"store-3": frozenset({"store-2"})})
+    assert cluster.net.drops(node.pid()) == {"10.0.0.12"}
+    ctx.firewall.clear(99)
+    assert cluster.net.drops(node.pid()) == set()
