@@ -3,8 +3,9 @@
 In a nutshell: the events are every fault ``end`` (a heal) and every fault ``start`` whose
 targets include the member that led at that moment (from the status samples), or whose kind is
 ``leader-loss``. For each event at time t:
-- *leader*: the first status sample at or after t from a reachable member whose role is
-  ``leader`` — for a leader loss, not one of the fault's targets while the fault lasts;
+- *leader*: 0 when a member already leads at t (its latest sample says so), else the first
+  status sample after t from a reachable member whose role is ``leader`` — for a leader loss,
+  not one of the fault's targets while the fault lasts;
 - *serving*: per apiserver node (``op.node``; ``*`` when ops carry no node), the first ``ok``
   op completed at or after t — nodes targeted by a fault still active at t are skipped.
 The event's recovery time is the largest of these. Valid when every event recovers within
@@ -105,16 +106,21 @@ def leader_at(status: list[StatusSample], t: int) -> str | None:
 
 
 def _measure(run: RunData, ev: Event, nodes: list[str]) -> dict[str, Any]:
-    leader_t = next(
-        (
-            s.time
-            for s in run.status
-            if s.time >= ev.time
-            and s.reachable
-            and s.role == "leader"
-            and not (s.member in ev.excluded and s.time < ev.until)
-        ),
-        None,
+    current = leader_at(run.status, ev.time)
+    leader_t = (
+        ev.time
+        if current is not None and current not in ev.excluded
+        else next(
+            (
+                s.time
+                for s in run.status
+                if s.time >= ev.time
+                and s.reachable
+                and s.role == "leader"
+                and not (s.member in ev.excluded and s.time < ev.until)
+            ),
+            None,
+        )
     )
     active = _active_targets(run.faults, ev.time)
     per_node: dict[str, float | None] = {}
