@@ -30,9 +30,11 @@ Two ways in (``WorkloadSpec.through``):
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -50,6 +52,7 @@ from harness.workload.http import (
 from harness.workload.outcome import (
     Effect,
     Outcome,
+    classify_exception,
     classify_status,
     fail,
     ok,
@@ -175,9 +178,10 @@ class RegisterWorkload(ClientWorkload):
                     process=process, f="read", key=key, value=None, node=endpoint.name
                 )
                 try:
-                    outcome = await self.execute(http, inv, endpoint)
-                except Exception as exc:  # recorded, never swallowed silently
-                    outcome = fail(f"{type(exc).__name__}: {exc}")
+                    async with asyncio.timeout(self.spec.op_timeout_s):
+                        outcome = await self.execute(http, inv, endpoint)
+                except Exception as exc:  # a read: whatever went wrong, it had no effect
+                    outcome = classify_exception(exc, effect=Effect.READ)
                 self.recorder.complete(
                     pending,
                     outcome.type,
@@ -193,13 +197,15 @@ _ANY = object()  # a write: no expected value
 _CONFLICT = "HTTP 409 Conflict"
 
 
-def _answer(got: httpx.Response | Outcome, effect: Effect, on_ok: Any) -> Outcome:
+def _answer(
+    got: httpx.Response | Outcome, effect: Effect, on_ok: Callable[[dict[str, Any]], Outcome]
+) -> Outcome:
     """Map a response: 2xx → ``on_ok(json body)``; other statuses by the outcome table."""
     if isinstance(got, Outcome):
         return got
     body = response_json(got)
     if 200 <= got.status_code < 300:
-        return on_ok(body if isinstance(body, dict) else {})  # type: ignore[no-any-return]
+        return on_ok(body if isinstance(body, dict) else {})
     return classify_status(got.status_code, effect=effect, body=body)
 
 

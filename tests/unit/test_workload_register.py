@@ -100,6 +100,19 @@ def test_info_retires_the_process(tmp_path: Path, fake: FakeCluster) -> None:
     assert result.counts["info"] == len(infos)
 
 
+def test_a_dead_server_refuses_and_clients_move_on(tmp_path: Path, fake: FakeCluster) -> None:
+    fake.kill("api-1")  # dead before the run: no pooled connection, so every try is refused
+    _, ops, _ = run_workload(
+        tmp_path, fake, spec(WorkloadKind.REGISTER, through="apiserver", duration_s=0.8)
+    )
+    assert well_formed(ops) == []
+    on_dead = [op for op in ops if op.node == "api-1" and op.type is not OpType.INVOKE]
+    assert on_dead and all(op.type is OpType.FAIL for op in on_dead)  # never sent → fail
+    assert all("ConnectError" in (op.error or "") for op in on_dead)
+    assert len(on_dead) <= 2  # clients 0 and 2 start on api-1, each fails once, then moves
+    assert {op.node for op in ops if op.type is OpType.OK} == {"api-2"}
+
+
 def test_clients_fail_over_when_a_server_dies(tmp_path: Path, fake: FakeCluster) -> None:
     _, ops, _ = run_workload(
         tmp_path,
@@ -109,12 +122,20 @@ def test_clients_fail_over_when_a_server_dies(tmp_path: Path, fake: FakeCluster)
         at_s=0.3,
     )
     assert well_formed(ops) == []
-    refused = [op for op in ops if "ConnectError" in (op.error or "")]
-    assert refused and all(op.type is OpType.FAIL for op in refused)  # never sent → fail
-    assert {op.node for op in refused} == {"api-1"}
+    assert any(op.node == "api-1" and op.type is OpType.OK for op in ops)  # alive at first
+    # Once it died, api-1 only produced failures (refused) or unknowns (connection cut).
+    first_bad = min(
+        op.index
+        for op in ops
+        if op.node == "api-1"
+        and op.type in (OpType.FAIL, OpType.INFO)
+        and "HTTP" not in (op.error or "")
+        and "compare" not in (op.error or "")
+    )
+    after = [op for op in ops if op.index > first_bad and op.type is not OpType.INVOKE]
+    assert not [op for op in after if op.node == "api-1" and op.type is OpType.OK]
     last_third = ops[len(ops) * 2 // 3 :]
-    served = {op.node for op in last_third if op.type is OpType.OK}
-    assert served == {"api-2"}  # everyone moved on to the live apiserver
+    assert {op.node for op in last_third if op.type is OpType.OK} == {"api-2"}
 
 
 def test_stop_event_ends_the_run_early(tmp_path: Path, fake: FakeCluster) -> None:
