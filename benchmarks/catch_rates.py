@@ -1,0 +1,138 @@
+"""Detection power: how often each bug-zoo regression catches its bug, and how often it cries wolf.
+
+In a nutshell: for every bug, runs ``scenarios/regressions/bug-<bug>.yaml`` N times with the bug
+planted (seeds 1..N) and M times without it (seeds 1001..1000+M) as campaigns, then prints one
+JSON line per bug::
+
+    {"bug": "watch-gap", "scenario": "bug-watch-gap", "runs": 10, "caught": 10,
+     "catch_rate": 1.0, "caught_by_expected": 10, "evidence": {"watch": 10},
+     "control_runs": 3, "false_alarms": 0, "control_unknown": 0, ...}
+
+``caught`` counts runs whose overall verdict is invalid; ``evidence`` counts, over the runs with
+the bug, which checker said invalid (a run can name several); ``caught_by_expected`` those where
+the checker the regression is designed for did. ``false_alarms`` counts invalid runs without
+the bug; unknown runs are counted apart on both sides — unknown is never a catch nor a pass.
+
+Campaign folders land in ``--out/<bug>/{on,off}-<batch>``; ``--tally`` re-reads every batch
+under ``--out`` without running anything, so batches run at different times add up.
+
+    .venv/bin/python benchmarks/catch_rates.py --runs 10 --controls 3 --parallel 2
+    .venv/bin/python benchmarks/catch_rates.py --tally --out reports/catch-rates
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from harness.campaign import CampaignOptions, CampaignResult, JobResult, plan_jobs, run_campaign
+from harness.scenario import load_scenarios
+
+REGRESSIONS = Path(__file__).resolve().parent.parent / "scenarios" / "regressions"
+CONTROL_SEED_BASE = 1000
+
+# The checker each regression is designed to trip (any of them counts).
+EXPECTED: dict[str, tuple[str, ...]] = {
+    "stale-follower-reads": ("linearizable",),
+    "ack-before-commit": ("no_lost_writes",),
+    "no-step-down": ("linearizable",),
+    "forget-vote": ("election", "linearizable", "converged"),
+    "cas-without-check": ("linearizable",),
+    "watch-gap": ("watch",),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bugs", default=",".join(EXPECTED), help="comma list of bugs")
+    parser.add_argument("--runs", type=int, default=10, help="runs with the bug planted")
+    parser.add_argument("--controls", type=int, default=3, help="runs without the bug")
+    parser.add_argument("--first-seed", type=int, default=1, help="first seed of this batch")
+    parser.add_argument("--parallel", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("reports/catch-rates"))
+    parser.add_argument("--tally", action="store_true", help="only re-read earlier batches")
+    args = parser.parse_args()
+    bugs = [b.strip() for b in args.bugs.split(",") if b.strip()]
+    unknown = sorted(set(bugs) - set(EXPECTED))
+    if unknown:
+        parser.error(f"--bugs: unknown {', '.join(unknown)}; known: {', '.join(EXPECTED)}")
+    batch = time.strftime("%Y%m%d-%H%M%S")
+    for bug in bugs:
+        if not args.tally:
+            run_batch(bug, args, batch)
+        print(json.dumps(tally(bug, args.out / bug)), flush=True)
+    return 0
+
+
+def scenario_file(bug: str) -> Path:
+    return REGRESSIONS / f"bug-{bug}.yaml"
+
+
+def run_batch(bug: str, args: argparse.Namespace, batch: str) -> None:
+    scenarios = load_scenarios([scenario_file(bug)])
+    first = args.first_seed
+    for planted, count, seed0 in (
+        (True, args.runs, first),
+        (False, args.controls, CONTROL_SEED_BASE + first),
+    ):
+        if count <= 0:
+            continue
+        seeds = list(range(seed0, seed0 + count))
+        out = args.out / bug / f"{'on' if planted else 'off'}-{batch}"
+        # stdout carries only the JSON lines; the campaign's progress goes to stderr.
+        with contextlib.redirect_stdout(sys.stderr):
+            run_campaign(
+                plan_jobs(scenarios, seeds, None),
+                CampaignOptions(out=out, parallel=args.parallel, bugs=(bug,) if planted else ()),
+            )
+
+
+def _results(root: Path, prefix: str) -> list[JobResult]:
+    out: list[JobResult] = []
+    for folder in sorted(root.glob(f"{prefix}-*")):
+        if (folder / "campaign.json").is_file():
+            out.extend(CampaignResult.read(folder).results)
+    return out
+
+
+def invalid_checks(result: JobResult) -> list[str]:
+    return sorted(n for n, c in result.checks.items() if c.get("verdict") == "invalid")
+
+
+def tally(bug: str, root: Path) -> dict[str, Any]:
+    """One JSON-able line for ``bug`` from every batch under ``root``."""
+    on, off = _results(root, "on"), _results(root, "off")
+    caught = [r for r in on if r.overall == "invalid"]
+    evidence = Counter(name for r in caught for name in invalid_checks(r))
+    expected = EXPECTED[bug]
+    by_expected = [r for r in caught if set(invalid_checks(r)) & set(expected)]
+    alarms = [r for r in off if r.overall == "invalid"]
+    return {
+        "bug": bug,
+        "scenario": f"bug-{bug}",
+        "runs": len(on),
+        "caught": len(caught),
+        "catch_rate": round(len(caught) / len(on), 3) if on else None,
+        "caught_by_expected": len(by_expected),
+        "expected_checkers": list(expected),
+        "evidence": dict(sorted(evidence.items())),
+        "unknown": sum(r.overall not in ("valid", "invalid") for r in on),
+        "missed_seeds": [r.seed for r in on if r.overall == "valid"],
+        "control_runs": len(off),
+        "false_alarms": len(alarms),
+        "false_alarm_evidence": dict(Counter(n for r in alarms for n in invalid_checks(r))),
+        "control_unknown": sum(r.overall not in ("valid", "invalid") for r in off),
+        "mean_run_s": round(sum(r.duration_s for r in on + off) / len(on + off), 1)
+        if on or off
+        else None,
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
