@@ -31,7 +31,7 @@ from harness.report.series import (
     status_lanes,
     throughput,
 )
-from harness.report.windows import fault_windows, window_stats
+from harness.report.windows import OkSeries, fault_windows, window_stats
 
 VERDICT_ORDER = {"invalid": 0, "unknown": 1, "valid": 2}
 MAX_DETAILS_CHARS = 20_000
@@ -49,6 +49,7 @@ GUARANTEES = {
     "within the limit.",
     "availability": "Share of operations that succeeded during each fault window.",
     "watch": "Every watcher sees every event exactly once, in revision order.",
+    "election": "At most one leader per Raft term, as far as the status samples show.",
 }
 
 
@@ -179,7 +180,10 @@ def build_context(files: RunFiles) -> dict[str, Any]:
     calls = pair_calls(files.ops).calls
     end_ns = _end_ns(files)
     windows = fault_windows(files.faults, files.schedule, end_ns)
-    window_rows = [{"w": w, "label": w.label, **window_stats(w, calls, end_ns)} for w in windows]
+    ok = OkSeries.of(calls)
+    window_rows = [
+        {"w": w, "label": w.label, **window_stats(w, calls, end_ns, ok)} for w in windows
+    ]
     points = latency_points(calls, end_ns)
     lanes = status_lanes(files.status, end_ns)
     verdicts = files.verdicts

@@ -56,41 +56,51 @@ def latency_points(calls: Sequence[Call], end_ns: int) -> dict[str, Any]:
             "total": total,
             "drawn": total,
         }
-    time_bins, latency_bins = TIME_BINS, LATENCY_BINS
-    while True:
-        binned = _bin_points(calls, end_ns, time_bins, latency_bins)
-        if len(binned["t"]) <= MAX_POINTS:
-            return {**binned, "binned": True, "total": total, "drawn": len(binned["t"])}
-        time_bins, latency_bins = time_bins // 2, max(20, latency_bins // 2)
-
-
-def _bin_points(
-    calls: Sequence[Call], end_ns: int, time_bins: int, latency_bins: int
-) -> dict[str, Any]:
     t0 = min(c.invoke_time for c in calls)
     span = max(1, max(c.invoke_time for c in calls) - t0)
     lats = [latency_ms(c, end_ns) for c in calls]
-    lo = math.log10(max(min(lats), 0.01))
-    hi = math.log10(max(max(lats), 0.02))
+    logs = [math.log10(max(lat, 0.01)) for lat in lats]
+    lo, hi = min(logs), max(logs)
     width = max(hi - lo, 1e-9)
-    cells: dict[tuple[int, int, int], list[float]] = {}
-    for c, lat in zip(calls, lats, strict=True):
-        tb = min(time_bins - 1, (c.invoke_time - t0) * time_bins // span)
-        lb = min(latency_bins - 1, int((math.log10(max(lat, 0.01)) - lo) / width * latency_bins))
-        key = (tb, lb, OUTCOME_CODES[outcome_of(c)])
-        cell = cells.get(key)
-        if cell is None:
-            cells[key] = [c.invoke_time / NS_PER_S, lat, 1.0]
-        else:
-            cell[2] += 1
+    # Fractions in [0, 1) once; each grid below only scales and truncates them.
+    tf = [min(0.999999, (c.invoke_time - t0) / span) for c in calls]
+    lf = [min(0.999999, (v - lo) / width) for v in logs]
+    cls = [OUTCOME_CODES[outcome_of(c)] for c in calls]
+    time_bins, latency_bins = TIME_BINS, LATENCY_BINS
+    while True:
+        cells = _bin(tf, lf, cls, time_bins, latency_bins)
+        if cells is not None:
+            break
+        # Shrink both axes by √2: the drawn count lands close under the cap, not far below it.
+        time_bins, latency_bins = int(time_bins / 1.414), max(20, int(latency_bins / 1.414))
     # Failures drawn last so they sit on top of the ok cloud.
     ordered = sorted(cells.items(), key=lambda kv: kv[0][2])
     return {
-        "t": [round(v[0], 4) for _, v in ordered],
-        "lat": [round(v[1], 3) for _, v in ordered],
+        "t": [round(calls[v[0]].invoke_time / NS_PER_S, 4) for _, v in ordered],
+        "lat": [round(lats[v[0]], 3) for _, v in ordered],
         "cls": [k[2] for k, _ in ordered],
-        "n": [int(v[2]) for _, v in ordered],
+        "n": [v[1] for _, v in ordered],
+        "binned": True,
+        "total": total,
+        "drawn": len(ordered),
     }
+
+
+def _bin(
+    tf: list[float], lf: list[float], cls: list[int], time_bins: int, latency_bins: int
+) -> dict[tuple[int, int, int], list[int]] | None:
+    """Cell → [first call's position, count]; None as soon as the cells exceed the cap."""
+    cells: dict[tuple[int, int, int], list[int]] = {}
+    for i, (t, lat, c) in enumerate(zip(tf, lf, cls, strict=True)):
+        key = (int(t * time_bins), int(lat * latency_bins), c)
+        cell = cells.get(key)
+        if cell is None:
+            if len(cells) >= MAX_POINTS:
+                return None
+            cells[key] = [i, 1]
+        else:
+            cell[1] += 1
+    return cells
 
 
 def nice_bin_s(span_s: float, bins: int = THROUGHPUT_BINS) -> float:

@@ -98,41 +98,53 @@ def _from_schedule(schedule: Sequence[dict[str, Any]]) -> list[Window]:
     return out
 
 
-def _span_stats(
-    done_times: list[int], ok_lat: list[tuple[int, float]], lo: int, hi: int
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OkSeries:
+    """The ok calls by completion time: built once, shared by every window's spans."""
+
+    done_ns: list[int]
+    latency_ms: list[float]
+
+    @classmethod
+    def of(cls, calls: Sequence[Call]) -> OkSeries:
+        pairs = sorted(
+            (c.complete_time, (c.complete_time - c.invoke_time) / NS_PER_MS)
+            for c in calls
+            if c.ok and c.complete_time is not None
+        )
+        return cls(done_ns=[t for t, _ in pairs], latency_ms=[lat for _, lat in pairs])
+
+    def span(self, lo: int, hi: int) -> dict[str, Any]:
+        """ok completions per second and p99 ok latency for calls completed in [lo, hi)."""
+        if hi <= lo:
+            return {"ok_per_s": None, "p99_ms": None}
+        a, b = bisect.bisect_left(self.done_ns, lo), bisect.bisect_left(self.done_ns, hi)
+        lats = sorted(self.latency_ms[a:b])
+        p99 = lats[min(len(lats) - 1, int(len(lats) * 0.99))] if lats else None
+        return {
+            "ok_per_s": round((b - a) / ((hi - lo) / NS_PER_S), 2),
+            "p99_ms": None if p99 is None else round(p99, 2),
+        }
+
+
+def window_stats(
+    w: Window, calls: Sequence[Call], end_ns: int, ok: OkSeries | None = None
 ) -> dict[str, Any]:
-    """ok completions per second and p99 ok latency for calls completed in [lo, hi)."""
-    if hi <= lo:
-        return {"ok_per_s": None, "p99_ms": None}
-    count = bisect.bisect_left(done_times, hi) - bisect.bisect_left(done_times, lo)
-    lats = sorted(lat for t, lat in ok_lat if lo <= t < hi)
-    p99 = lats[min(len(lats) - 1, int(len(lats) * 0.99))] if lats else None
-    return {
-        "ok_per_s": round(count / ((hi - lo) / NS_PER_S), 2),
-        "p99_ms": None if p99 is None else round(p99, 2),
-    }
-
-
-def window_stats(w: Window, calls: Sequence[Call], end_ns: int) -> dict[str, Any]:
+    """Counts of the calls invoked inside ``w``; ok/s and p99 before, during, after it.
+    Pass ``ok`` (``OkSeries.of(calls)``) when computing many windows over the same calls."""
     inside = [c for c in calls if w.start_ns <= c.invoke_time <= w.end_ns]
     counts = {"ok": 0, "fail": 0, "info": 0}
     for c in inside:
         counts[outcome_of(c)] += 1
     total = len(inside)
-    ok_calls = [c for c in calls if c.ok and c.complete_time is not None]
-    done_times = sorted(c.complete_time for c in ok_calls if c.complete_time is not None)
-    ok_lat = [
-        (c.complete_time, (c.complete_time - c.invoke_time) / NS_PER_MS)
-        for c in ok_calls
-        if c.complete_time is not None
-    ]
+    series = ok if ok is not None else OkSeries.of(calls)
     span = max(w.end_ns - w.start_ns, MIN_SPAN_NS)
     during_end = max(w.end_ns, w.start_ns + MIN_SPAN_NS)
     return {
         "total": total,
         **counts,
         "share": round(counts["ok"] / total, 4) if total else None,
-        "before": _span_stats(done_times, ok_lat, max(0, w.start_ns - span), w.start_ns),
-        "during": _span_stats(done_times, ok_lat, w.start_ns, min(during_end, end_ns)),
-        "after": _span_stats(done_times, ok_lat, during_end, min(end_ns, during_end + span)),
+        "before": series.span(max(0, w.start_ns - span), w.start_ns),
+        "during": series.span(w.start_ns, min(during_end, end_ns)),
+        "after": series.span(during_end, min(end_ns, during_end + span)),
     }

@@ -32,6 +32,15 @@
       rows.forEach(function (r) { body.appendChild(r); });
     });
   });
+  // "#sort=<header>" or "#sort=<header>:desc" sorts on load, so a sorted view can be linked.
+  var wanted = /^#sort=([^:]+)(:desc)?$/.exec(decodeURIComponent(location.hash));
+  if (wanted) {
+    headers.forEach(function (th) {
+      if (th.textContent.trim() !== wanted[1]) return;
+      th.click();
+      if (wanted[2]) th.click();
+    });
+  }
   var done = document.createElement("div");
   done.id = "rendered"; done.hidden = true;
   document.body.appendChild(done);

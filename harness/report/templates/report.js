@@ -266,7 +266,9 @@
 
   function drawAll() { drawLatency(); drawThroughput(); drawLeaders(); }
 
+  var drawStart = performance.now();
   drawAll();
+  var drawMs = performance.now() - drawStart;
   drawCounterexample();
   setupLogs();
   setupCopy();
@@ -281,5 +283,7 @@
   var done = document.createElement("div");
   done.id = "rendered"; done.hidden = true;
   done.dataset.points = String(data.points.t.length);
+  done.dataset.drawMs = String(Math.round(drawMs));  // for benchmarks/report.py
+  done.dataset.loadMs = String(Math.round(performance.now()));  // since navigation start
   document.body.appendChild(done);
 })();
