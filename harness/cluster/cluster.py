@@ -67,6 +67,7 @@ class DockerCluster:
         self._token = "admin-" + secrets.token_hex(12)
         self._lifecycle_token: int | None = None
         self._torn_down = threading.Event()
+        self.timings_s: dict[str, float] = {}  # bring-up phases, for run.json and benchmarks
         self.info = ClusterInfo(
             run_id=self.run_id, network="", subnet="", store={}, apiservers={},
             apiservers_direct={}, toxiproxy="", api_token=self._token,
@@ -79,27 +80,39 @@ class DockerCluster:
 
         from harness.cluster import lifecycle
 
-        images = self._images or require_images()
-        self._client = docker.from_env()
-        reap_dead(self._client)
+        phase = self._phase
+        with phase("preflight"):  # images present, leftovers of dead runs reaped
+            images = self._images or require_images()
+            self._client = docker.from_env()
+            reap_dead(self._client)
         self._lifecycle_token = lifecycle.register(self.teardown)
         try:
-            self._create_network()
+            with phase("network"):
+                self._create_network()
             plan = self._require_plan()
             links = plan_links(
                 plan, apiservers=self.spec.apiservers, store_members=self.spec.store_members
             )
-            # The proxy and the store need nothing from each other: start them together; the
-            # apiservers need their links, so they follow the proxy (not the store: links
-            # accept connections before their upstream does).
-            proxy = self._launch([proxy_member(self.spec, plan)], images.proxy)
-            stores = self._launch(store_members(self.spec, plan), images.app)
-            self._wait_ready(proxy)
-            populate(f"http://{plan.proxy_ip}:{PROXY_API_PORT}", links)
-            apis = self._launch(apiserver_members(self.spec, plan, self._token), images.app)
-            self._wait_ready(stores + apis)
+            # Every container starts at once (Python start-up in the containers is the slow
+            # part); the links are made as soon as the proxy answers. Apiservers retry the
+            # store until their links exist, and /readyz says when they got through.
+            with phase("launch"):
+                launched = self._launch(
+                    [(proxy_member(self.spec, plan), images.proxy)]
+                    + [(m, images.app) for m in store_members(self.spec, plan)]
+                    + [(m, images.app) for m in apiserver_members(self.spec, plan, self._token)]
+                )
+            with phase("proxy ready"):
+                self._wait_ready(launched[:1])
+            with phase("links"):
+                populate(f"http://{plan.proxy_ip}:{PROXY_API_PORT}", links)
+            with phase("members ready"):
+                self._wait_ready(launched[1:])
             self.info = self._make_info(links)
-            self.wait_leader_elected(self.spec.ready_timeout_s)
+            with phase("leader"):
+                self.wait_leader_elected(self.spec.ready_timeout_s)
+            with phase("apiservers ready"):
+                self._wait_apiservers_ready()
         except BaseException:
             self.teardown()
             raise
@@ -226,10 +239,27 @@ class DockerCluster:
 
         self._network, self._plan = create_network(self.run_id, create)
 
-    def _launch(self, members: list[MemberSpec], image: str) -> list[ContainerNode]:
-        """Create and start the members' containers in parallel; no readiness wait."""
+    def _launch(self, members: list[tuple[MemberSpec, str]]) -> list[ContainerNode]:
+        """Create and start (member, image) containers in parallel; no readiness wait."""
         with ThreadPoolExecutor(max_workers=max(1, len(members))) as pool:
-            return list(pool.map(lambda m: self._create_and_start(m, image), members))
+            return list(pool.map(lambda pair: self._create_and_start(*pair), members))
+
+    def _wait_apiservers_ready(self) -> None:
+        # /readyz, not /healthz: ready means the store answered and the system namespaces
+        # exist, so a workload's first request does not meet a 404 for "default".
+        nodes = [n for n in self._nodes.values() if n.role is Role.APISERVER]
+        timeout_s = self.spec.ready_timeout_s
+        with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
+            for future in [pool.submit(n.wait_http, "/readyz", timeout_s) for n in nodes]:
+                future.result()
+
+    @contextmanager
+    def _phase(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timings_s[name] = round(time.monotonic() - started, 3)
 
     def _wait_ready(self, nodes: list[ContainerNode]) -> None:
         timeout_s = self.spec.ready_timeout_s

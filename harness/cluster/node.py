@@ -163,6 +163,28 @@ class ContainerNode:
             f"has the rest while the cluster is up"
         )
 
+    def wait_http(self, path: str, timeout_s: float) -> None:
+        """Wait until ``GET <base_url><path>`` answers 200 (e.g. an apiserver's ``/readyz``)."""
+        deadline = time.monotonic() + timeout_s
+        last = "no answer"
+        with httpx.Client(timeout=httpx.Timeout(1.0, connect=0.5)) as http:
+            while True:
+                try:
+                    response = http.get(f"{self.base_url}{path}")
+                    if response.status_code == 200:
+                        return
+                    last = f"{response.status_code} {response.text[:200]}"
+                except httpx.HTTPError as exc:
+                    last = repr(exc)
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(POLL_S * 2)
+        raise ClusterError(
+            f"{self.name} not ready: waited {timeout_s:.1f} s for HTTP 200 from GET "
+            f"{self.base_url}{path}; last answer: {last}; container {self.state_summary()}; "
+            f"log tail:\n{tail(self.logs())}"
+        )
+
     # -- internals --------------------------------------------------------------------------
 
     def _answers(self, http: httpx.Client) -> bool:
