@@ -43,6 +43,7 @@ REJECT: Final = _Sentinel("REJECT")  # step() result: this output is impossible 
 
 READ, WRITE, CAS, DELETE, GET, PUT, APPEND = range(7)
 KIND_NAMES = ("read", "write", "cas", "delete", "get", "put", "append")
+_KIND_OF = {name: kind for kind, name in enumerate(KIND_NAMES)}
 
 Value = Hashable
 ModelOp = tuple[int, Value, Value, Any]  # (kind, a, b, out)
@@ -56,9 +57,12 @@ class FailCas(enum.StrEnum):
     AUTO = "auto"  # compare-failed unless the error says it never ran (connect/refused)
 
 
+_SCALARS = (type(None), str, int, float)
+
+
 def canonical(v: Any) -> Value:
     """A hashable stand-in for a JSON value; bools stay distinct from 1 and 0."""
-    if v is None or (isinstance(v, str | int | float) and not isinstance(v, bool)):
+    if type(v) in _SCALARS:  # exact types: bool (a subclass of int) is not among them
         return v
     if isinstance(v, bool):
         return ("bool", v)
@@ -126,7 +130,7 @@ def encode(
 ) -> ModelOp | None:
     """The model op for one call, or None when the call is dropped (it certainly did nothing,
     or it is an unobserved read that can always be placed at +∞)."""
-    kind = KIND_NAMES.index(f)
+    kind = _KIND_OF[f]
     done = outcome is OpType.OK
     if outcome is OpType.FAIL:
         if kind == CAS and _fail_cas_ran(fail_cas, result, error):
