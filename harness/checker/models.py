@@ -63,7 +63,8 @@ _SCALARS = (type(None), str, int, float)
 def canonical(v: Any) -> Value:
     """A hashable stand-in for a JSON value; bools stay distinct from 1 and 0."""
     if type(v) in _SCALARS:  # exact types: bool (a subclass of int) is not among them
-        return v
+        scalar: Value = v
+        return scalar
     if isinstance(v, bool):
         return ("bool", v)
     return ("json", json.dumps(v, sort_keys=True, separators=(",", ":")))
