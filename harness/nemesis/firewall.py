@@ -58,6 +58,7 @@ class Firewall:
         self._hooked: set[tuple[str, int]] = set()  # (member, pid) with chain + jump installed
         self._pids: dict[str, int] = {}
         self._link_map: _LinkMap | None = None
+        self._closed = False
         self._lock = threading.RLock()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="firewall")
 
@@ -187,6 +188,8 @@ class Firewall:
     def on_start(self, node: Node) -> None:
         """Start hook: a fresh netns has no rules; give it this member's current ones."""
         with self._lock:
+            if self._closed:
+                return
             self._pids.pop(node.name, None)
             self._hooked = {(m, p) for m, p in self._hooked if m != node.name}
             rules = self.rules_for(node.name)
@@ -243,4 +246,8 @@ class Firewall:
         return out
 
     def close(self) -> None:
+        """Retire this firewall: its start hook does nothing from now on (the cluster has no
+        way to remove a hook, and a later context brings its own firewall)."""
+        with self._lock:
+            self._closed = True
         self._pool.shutdown(wait=False)
