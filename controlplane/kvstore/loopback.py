@@ -11,6 +11,7 @@ restart each by name. It only ever signals the process ids it started.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -61,6 +62,16 @@ def port_pairs(count: int) -> list[tuple[int, int]]:
             continue
         pairs.append((http_port, http_port + 1))
     return pairs
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGKILL it when the parent dies (Linux prctl
+    PR_SET_PDEATHSIG), so a killed test run leaves no members behind."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: close() still reaps members on a normal exit
 
 
 def _free(port: int) -> bool:
@@ -158,6 +169,7 @@ class LoopbackCluster:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         if wait:
             self._wait_listening(name)

@@ -19,6 +19,13 @@ await our own per-command result instead, so an ack always means *our* entry app
 log re-writes on truncation (slow catch-up); UDP datagrams cap an entry at about 48 KB. raftos
 has no forwarding, so a follower raises :class:`NotLeaderError` and the HTTP layer forwards.
 
+Seen on loopback (benchmarks/store.py --engine raftos): after SIGKILL of the leader a new leader
+is elected within seconds but **never commits again** — ``Leader.update_commit_index`` stops at
+the first uncommitted entry from an older term instead of skipping it (followers learn the
+commit index one heartbeat late, so the old leader's last entry is always such an entry).
+Concurrent writers also wedge it (8 clients: 81 of 100 writes timed out, and the cluster
+stayed stuck afterwards).
+
 Bug switches here: ``no-step-down`` (the leader never counts missed heartbeats) and
 ``forget-vote`` (the persisted term is deleted too before start).
 """
