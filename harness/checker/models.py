@@ -54,7 +54,7 @@ class FailCas(enum.StrEnum):
 
     COMPARE_FAILED = "compare-failed"  # ran, and the register's value ≠ expected (the corpus)
     DROPPED = "dropped"  # did not happen (Jepsen/Knossos)
-    AUTO = "auto"  # compare-failed unless the error says it never ran (connect/refused)
+    AUTO = "auto"  # compare-failed when there is no error text (the corpus) or it says so
 
 
 _SCALARS = (type(None), str, int, float)
@@ -123,7 +123,9 @@ KV = Model(
 )
 MODELS = {m.name: m for m in (REGISTER, KV)}
 
-_NEVER_RAN = ("connect", "refused", "never sent", "pool", "unsupported", "401", "403", "400")
+# Error texts of a cas whose compare ran and failed (the workload's "compare failed: …",
+# HTTP 409 Conflict / AlreadyExists from the apiserver's resourceVersion precondition).
+_COMPARE_FAILED = ("compare", "409", "conflict", "alreadyexists", "already exists")
 
 
 def encode(
@@ -168,5 +170,7 @@ def _fail_cas_ran(policy: FailCas, result: Any, error: str | None) -> bool:
         return False
     if isinstance(result, dict) and result.get("succeeded") is False:
         return True
-    text = (error or "").lower()
-    return not any(word in text for word in _NEVER_RAN)
+    if error is None:
+        return True
+    text = error.lower()
+    return any(word in text for word in _COMPARE_FAILED)
