@@ -55,13 +55,15 @@ def ctx(cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faul
     toxiproxy = ToxiproxyClient(cluster.info.toxiproxy, timeout_s=5.0)
     path = tmp_path_factory.mktemp("nemesis") / "faults.jsonl"
     with JsonlWriter(path) as timeline:
-        yield make_context(
+        context = make_context(
             cluster=cluster,
             toxiproxy=toxiproxy,
             timeline=timeline,
             start_ns=time.monotonic_ns(),
             seed=1,
         )
+        yield context
+        context.firewall.close()
 
 
 @pytest.fixture(autouse=True)
