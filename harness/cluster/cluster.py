@@ -134,10 +134,11 @@ class DockerCluster:
                 lifecycle.unregister(self._lifecycle_token)
 
     def detach(self) -> None:
-        """Leave the cluster running after this process exits (``chaosplane up``).
+        """Leave the cluster running when this process exits: no teardown, no atexit.
 
-        Only meaningful with a detached owner (``labels.detached_owner``), which the reaper
-        leaves alone; ``chaosplane down RUN_ID`` removes it.
+        With the default owner (this process) the reaper removes it at the first cluster start
+        after this process has exited; with ``labels.detached_owner`` (``chaosplane up``) only
+        ``chaosplane down RUN_ID`` or ``chaosplane clean --all`` does.
         """
         from harness.cluster import lifecycle
 
@@ -317,6 +318,10 @@ class DockerCluster:
             api_token=self._token,
             links=list(links),
         )
+
+    def save_logs(self) -> None:
+        """Write every member's log (all incarnations) to ``spec.log_dir``, if set."""
+        self._save_logs()
 
     def _save_logs(self) -> None:
         if self.spec.log_dir is None:
