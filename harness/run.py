@@ -136,6 +136,7 @@ def _exercise(
             workload.final_read()
         finally:
             probe.stop()
+            ctx.firewall.close()  # retire its start hook: a reused cluster outlives this run
 
 
 def _workload_with_nemesis(
@@ -149,7 +150,8 @@ def _workload_with_nemesis(
         try:
             nemesis.result(timeout_s=_last_heal_s(faults, nemesis.ctx.start_ns) + NEMESIS_GRACE_S)
         finally:
-            nemesis.stop()
+            nemesis.stop()  # past the deadline: interrupt, let it heal, then record what fired
+            nemesis.join(NEMESIS_GRACE_S)
             write_schedule(run_dir.schedule, nemesis.fired, seed=seed)
 
 

@@ -60,6 +60,7 @@ def nemesis(cluster: ClusterHandle, tmp_path: Path) -> Iterator[FaultContext]:
             seed=0,
         )
         yield ctx
+        ctx.firewall.close()
         leftovers = find_leftovers(ctx)
         if leftovers:
             raise LeftoverFaultError(leftovers, fired=[])
