@@ -60,8 +60,8 @@ def nemesis(cluster: ClusterHandle, tmp_path: Path) -> Iterator[FaultContext]:
             seed=0,
         )
         yield ctx
-        ctx.firewall.close()
         leftovers = find_leftovers(ctx)
+        ctx.firewall.close()
         if leftovers:
             raise LeftoverFaultError(leftovers, fired=[])
 
