@@ -49,6 +49,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario: a chaosplane scenario file")
     config.addinivalue_line("markers", "slow: a scenario or test that takes long")
     config.addinivalue_line("markers", "docker: needs Docker and the project's images")
+    config.addinivalue_line(
+        "markers", "known_bad: a scenario expected to be INVALID (it shows a known defect)"
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
