@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.cluster import labels as L
 from harness.cluster import tcenv
@@ -33,7 +33,14 @@ from harness.cluster.members import (
     proxy_member,
     store_members,
 )
-from harness.cluster.model import ClusterInfo, ClusterSpec, Node, Role, StartHook
+from harness.cluster.model import (
+    ClusterHandle,
+    ClusterInfo,
+    ClusterSpec,
+    Node,
+    Role,
+    StartHook,
+)
 from harness.cluster.node import ContainerNode, tail
 from harness.cluster.reaper import reap_dead, reap_run
 from harness.cluster.status import fetch_status
@@ -343,6 +350,12 @@ def start_cluster(spec: ClusterSpec, *, images: ImageTags | None = None) -> Iter
         yield cluster
     finally:
         cluster.teardown()
+
+
+if TYPE_CHECKING:  # mypy proves the classes implement model.py's protocols
+
+    def _conforms(cluster: DockerCluster, node: ContainerNode) -> tuple[ClusterHandle, Node]:
+        return cluster, node
 
 
 __all__ = ["DockerCluster", "start_cluster", "tail"]

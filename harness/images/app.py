@@ -12,6 +12,7 @@ another command, so it costs one metadata layer.
 from __future__ import annotations
 
 import contextlib
+import io
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -67,15 +68,14 @@ def build_app_images(
     if not _exists(client, app):
         (ctx.dir / "Dockerfile").write_text(dockerfile, encoding="utf-8")
         with steps.step(f"build {app}"):
-            _build(client, ctx, "Dockerfile", app, kind="app", build_hash=build_hash)
+            context = {"path": str(ctx.dir), "dockerfile": "Dockerfile"}
+            _build(client, context, app, "app", build_hash)
     if not _exists(client, proxy):
-        (ctx.dir / "Dockerfile.linkproxy").write_text(
-            PROXY_DOCKERFILE.format(app_tag=app), encoding="utf-8"
-        )
+        # Only a Dockerfile as context: the proxy image adds metadata to the app image, so
+        # sending the wheels to the daemon again would be wasted time.
+        text = PROXY_DOCKERFILE.format(app_tag=app)
         with steps.step(f"build {proxy}"):
-            _build(
-                client, ctx, "Dockerfile.linkproxy", proxy, kind="linkproxy", build_hash=build_hash
-            )
+            _build(client, {"fileobj": io.BytesIO(text.encode())}, proxy, "linkproxy", build_hash)
     _prune_old(client, keep={app, proxy})
     return app, proxy
 
@@ -120,15 +120,12 @@ def _exists(client: Any, tag: str) -> bool:
     return True
 
 
-def _build(
-    client: Any, ctx: BuildContext, dockerfile: str, tag: str, *, kind: str, build_hash: str
-) -> None:
+def _build(client: Any, context: dict[str, Any], tag: str, kind: str, build_hash: str) -> None:
     import docker.errors
 
     try:
         client.images.build(
-            path=str(ctx.dir),
-            dockerfile=dockerfile,
+            **context,
             tag=tag,
             pull=False,  # never reach a registry: FROM names a local image
             rm=True,
