@@ -5,6 +5,10 @@ In a nutshell: :func:`load_config` turns ``KV_*`` and ``CHAOSPLANE_BUGS`` into a
 
     cfg = load_config({"KV_ID": "store-1", "KV_PEERS": "store-1=127.0.0.1:2380"})
     cfg.self_address  # "127.0.0.1:2380"
+
+Besides the container contract (ARCHITECTURE.md), three optional tuning variables exist for
+tests: ``KV_RAFT_MIN_TIMEOUT_S`` / ``KV_RAFT_MAX_TIMEOUT_S`` (election timeouts) and
+``KV_LOG_COMPACTION_ENTRIES`` (log entries before a snapshot, default 5000).
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ class StoreConfig:
     bugs: frozenset[str] = frozenset()
     timings: RaftTimings = RaftTimings()
     request_timeout_s: float = 3.0
+    # Raft log entries before a snapshot (PySyncObj's full dump); reads are log entries too.
+    log_compaction_entries: int = 5000
 
     @property
     def self_address(self) -> str:
@@ -89,8 +95,8 @@ def _int(env: Mapping[str, str], var: str, default: int) -> int:
     raw = env.get(var, "")
     if not raw:
         return default
-    if not raw.isdigit():
-        raise ConfigError(f"{var}: got {raw!r}; expected a port number")
+    if not raw.isdigit() or int(raw) < 2:
+        raise ConfigError(f"{var}: got {raw!r}; expected a whole number >= 2")
     return int(raw)
 
 
@@ -153,4 +159,5 @@ def load_config(environ: Mapping[str, str] | None = None) -> StoreConfig:
         raft_port=_int(env, "KV_RAFT_PORT", 2380),
         bugs=active,
         timings=_timings(env),
+        log_compaction_entries=_int(env, "KV_LOG_COMPACTION_ENTRIES", 5000),
     )

@@ -125,6 +125,7 @@ class PySyncObjEngine:
             connectionTimeout=t.connection_timeout_s,
             connectionRetryTime=t.connection_retry_s,
             journalFile=journal,
+            logCompactionMinEntries=cfg.log_compaction_entries,
             fullDumpFile=os.path.join(cfg.data_dir, "raft.dump"),
             bindAddress=f"0.0.0.0:{cfg.raft_port}",
             onStateChanged=self._on_state_changed,
