@@ -133,7 +133,7 @@ def _recovery(verdicts: dict[str, Any] | None) -> dict[str, Any] | None:
         if not isinstance(e, dict):
             continue
         worst = e.get("recovered_s")
-        late = worst is None or (isinstance(within, int | float) and worst > within)
+        late = isinstance(worst, int | float) and isinstance(within, int | float) and worst > within
         first_ok = e.get("first_ok_s")
         rows.append(
             {

@@ -15,6 +15,7 @@ report exactly these three).
 from __future__ import annotations
 
 import bisect
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,11 +66,20 @@ def fault_windows(
                 end_ns=end.time if end is not None else max(end_ns, start.time),
                 healed=end is not None,
                 effect_ok=None if ok is None else bool(ok),
-                evidence="" if effect is None else str(effect.detail.get("evidence", "")),
+                evidence=_evidence(effect),
                 detail=dict(start.detail),
             )
         )
     return out
+
+
+def _evidence(effect: FaultEvent | None) -> str:
+    if effect is None:
+        return ""
+    evidence = effect.detail.get("evidence", "")
+    if isinstance(evidence, str):
+        return evidence
+    return json.dumps(evidence, separators=(", ", ": "), default=str)
 
 
 def _from_schedule(schedule: Sequence[dict[str, Any]]) -> list[Window]:

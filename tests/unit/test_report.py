@@ -265,3 +265,35 @@ def test_odd_shapes_in_json_files_still_render(valid_run: RunDir, meta: Any, ver
     valid_run.verdicts.write_text(json.dumps(verdicts), encoding="utf-8")
     html = render_run_report(valid_run.root).read_text(encoding="utf-8")
     assert 'id="timeline"' in html
+
+
+def test_recovery_not_seen_is_not_called_late(valid_run: RunDir) -> None:
+    events = [
+        {"event": "heal kill#2", "at_s": 14.0, "leader_s": 0.1, "recovered_s": None},
+        {"event": "heal partition#1", "at_s": 9.0, "leader_s": 0.1, "recovered_s": 6.5},
+    ]
+    recovered = {
+        "verdict": "invalid",
+        "reason": "late",
+        "details": {"within_s": 5.0, "events": events},
+    }
+    write_verdicts(valid_run, {"recovered": recovered})
+    html = render_run_report(valid_run.root).read_text(encoding="utf-8")
+    rows = html.split('id="recovery"')[1].split("</section>")[0].split("<tr")
+    kill = next(r for r in rows if "heal kill#2" in r)
+    partition = next(r for r in rows if "heal partition#1" in r)
+    assert "not seen" in kill and "over limit" not in kill
+    assert "over limit" in partition and 'class="late"' in partition
+
+
+def test_structured_effect_evidence_is_shown_as_json(valid_run: RunDir) -> None:
+    lines = valid_run.faults.read_text(encoding="utf-8").splitlines()
+    docs = [json.loads(line) for line in lines]
+    for d in docs:
+        if d["type"] == "effect":
+            d["detail"] = {"ok": False, "evidence": {"store-1": {"probe": "reachable"}}}
+    valid_run.faults.write_text("\n".join(json.dumps(d) for d in docs) + "\n", encoding="utf-8")
+    html = render_run_report(valid_run.root).read_text(encoding="utf-8")
+    row = html.split('data-fault="partition#1"')[1].split("</tr>")[0]
+    assert '<span class="badge invalid">no</span>' in row
+    assert "{&#34;store-1&#34;: {&#34;probe&#34;: &#34;reachable&#34;}}" in row

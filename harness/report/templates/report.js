@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("report-data").textContent);
-  var OUTCOME = ["rgba(45,164,78,0.55)", "#cf222e", "#d4a72c"];
+  var OUTCOME = ["rgba(45,164,78,0.55)", "rgba(207,34,46,0.7)", "rgba(212,167,44,0.85)"];
   var OUTCOME_NAME = ["ok", "fail", "info"];
   var ROLE = { leader: "#2da44e", follower: "#afb8c1", candidate: "#d4a72c", down: "#cf222e", other: "#8c959f" };
   var M = { left: 70, right: 16, top: 20, bottom: 22 };
@@ -102,7 +102,9 @@
     // Draw ok first, then fail and info on top: failures must never hide under the ok cloud.
     for (var pass = 0; pass < 3; pass++) {
       ctx.fillStyle = OUTCOME[pass];
-      var r = pass === 0 ? 1.6 : 2.6;
+      // Failures on top and a little larger, but not so large that a common failure (a cas
+      // whose compare failed) hides the ok cloud when thousands are drawn.
+      var r = pass === 0 ? 1.6 : p.t.length > 5000 ? 1.8 : 2.4;
       for (var j = 0; j < p.t.length; j++) {
         if (p.cls[j] !== pass) continue;
         var x = xOf(p.t[j], g.w), yy = yOf(p.lat[j]);
