@@ -116,6 +116,8 @@ class ContainerNode:
     def restart(self) -> None:
         with self._lock:
             self._started_at = time.time()
+            if self.is_paused():
+                self.container.unpause()  # Docker refuses to restart a frozen container
             # With --init the server gets SIGTERM and exits at once (notes §3d: 0.4 s).
             self.container.restart(timeout=5)
         self._after_start()
