@@ -113,3 +113,28 @@ def test_campaign_index_sorts_in_the_browser(invalid_run: Path, tmp_path: Path) 
     assert seeds[0] == "7", "the invalid run comes first"
     by_seed = dom(tmp_path, index.as_uri() + "#sort=seed:desc")
     assert re.findall(r'<td data-sort="(\d+)">\d+</td>', by_seed) == ["7", "3", "2", "1"]
+
+
+def test_log_filter_and_copy_button_work(invalid_run: Path, tmp_path: Path) -> None:
+    """Drive the page as a reader would: type in the log filter, press copy."""
+    page = (invalid_run / "index.html").read_text(encoding="utf-8")
+    driver = """<script>
+      var box = document.getElementById("log-filter");
+      box.value = "WARN";
+      box.dispatchEvent(new Event("input"));
+      document.getElementById("copy").click();
+    </script></body>"""
+    driven = tmp_path / "driven.html"
+    driven.write_text(page.replace("</body>", driver, 1), encoding="utf-8")
+    html = dom(tmp_path, driven.as_uri())
+    assert script_errors(html) is None
+    logs = re.findall(r'<pre class="logtext">(.*?)</pre>', html, re.S)
+    assert len(logs) == 3 and all(text.strip() for text in logs)
+    assert all(
+        line.endswith("WARN lost leader, starting election")
+        for t in logs
+        for line in t.splitlines()
+    )
+    assert "3 matching lines" in html
+    button = re.search(r'<button type="button" id="copy"[^>]*>', html)
+    assert button and 'data-copied="yes"' in button.group(0)

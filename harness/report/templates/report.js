@@ -254,12 +254,17 @@
     if (!button) return;
     button.addEventListener("click", function () {
       var text = document.getElementById(button.dataset.target).textContent;
-      function done() { button.textContent = "copied"; setTimeout(function () { button.textContent = "copy"; }, 1500); }
+      function done() {
+        button.textContent = "copied"; button.dataset.copied = "yes";
+        setTimeout(function () { button.textContent = "copy"; }, 1500);
+      }
       function fallback() {
         var range = document.createRange();
         range.selectNodeContents(document.getElementById(button.dataset.target));
         var sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range);
-        try { document.execCommand("copy"); done(); } catch (err) { button.textContent = "select + Ctrl-C"; }
+        try { document.execCommand("copy"); done(); } catch (err) {
+          button.textContent = "select + Ctrl-C"; button.dataset.copied = "no";
+        }
       }
       if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).then(done, fallback);
       else fallback();
