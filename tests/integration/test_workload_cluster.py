@@ -11,12 +11,14 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from harness.checker import check_history
 from harness.cluster.cluster import DockerCluster
+from harness.cluster.model import ClusterSpec
 from harness.history import JsonlWriter, Op, OpType, read_ops
 from harness.scenario.model import WorkloadKind, WorkloadSpec
 from harness.workload import make_workload
@@ -176,3 +178,30 @@ def test_set_survives_a_leader_kill(cluster: DockerCluster, tmp_path: Path) -> N
     assert acked and acked <= set(final.value)
     assert not failed & set(final.value)
     print(result)
+
+
+def test_register_catches_the_cas_without_check_bug(
+    cluster_factory: Callable[..., DockerCluster], tmp_path: Path
+) -> None:
+    """The apiserver's bug switch makes a conditional PUT ignore its resourceVersion: a cas
+    whose expected value was overwritten between its GET and its PUT still "succeeds". The
+    workload's history must show it, so the checker can say invalid."""
+    buggy = cluster_factory(ClusterSpec(store_members=1, apiservers=1, bugs=("cas-without-check",)))
+    spec = WorkloadSpec(
+        kind=WorkloadKind.REGISTER,
+        clients=6,
+        keys=1,  # six clients on one key: cas races are frequent
+        rate=120.0,
+        duration_s=8.0,
+        op_timeout_s=2.0,
+        mix={"read": 0.2, "write": 0.3, "cas": 0.5},
+        key_prefix=f"it-bug-{time.monotonic_ns()}-",
+    )
+    path = tmp_path / "history.jsonl"
+    with JsonlWriter(path) as writer:
+        make_workload(spec, buggy.info, writer, time.monotonic_ns(), seed=2).run()
+    verdicts = check_history(path)
+    assert verdicts.checks["well_formed"].verdict.value == "valid"
+    lin = verdicts.checks["linearizable"]
+    assert lin.verdict.value == "invalid", (lin.reason, lin.details)
+    print(lin.reason)
