@@ -183,6 +183,11 @@ class DockerCluster:
     def add_start_hook(self, hook: StartHook) -> None:
         self._hooks.append(hook)
 
+    def remove_start_hook(self, hook: StartHook) -> None:
+        """Undo ``add_start_hook`` (tests sharing one cluster must not leave hooks behind)."""
+        if hook in self._hooks:
+            self._hooks.remove(hook)
+
     def status(self, member: str, timeout_s: float = 1.0) -> dict[str, Any] | None:
         url = self.info.store.get(member)
         if url is None:

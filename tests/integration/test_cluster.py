@@ -139,16 +139,19 @@ def test_kill_then_start_runs_hooks_and_gets_a_new_pid(cluster: DockerCluster) -
         seen.append((node.name, node.pid()))
 
     cluster.add_start_hook(hook)
-    node = cluster.container_node("store-2")
-    old_pid = node.pid()
-    node.kill()
-    assert not node.is_running()
-    with pytest.raises(httpx.HTTPError):
-        httpx.get(f"{node.base_url}/status", timeout=1)
-    node.start()
-    assert node.is_running() and node.pid() != old_pid
-    assert seen == [("store-2", node.pid())]
-    assert httpx.get(f"{node.base_url}/status", timeout=5).status_code == 200
+    try:
+        node = cluster.container_node("store-2")
+        old_pid = node.pid()
+        node.kill()
+        assert not node.is_running()
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"{node.base_url}/status", timeout=1)
+        node.start()
+        assert node.is_running() and node.pid() != old_pid
+        assert seen == [("store-2", node.pid())]
+        assert httpx.get(f"{node.base_url}/status", timeout=5).status_code == 200
+    finally:
+        cluster.remove_start_hook(hook)
     cluster.wait_leader_elected(15.0)
 
 
@@ -183,3 +186,14 @@ def test_status_probe_samples_every_member_and_sees_an_unreachable_one(
     assert any(s.member == "store-1" and not s.reachable for s in samples)
     roles = {n.role for n in cluster.nodes()}
     assert roles == {Role.STORE, Role.APISERVER, Role.PROXY}
+
+
+def test_restart_brings_back_even_a_paused_apiserver(cluster: DockerCluster) -> None:
+    node = cluster.container_node("api-2")
+    old_pid = node.pid()
+    node.pause()
+    node.restart()
+    assert node.is_running() and not node.is_paused()
+    assert node.pid() != old_pid
+    url = cluster.info.apiservers["api-2"]  # through its client link
+    assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
