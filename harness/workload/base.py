@@ -102,6 +102,10 @@ class ClientWorkload(abc.ABC):
         self.spec = spec
         self.info = info
         self.seed = seed
+        if spec.through not in ("apiserver", "store"):
+            raise ValueError(
+                f"{self.kind} workload: through {spec.through!r}; expected 'apiserver' or 'store'"
+            )
         self.recorder = Recorder(history, start_ns=start_ns)
         self.endpoints = self.make_endpoints(info)
         if not self.endpoints:
@@ -190,7 +194,8 @@ class ClientWorkload(abc.ABC):
             ]
             timer = asyncio.create_task(self._stop_timer(stop, stopping, start_s))
             try:
-                await asyncio.gather(*clients)
+                # The timer too: with zero clients (watchers only) the run still lasts duration_s.
+                await asyncio.gather(timer, *clients)
             finally:
                 stopping.set()
                 for task in clients:

@@ -195,3 +195,13 @@ def test_objects_final_read_lists_every_live_object(tmp_path: Path, fake: FakeCl
     (final,) = [op for op in ops if op.f == "final-read" and op.type is OpType.OK]
     assert final.key == "objects"
     assert final.value == sorted(n for n in fake.state.configmaps if n.startswith("o-obj-"))
+
+
+def test_watchers_alone_run_for_the_whole_duration(tmp_path: Path, fake: FakeCluster) -> None:
+    began = time.monotonic()
+    result, ops, _ = run_workload(
+        tmp_path, fake, spec(WorkloadKind.WATCH, clients=0, duration_s=0.6)
+    )
+    assert time.monotonic() - began >= 0.6
+    assert result.duration_s >= 0.6
+    assert [op.value["type"] for op in ops] == ["START", "START"]  # no writers, no events

@@ -159,3 +159,9 @@ def test_the_well_formedness_helper_catches_bad_histories() -> None:
     assert any("already has an open op" in p for p in well_formed(overlap))
     other_f = [op(0, 1, 0, OpType.INVOKE), op(1, 2, 0, OpType.OK, f="write")]
     assert any("completes" in p for p in well_formed(other_f))
+
+
+def test_make_workload_refuses_an_unknown_path(tmp_path: Path) -> None:
+    spec = WorkloadSpec(kind=WorkloadKind.REGISTER, through="etcd")
+    with JsonlWriter(tmp_path / "h.jsonl") as writer, pytest.raises(ValueError, match="store"):
+        make_workload(spec, _info(), writer, 0, 1)
