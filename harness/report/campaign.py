@@ -1,11 +1,12 @@
 """``render_campaign_index``: one sortable page over many runs, failures first.
 
-In a nutshell: for each run directory read only ``run.json`` and ``verdicts.json`` (never the
-history, so an index over hundreds of runs is instant), make sure the run has its own report
-(rendered when missing), and write ``campaign_dir/index.html``: scenario, seed, overall and
-per-guarantee verdicts, the slowest recovery against its limit, the lowest availability in a
-fault window, and a relative link to each run's report. Rows start invalid → unknown → not
-checked → valid; clicking a column header sorts by it (the page's JS, inlined).
+In a nutshell: for each run directory read only ``run.json``, ``verdicts.json`` and
+``schedule.json`` (never the history, so an index over hundreds of runs is instant), make sure
+the run has its own report (rendered when missing), and write ``campaign_dir/index.html``:
+scenario, seed, the faults that fired, overall and per-guarantee verdicts, the slowest recovery
+against its limit, the lowest availability in a fault window, and a relative link to each run's
+report. Rows start invalid → unknown → not checked → valid; clicking a column header sorts by
+it (inlined JS).
 
     render_campaign_index(Path("reports/index-20261125"), [Path("reports/a"), Path("reports/b")])
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.history import RunDir
+from harness.report.load import schedule_list
 from harness.report.page import GUARANTEES, asset, environment
 from harness.report.page import render_run_report as _render_run_report
 
@@ -62,11 +64,19 @@ def _row(campaign_dir: Path, run_dir: Path, notes: list[str]) -> dict[str, Any]:
         except Exception as exc:  # one broken run must not cost the index of all the others
             notes.append(f"{run_dir}: report not rendered: {exc!r}")
     checks = {k: v for k, v in (verdicts.get("checks") or {}).items() if isinstance(v, dict)}
+    try:
+        schedule = schedule_list(json.loads(run.schedule.read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError):
+        schedule = []
+    faults = [
+        f"{d.get('kind', '?')}{'@' + str(d['target']) if d.get('target') else ''}" for d in schedule
+    ]
     slowest, within = _recovery(checks)
     return {
         "run_id": meta.get("run_id") or run_dir.name,
         "scenario": meta.get("scenario") or "—",
         "seed": meta.get("seed"),
+        "faults": faults,
         "overall": str(verdicts.get("overall", "not checked")),
         "checks": {k: str(v.get("verdict", "unknown")) for k, v in checks.items()},
         "reasons": {k: str(v.get("reason", "")) for k, v in checks.items()},

@@ -98,7 +98,7 @@ def load_run_files(root: Path) -> RunFiles:
 
     meta = json_doc(run.meta)
     scenario_yaml = text(run.scenario)
-    schedule = _schedule_list(json_doc(run.schedule))
+    schedule = schedule_list(json_doc(run.schedule))
     ops = records(run.history, read_ops)
     faults = sorted(records(run.faults, read_faults), key=lambda f: f.time)
     status = sorted(records(run.status, read_status), key=lambda s: s.time)
@@ -121,7 +121,7 @@ def load_run_files(root: Path) -> RunFiles:
     )
 
 
-def _schedule_list(doc: Any) -> list[dict[str, Any]]:
+def schedule_list(doc: Any) -> list[dict[str, Any]]:
     """schedule.json is ``{"version", "seed", "faults": [...]}``; a bare list is accepted too."""
     if isinstance(doc, dict):
         doc = doc.get("faults")

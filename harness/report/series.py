@@ -44,6 +44,20 @@ def latency_ms(call: Call, end_ns: int) -> float:
     return max(0.0, (done - call.invoke_time) / NS_PER_MS)
 
 
+def _op_refs(calls: Sequence[Call]) -> dict[str, Any]:
+    names: dict[str, int] = {}
+    codes = [names.setdefault(c.f, len(names)) for c in calls]
+    keys: dict[str, int] = {}
+    key_codes = [keys.setdefault(c.key or "", len(keys)) for c in calls]
+    return {
+        "fs": list(names),
+        "f": codes,
+        "keys": list(keys),
+        "key": key_codes,
+        "index": [c.invoke_index for c in calls],
+    }
+
+
 def latency_points(calls: Sequence[Call], end_ns: int) -> dict[str, Any]:
     total = len(calls)
     if total <= MAX_POINTS:
@@ -52,6 +66,9 @@ def latency_points(calls: Sequence[Call], end_ns: int) -> dict[str, Any]:
             "lat": [round(latency_ms(c, end_ns), 3) for c in calls],
             "cls": [OUTCOME_CODES[outcome_of(c)] for c in calls],
             "n": None,
+            # For the tooltip: which op it is (index into ``fs`` for the function, the invoke's
+            # history index), so a point can be found in history.jsonl.
+            **_op_refs(calls),
             "binned": False,
             "total": total,
             "drawn": total,

@@ -59,6 +59,7 @@ def test_index_lists_failures_first_with_relative_links(tmp_path: Path) -> None:
         assert (out_dir / href).resolve() == r.report.resolve()
     assert "7.50 s" in html and 'class="late"' in html  # slowest recovery over its limit
     assert "25.0%" in html  # the lowest availability of any window
+    assert "partition@store-1, kill@store-2" in html  # the faults that fired
     for name in ("linearizable", "recovered", "availability"):
         assert f'data-type="verdict">{name}</th>' in html
     assert 'title="lin invalid"' in html

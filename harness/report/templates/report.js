@@ -112,6 +112,18 @@
         ctx.fillRect(x - r, yy - r, 2 * r, 2 * r);
       }
     }
+    // The counterexample's ops, ringed, so the evidence can be found on the timeline.
+    if (data.counterexample) {
+      ctx.strokeStyle = "#24292f"; ctx.lineWidth = 1.5;
+      data.counterexample.lanes.forEach(function (lane) {
+        lane.ops.forEach(function (o) {
+          if (o.role !== "unorderable") return;
+          var ms = o.end_s === null ? (END - o.start_s) * 1000 : (o.end_s - o.start_s) * 1000;
+          ctx.beginPath(); ctx.arc(xOf(o.start_s, g.w), yOf(ms), 6, 0, 2 * Math.PI); ctx.stroke();
+        });
+      });
+      ctx.lineWidth = 1;
+    }
     timeAxis(g, bottom);
     latencyHits = { xs: xs, ys: ys };
   }
@@ -181,6 +193,7 @@
     }
     if (best < 0) { tip.hidden = true; return; }
     var text = OUTCOME_NAME[p.cls[best]] + " at " + p.t[best].toFixed(3) + " s, " + fmtMs(p.lat[best]);
+    if (p.index) text = "op #" + p.index[best] + " " + p.fs[p.f[best]] + " " + p.keys[p.key[best]] + ": " + text;
     if (p.n) text += "\n" + p.n[best] + " calls in this cell";
     tip.textContent = text; tip.hidden = false;
     tip.style.left = ev.clientX + 12 + "px"; tip.style.top = ev.clientY + 12 + "px";
