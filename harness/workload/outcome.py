@@ -53,6 +53,9 @@ class Outcome:
     value: Any = None
     error: str | None = None
     unavailable: bool = False  # the server did not answer properly: try another one next time
+    # What the server said the current state is, e.g. the value a failed CAS found: a hint for
+    # the generator's next op, never recorded. A 1-tuple, so "absent" (None) is expressible.
+    observed: tuple[Any] | None = None
 
     @property
     def definite(self) -> bool:

@@ -39,6 +39,7 @@ from typing import Any
 
 import httpx
 
+from harness.history import OpType
 from harness.workload.base import ClientState, ClientWorkload, Invocation
 from harness.workload.http import (
     Endpoint,
@@ -100,6 +101,8 @@ class RegisterWorkload(ClientWorkload):
     def observe(self, client: ClientState, inv: Invocation, outcome: Outcome) -> None:
         if inv.key is None:
             return
+        if outcome.observed is not None:  # a failed cas told us the current value
+            self._last_seen[inv.key] = outcome.observed[0]
         if outcome.type.value == "ok":
             if inv.f == "read":
                 self._last_seen[inv.key] = outcome.value
@@ -209,10 +212,17 @@ def _answer(
     return classify_status(got.status_code, effect=effect, body=body)
 
 
+def _compare_failed(current: Any) -> Outcome:
+    """A cas that certainly did not apply; ``current`` (None: absent) guides the next cas."""
+    return Outcome(
+        type=OpType.FAIL, error=f"compare failed: current value {current!r}", observed=(current,)
+    )
+
+
 def _cas_answer(answer: dict[str, Any], value: list[Any]) -> Outcome:
     if answer.get("succeeded") is True:
         return ok(value)
-    return fail(f"compare failed: current value {answer.get('value')!r}")
+    return _compare_failed(answer.get("value"))
 
 
 async def _create(http: Http, base: str, name: str, value: int) -> Outcome:
@@ -233,13 +243,18 @@ async def _conditional_put(http: Http, base: str, name: str, value: int, *, expe
         return got  # a failed read step: nothing was written
     if got.status_code == 404:
         if expect is not _ANY:
-            return fail("compare failed: absent")
+            return _compare_failed(None)
         return await _create(http, base, name, value)
     if got.status_code != 200:
         return classify_status(got.status_code, effect=Effect.READ, body=response_json(got))
     obj = response_json(got)
     if expect is not _ANY and data_int(obj) != expect:
-        return fail(f"compare failed: current value {data_int(obj)!r}")
+        current = data_int(obj)
+        return Outcome(
+            type=OpType.FAIL,
+            error=f"compare failed: current value {current!r}",
+            observed=(current,),
+        )
     body = configmap(name, {"value": str(value)}, resource_version=resource_version(obj))
     put = await http.call("PUT", url, effect=Effect.WRITE, json=body)
     if isinstance(put, httpx.Response) and put.status_code == 409:

@@ -165,3 +165,21 @@ def test_make_workload_refuses_an_unknown_path(tmp_path: Path) -> None:
     spec = WorkloadSpec(kind=WorkloadKind.REGISTER, through="etcd")
     with JsonlWriter(tmp_path / "h.jsonl") as writer, pytest.raises(ValueError, match="store"):
         make_workload(spec, _info(), writer, 0, 1)
+
+
+def test_a_failed_cas_steers_the_next_one(tmp_path: Path) -> None:
+    from harness.workload.base import Invocation
+    from harness.workload.outcome import Effect, Outcome
+
+    spec = WorkloadSpec(kind=WorkloadKind.REGISTER, clients=1, keys=1, mix={"cas": 1.0})
+    with JsonlWriter(tmp_path / "h.jsonl") as writer:
+        workload = make_workload(spec, _info(), writer, 0, 1)
+    assert isinstance(workload, RegisterWorkload)
+    client = workload._client(0)
+    first = workload.plan(client)
+    assert first.value[0] is None  # nothing known yet: expect absence
+    failed = Outcome(type=OpType.FAIL, error="compare failed: current value 7", observed=(7,))
+    workload.observe(
+        client, Invocation(f="cas", key="k0", value=[None, 1], effect=Effect.WRITE), failed
+    )
+    assert workload.plan(client).value[0] == 7
