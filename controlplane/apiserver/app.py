@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from controlplane.apiserver.config import ApiConfig, TokenGrant, Verb
+from controlplane.apiserver.etcd_store import store_client
 from controlplane.apiserver.registry import Registry
 from controlplane.apiserver.resources import NAMESPACES, Obj, Resource, lookup, parse_body
 from controlplane.apiserver.status import ApiError, Reason, reason_for_code, status_body
@@ -215,7 +216,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 def build_app(config: ApiConfig) -> web.Application:
     """The apiserver application; the store client is created here and closed on cleanup."""
     app = web.Application(middlewares=[errors, authenticate])
-    store = StoreClient(config.store)
+    store = store_client(config.store)  # API_STORE_KIND=etcd: etcd's JSON gateway
     app[CONFIG] = config
     app[STORE] = store
     app[REGISTRY] = Registry(store, bugs=config.bugs)
