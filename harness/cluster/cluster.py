@@ -90,6 +90,11 @@ class DockerCluster:
         phase = self._phase
         with phase("preflight"):  # images present, leftovers of dead runs reaped
             images = self._images or require_images()
+            store_image = images.app
+            if self.spec.engine == "etcd":  # real etcd: its own image (harness/images/etcd.py)
+                from harness.images.etcd import require_etcd_image
+
+                store_image = require_etcd_image()
             self._client = docker.from_env()
             reap_dead(self._client)
         self._lifecycle_token = lifecycle.register(self.teardown)
@@ -106,7 +111,7 @@ class DockerCluster:
             with phase("launch"):
                 launched = self._launch(
                     [(proxy_member(self.spec, plan), images.proxy)]
-                    + [(m, images.app) for m in store_members(self.spec, plan)]
+                    + [(m, store_image) for m in store_members(self.spec, plan)]
                     + [(m, images.app) for m in apiserver_members(self.spec, plan, self._token)]
                 )
             with phase("proxy ready"):

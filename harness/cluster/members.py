@@ -49,6 +49,10 @@ def proxy_member(spec: ClusterSpec, plan: SubnetPlan) -> MemberSpec:
 
 
 def store_members(spec: ClusterSpec, plan: SubnetPlan) -> list[MemberSpec]:
+    if spec.engine == "etcd":  # real etcd, not the kvstore (harness/cluster/etcd.py)
+        from harness.cluster.etcd import etcd_members
+
+        return list(etcd_members(spec, plan))
     n = spec.store_members
     # Raft talks member to member directly; faults on it are iptables partitions, not links.
     peers = ",".join(f"store-{j}={plan.store_ip(j)}:{STORE_RAFT_PORT}" for j in range(1, n + 1))
@@ -89,6 +93,7 @@ def apiserver_members(spec: ClusterSpec, plan: SubnetPlan, admin_token: str) -> 
                     "API_NAME": f"api-{i}",
                     "API_STORE_URLS": store_urls,
                     "API_PORT": str(API_PORT),
+                    "API_STORE_KIND": "etcd" if spec.engine == "etcd" else "kvstore",
                     "API_TOKENS": f"{admin_token}=admin:*",
                     "CHAOSPLANE_BUGS": ",".join(spec.bugs),
                 },

@@ -13,12 +13,18 @@ from typing import Any
 
 import httpx
 
+from harness.cluster.etcd import fetch_etcd_status, is_etcd
+
 
 def fetch_status(base_url: str, timeout_s: float = 1.0) -> dict[str, Any] | None:
+    if is_etcd(base_url):
+        return fetch_etcd_status(base_url, timeout_s)
     try:
         response = httpx.get(f"{base_url}/status", timeout=timeout_s)
     except httpx.HTTPError:
         return None
+    if response.status_code == 404:  # no /status: maybe etcd, adapted from its gateway
+        return fetch_etcd_status(base_url, timeout_s)
     if response.status_code != 200:
         return None
     try:
