@@ -27,11 +27,12 @@ from harness.cluster.model import ClusterHandle, ClusterSpec
 from harness.history import JsonlWriter, RunDir, read_faults, read_ops
 from harness.nemesis import NemesisThread, make_context, read_schedule, replay_specs, write_schedule
 from harness.runmeta import RunMeta, new_run_id
-from harness.scenario import FaultSpec, Scenario, dump_resolved
+from harness.scenario import FaultKind, FaultSpec, Scenario, dump_resolved
 from harness.toxiproxy import ToxiproxyClient
 from harness.workload import Workload, assess, make_workload
 
 CONVERGENCE_POLL_S = 0.25
+RECOVERY_TAIL_S = 5.0  # traffic kept up after the last planned heal, so recovery can be seen
 NEMESIS_GRACE_S = 60.0  # past the last planned heal, before a stuck nemesis is an error
 
 
@@ -69,6 +70,7 @@ def run_scenario(scenario: Scenario, options: RunOptions | None = None) -> RunOu
     scenario = _apply_overrides(scenario, options)
     seed = _resolve_seed(scenario, options)
     faults = _planned_faults(scenario, options)
+    scenario = _with_recovery_tail(scenario, faults)
     run_id = new_run_id(scenario.name, seed)
     run_dir = RunDir(options.reports_dir / run_id).create()
     meta = RunMeta.start(run_id=run_id, scenario=scenario, seed=seed, options_replay=options.replay)
@@ -156,17 +158,20 @@ def _workload_with_nemesis(
 
 
 def _last_heal_s(faults: list[FaultSpec], start_ns: int) -> float:
+    """Seconds from now until the last planned heal (0 when it is past)."""
     elapsed = (time.monotonic_ns() - start_ns) / 1e9
-    ends = [f.at_s + (f.duration_s or 0.0) + _extra_hold_s(f) for f in faults]
-    return max([0.0, *ends]) - elapsed
+    return max([0.0, *(_planned_end_s(f) - elapsed for f in faults)])
 
 
-def _extra_hold_s(fault: FaultSpec) -> float:
+def _planned_end_s(fault: FaultSpec, members: int = 5) -> float:
+    """When ``fault`` should be healed on the run clock, as planned (strikes may run late)."""
     params = fault.params
-    repeat = int(params.get("repeat", 1) or 1)
-    interval = float(params.get("interval_s", 0.0) or 0.0)
-    restart = float(params.get("restart_after_s", 0.0) or 0.0)
-    return repeat * (interval + restart) + restart
+    hold = fault.duration_s or float(params.get("restart_after_s") or 0.0)
+    interval = float(params.get("interval_s") or 0.0)
+    if fault.kind is FaultKind.ROLLING_RESTART:
+        return fault.at_s + members * interval
+    repeat = int(params.get("repeat") or 1)  # leader-loss: a strike every interval, the last held
+    return fault.at_s + (repeat - 1) * interval + hold
 
 
 def _wait_converged(cluster: ClusterHandle, bound_s: float) -> None:
@@ -239,6 +244,19 @@ def _apply_overrides(scenario: Scenario, options: RunOptions) -> Scenario:
     if options.bugs:
         cluster = replace(cluster, bugs=tuple(dict.fromkeys((*cluster.bugs, *options.bugs))))
     return replace(scenario, cluster=cluster)
+
+
+def _with_recovery_tail(scenario: Scenario, faults: list[FaultSpec]) -> Scenario:
+    """Run the workload until at least ``RECOVERY_TAIL_S`` after the last planned heal: the
+    recovery checker needs traffic after it (the run directory records the longer duration)."""
+    if not faults:
+        return scenario
+    members = max(scenario.cluster.store_members, scenario.cluster.apiservers)
+    last_heal = max(_planned_end_s(f, members) for f in faults)
+    needed = last_heal + RECOVERY_TAIL_S
+    if needed <= scenario.workload.duration_s:
+        return scenario
+    return replace(scenario, workload=replace(scenario.workload, duration_s=round(needed, 1)))
 
 
 def _resolve_seed(scenario: Scenario, options: RunOptions) -> int:
