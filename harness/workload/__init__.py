@@ -54,6 +54,11 @@ def make_workload(
     except ValueError:
         valid = ", ".join(k.value for k in WorkloadKind)
         raise ValueError(f"workload kind {spec.kind!r}: expected one of {valid}") from None
+    if cls is RegisterWorkload and spec.through == "store":
+        from harness.workload.etcd import EtcdRegisterWorkload, store_is_etcd
+
+        if store_is_etcd(info):  # real etcd as the store: speak its JSON gateway
+            cls = EtcdRegisterWorkload
     return cls(spec, info, history, start_ns=start_ns, seed=seed)
 
 
