@@ -13,7 +13,7 @@ the bug, which checker said invalid (a run can name several); ``caught_by_expect
 the checker the regression is designed for did. ``false_alarms`` counts invalid runs without
 the bug; unknown runs are counted apart on both sides — unknown is never a catch nor a pass.
 
-Campaign folders land in ``--out/<bug>/{on,off}-<batch>``; ``--tally`` re-reads every batch
+Run folders land in ``--out/<bug>/{on,off}-<batch>``; ``--tally`` re-reads every batch
 under ``--out`` without running anything, so batches run at different times add up.
 
     .venv/bin/python benchmarks/catch_rates.py --runs 10 --controls 3 --parallel 2
@@ -23,15 +23,18 @@ under ``--out`` without running anything, so batches run at different times add 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
+import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.campaign import CampaignOptions, CampaignResult, JobResult, plan_jobs, run_campaign
+from harness.campaign import CampaignOptions, CampaignResult, Job, JobResult, plan_jobs
+from harness.campaign.runner import run_job
 from harness.scenario import load_scenarios
 
 REGRESSIONS = Path(__file__).resolve().parent.parent / "scenarios" / "regressions"
@@ -62,10 +65,9 @@ def main() -> int:
     unknown = sorted(set(bugs) - set(EXPECTED))
     if unknown:
         parser.error(f"--bugs: unknown {', '.join(unknown)}; known: {', '.join(EXPECTED)}")
-    batch = time.strftime("%Y%m%d-%H%M%S")
+    if not args.tally:
+        run_batch(bugs, args, time.strftime("%Y%m%d-%H%M%S"))
     for bug in bugs:
-        if not args.tally:
-            run_batch(bug, args, batch)
         print(json.dumps(tally(bug, args.out / bug)), flush=True)
     return 0
 
@@ -74,23 +76,47 @@ def scenario_file(bug: str) -> Path:
     return REGRESSIONS / f"bug-{bug}.yaml"
 
 
-def run_batch(bug: str, args: argparse.Namespace, batch: str) -> None:
-    scenarios = load_scenarios([scenario_file(bug)])
-    first = args.first_seed
-    for planted, count, seed0 in (
-        (True, args.runs, first),
-        (False, args.controls, CONTROL_SEED_BASE + first),
-    ):
-        if count <= 0:
-            continue
-        seeds = list(range(seed0, seed0 + count))
-        out = args.out / bug / f"{'on' if planted else 'off'}-{batch}"
-        # stdout carries only the JSON lines; the campaign's progress goes to stderr.
-        with contextlib.redirect_stdout(sys.stderr):
-            run_campaign(
-                plan_jobs(scenarios, seeds, None),
-                CampaignOptions(out=out, parallel=args.parallel, bugs=(bug,) if planted else ()),
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Planned:
+    job: Job
+    options: CampaignOptions
+
+
+def run_batch(bugs: list[str], args: argparse.Namespace, batch: str) -> None:
+    """Every bug's runs in one pool, interleaved, so ``--parallel`` runs are always going.
+
+    Uses the campaign's ``run_job`` (one ``chaosplane run`` process per run) and writes each
+    folder's ``campaign.json`` as runs finish, so an interrupted batch still tallies."""
+    planned: list[_Planned] = []
+    for bug in bugs:
+        scenarios = load_scenarios([scenario_file(bug)])
+        first = args.first_seed
+        for planted, count, seed0 in (
+            (True, args.runs, first),
+            (False, args.controls, CONTROL_SEED_BASE + first),
+        ):
+            out = args.out / bug / f"{'on' if planted else 'off'}-{batch}"
+            options = CampaignOptions(out=out, bugs=(bug,) if planted else ())
+            seeds = list(range(seed0, seed0 + max(count, 0)))
+            planned += [_Planned(job=j, options=options) for j in plan_jobs(scenarios, seeds, None)]
+    # Round-robin over bugs: an early stop still leaves a few runs of every bug.
+    planned.sort(key=lambda p: (p.job.seed % CONTROL_SEED_BASE, str(p.options.out)))
+    done: dict[Path, list[JobResult]] = defaultdict(list)
+    lock = threading.Lock()
+
+    def one(p: _Planned) -> None:
+        (p.options.out / "runs").mkdir(parents=True, exist_ok=True)
+        result = run_job(p.job, p.options)
+        with lock:
+            done[p.options.out].append(result)
+            CampaignResult(results=sorted(done[p.options.out], key=lambda r: r.seed)).write(
+                p.options.out
             )
+            where = f"{p.options.out.parent.name} {p.options.out.name} s{p.job.seed}"
+            print(f"{where}: {result.overall} {invalid_checks(result)}", file=sys.stderr)
+
+    with ThreadPoolExecutor(max(1, args.parallel)) as pool:
+        list(pool.map(one, planned))
 
 
 def _results(root: Path, prefix: str) -> list[JobResult]:
