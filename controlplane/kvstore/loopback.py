@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -49,19 +50,32 @@ class LoopbackMember:
 
 def port_pairs(count: int) -> list[tuple[int, int]]:
     """``count`` (http, raft) port pairs with raft = http + 1 for every member: engines without
-    forwarding find a leader's HTTP port from its Raft port by that common offset. Both ports
-    were just free for TCP and UDP (free unless someone races us)."""
+    forwarding find a leader's HTTP port from its Raft port by that common offset.
+
+    Ports come from below the kernel's ephemeral range: a port the kernel hands out for
+    ``bind(0)`` can meanwhile become the source port of someone's long-lived outgoing
+    connection, and then our member cannot bind it (seen: a Raft port held for over 15 s by
+    a keep-alive connection to a container)."""
+    low = _ephemeral_low()
+    candidates = list(range(10_000, low - 1, 2))
+    random.shuffle(candidates)
     pairs: list[tuple[int, int]] = []
-    while len(pairs) < count:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            http_port = probe.getsockname()[1]
-        if http_port + 1 > 65535 or not _free(http_port) or not _free(http_port + 1):
-            continue
-        if any(http_port in p or http_port + 1 in p for p in pairs):
-            continue
-        pairs.append((http_port, http_port + 1))
+    for http_port in candidates:
+        if len(pairs) == count:
+            break
+        if _free(http_port) and _free(http_port + 1):
+            pairs.append((http_port, http_port + 1))
+    if len(pairs) < count:
+        raise LoopbackError(f"found only {len(pairs)} free port pairs below {low}")
     return pairs
+
+
+def _ephemeral_low() -> int:
+    try:
+        low, _high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return max(int(low), 10_010)
+    except (OSError, ValueError):
+        return 32768  # Linux default
 
 
 def _die_with_parent() -> None:
