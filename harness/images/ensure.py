@@ -34,6 +34,8 @@ from harness.images.wheels import make_context
 
 # Code that runs inside the containers: a change here makes the images stale.
 CONTAINER_PACKAGES = ("controlplane", "linkproxy")
+# The build procedure itself (Dockerfile templates, recipes): a change there rebuilds too.
+BUILD_PACKAGE = "harness/images"
 FIX = "run `make images` or `chaosplane build`"
 
 
@@ -60,12 +62,12 @@ def cache_dir() -> Path:
 
 
 def source_fingerprint(root: Path) -> str:
-    """sha256 over pyproject.toml and every file that goes into the containers' wheel."""
+    """sha256 over pyproject.toml, every file of the containers' wheel, and the build code."""
     digest = hashlib.sha256()
     pyproject = root / "pyproject.toml"
     if pyproject.exists():
         digest.update(pyproject.read_bytes() + b"\0")
-    for pkg in CONTAINER_PACKAGES:
+    for pkg in (*CONTAINER_PACKAGES, BUILD_PACKAGE):
         for path in sorted((root / pkg).rglob("*")):
             if "__pycache__" in path.parts or path.suffix == ".pyc" or not path.is_file():
                 continue
