@@ -9,13 +9,16 @@ import argparse
 import json
 from typing import Any
 
-from harness.cluster.reaper import reap_all, reap_dead
+from harness.cluster.reaper import dead_runs, reap_all, reap_dead
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("clean", help="reap leftovers of dead runs (by label)")
     parser.add_argument(
         "--all", action="store_true", help="remove every chaosplane object, live runs' too"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="list the runs that would be reaped, remove nothing"
     )
     parser.set_defaults(func=run)
 
@@ -24,6 +27,9 @@ def run(args: argparse.Namespace) -> int:
     import docker
 
     client = docker.from_env()
+    if args.dry_run:
+        print(json.dumps({"dead_runs": sorted(dead_runs(client)), "removed_objects": 0}))
+        return 0
     if args.all:
         print(json.dumps({"removed_objects": reap_all(client)}))
     else:
