@@ -51,10 +51,6 @@ from harness.checker.verdict import CheckResult
 from harness.checker.wgl import SearchOp, SearchResult, search
 from harness.history import OpType
 
-# Bytes one memo entry costs: a set slot, a 2-tuple, a 128-bit int (states are shared objects).
-# Measured with tracemalloc on the 100,000-op benchmark history (benchmarks/checker.py).
-MEMO_ENTRY_BYTES = 200
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LinearizabilityOptions:
@@ -74,9 +70,11 @@ class KeyHistory:
 
 
 def choose_model(calls: Sequence[Call], name: str) -> Model:
+    """The named model; for ``auto``, kv when a put or append appears (``get`` alone is also a
+    verb of the objects workload, which is not a register), else register."""
     if name != "auto":
         return MODELS[name]
-    return KV if any(c.f in KV.fs for c in calls) else REGISTER
+    return KV if any(c.f in ("put", "append") for c in calls) else REGISTER
 
 
 def split_by_key(calls: Sequence[Call], model: Model, fail_cas: FailCas) -> list[KeyHistory]:
@@ -102,6 +100,10 @@ def check_linearizable(calls: Sequence[Call], options: LinearizabilityOptions) -
     deadline = started + options.time_budget_s
     model = choose_model(calls, options.model)
     keys = split_by_key(calls, model, options.fail_cas)
+    if not keys:
+        return CheckResult.unknown(
+            f"no {'/'.join(sorted(model.fs))} ops to check", model=model.name, keys=0
+        )
     pruned = 0
     if model is REGISTER:
         for kh in keys:
@@ -129,7 +131,7 @@ def check_linearizable(calls: Sequence[Call], options: LinearizabilityOptions) -
                     return _counterexample(model, keys[i], result, deadline, options)
             total = sum(memo.values())
             max_memo = max(max_memo, total)
-            why = _over_budget(total, deadline, options)
+            why = _over_budget(total * model.memo_entry_bytes, deadline, options)
             if why:
                 left = [keys[j].key for j in searches]
                 for g in searches.values():
@@ -148,13 +150,13 @@ def check_linearizable(calls: Sequence[Call], options: LinearizabilityOptions) -
     )
 
 
-def _over_budget(memo_entries: int, deadline: float, options: LinearizabilityOptions) -> str:
+def _over_budget(memo_bytes: int, deadline: float, options: LinearizabilityOptions) -> str:
     if time.monotonic() > deadline:
         return f"time budget of {options.time_budget_s} s exhausted"
-    if memo_entries * MEMO_ENTRY_BYTES > options.memory_budget_bytes:
+    if memo_bytes > options.memory_budget_bytes:
         return (
             f"memory budget of {options.memory_budget_bytes} bytes exhausted "
-            f"({memo_entries} memo entries ≈ {memo_entries * MEMO_ENTRY_BYTES} bytes)"
+            f"(memo ≈ {memo_bytes} bytes)"
         )
     return ""
 

@@ -405,3 +405,19 @@ def test_check_run_writes_verdicts_json(tmp_path: Path) -> None:
 def test_unreadable_run_is_unknown(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     assert check_run(tmp_path / "empty").overall is Verdict.UNKNOWN
+
+
+def test_objects_workload_is_not_checked_as_a_register(tmp_path: Path) -> None:
+    ops = _calls(
+        (0, 1, 0, "ok", "create", {"name": "a"}, {"name": "a", "resourceVersion": "5"}),
+        (2, 3, 0, "ok", "get", None, {"name": "a", "resourceVersion": "5"}),
+        (4, 5, 0, "ok", "final-read", None, ["a"]),
+    )
+    verdicts = check_run(_run(tmp_path, ops, meta={"workload": {"kind": "objects"}}))
+    assert "linearizable" not in verdicts.checks
+    assert verdicts.checks["no_lost_writes"].verdict is Verdict.VALID
+
+
+def test_register_run_without_register_ops_is_unknown(tmp_path: Path) -> None:
+    verdicts = check_run(_run(tmp_path, [], meta={"workload": {"kind": "register"}}))
+    assert verdicts.checks["linearizable"].verdict is Verdict.UNKNOWN
