@@ -4,8 +4,9 @@ In a nutshell: ``etcd_members(spec, plan)`` gives one ``MemberSpec`` per store m
 Debian's etcd with a static ``--initial-cluster``, ``--pre-vote`` and the tuned timers of
 notes/components.md §5 (heartbeat 50 ms, election 250 ms), client port 2379 and peer port 2380
 like the kvstore, so links and partitions need no change. ``fetch_etcd_status(url)`` answers in
-the kvstore's ``/status`` shape (ARCHITECTURE.md) from ``/v3/maintenance/status``, member ids
-named through ``/v3/cluster/member/list``, and the state hash from ``/v3/maintenance/hash``
+the kvstore's ``/status`` shape (ARCHITECTURE.md) from the ``raft.status`` of ``/debug/vars``
+(why not ``/v3/maintenance/status``: see ``status_from``), member ids named through
+``/v3/cluster/member/list``, and the state hash from ``/v3/maintenance/hash``
 (etcd ignores its consistent index there, so members at one revision hash alike).
 
     specs = etcd_members(ClusterSpec(engine="etcd"), plan)
@@ -104,24 +105,45 @@ def _member_name(http: httpx.Client, base_url: str, member_id: str) -> str:
     return names.get(member_id, member_id)
 
 
+_ROLES = {
+    "StateLeader": "leader",
+    "StateFollower": "follower",
+    "StateCandidate": "candidate",
+    "StatePreCandidate": "candidate",
+}
+
+
+def member_id(hex_id: str) -> str:
+    """raft.status names members in hex; the gateway in decimal strings."""
+    try:
+        return str(int(hex_id, 16))
+    except ValueError:
+        return ""
+
+
 def status_from(
-    status: dict[str, Any], names: dict[str, str], hashed: dict[str, Any] | None
+    raft: dict[str, Any], names: dict[str, str], hashed: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """The kvstore ``/status`` shape from etcd's status (and hash) answers: a pure function."""
-    header = status.get("header") or {}
-    me, leader = str(header.get("member_id") or ""), str(status.get("leader") or "0")
-    revision = int(header.get("revision") or 0)
-    applied = status.get("raftAppliedIndex")
+    """The kvstore ``/status`` shape from etcd's ``raft.status`` and hash answers (pure).
+
+    ``raft`` is the ``raft.status`` expvar of ``/debug/vars``: one consistent snapshot of the
+    Raft node. Not ``/v3/maintenance/status``: its ``raftTerm`` is the term of the last
+    *applied* entry, so a new leader reports the old term until its first entry applies — two
+    "leaders" of one term in the samples (seen in a run: store-2 leader at term 3 after store-1).
+    """
+    me, lead = member_id(str(raft.get("id", ""))), member_id(str(raft.get("lead", "0")))
     state_hash = None
+    revision = None
     if hashed is not None:
-        state_hash = f"{(hashed.get('header') or {}).get('revision')}:{hashed.get('hash')}"
+        revision = int((hashed.get("header") or {}).get("revision") or 0)
+        state_hash = f"{revision}:{hashed.get('hash')}"
     return {
         "id": names.get(me, me),
-        "role": "leader" if leader == me else ("follower" if leader != "0" else "candidate"),
-        "term": int(status.get("raftTerm") or header.get("raft_term") or 0),
-        "leader": names.get(leader, leader) if leader != "0" else None,
-        "commit_index": int(status.get("raftIndex") or 0),
-        "applied_index": int(applied) if applied is not None else revision,
+        "role": _ROLES.get(str(raft.get("raftState")), "follower"),
+        "term": int(raft.get("term") or 0),
+        "leader": names.get(lead, lead) if lead not in ("", "0") else None,
+        "commit_index": int(raft.get("commit") or 0),
+        "applied_index": int(raft.get("applied") or 0),
         "revision": revision,
         "state_hash": state_hash,
         "engine": ENGINE,
@@ -132,13 +154,15 @@ def fetch_etcd_status(base_url: str, timeout_s: float = 1.0) -> dict[str, Any] |
     """One member's status in the kvstore's shape; None when it does not answer in time."""
     try:
         with httpx.Client(timeout=timeout_s, trust_env=False) as http:
-            status = _post(http, f"{base_url}/v3/maintenance/status")
-            if status is None:
+            response = http.get(f"{base_url}/debug/vars")
+            if response.status_code != 200:
                 return None
-            header = status.get("header") or {}
-            me, leader = str(header.get("member_id") or ""), str(status.get("leader") or "0")
-            names = {i: _member_name(http, base_url, i) for i in (me, leader) if i != "0"}
+            raft = response.json().get("raft.status")
+            if not isinstance(raft, dict):
+                return None
+            ids = {member_id(str(raft.get(k, ""))) for k in ("id", "lead")} - {"", "0"}
+            names = {i: _member_name(http, base_url, i) for i in ids}
             hashed = _post(http, f"{base_url}/v3/maintenance/hash")
-    except (httpx.HTTPError, ValueError):
+    except (httpx.HTTPError, ValueError, AttributeError):
         return None
-    return status_from(status, names, hashed)
+    return status_from(raft, names, hashed)
