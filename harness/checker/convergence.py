@@ -1,11 +1,12 @@
 """Converged: after the last heal, every store member reports the same applied index and state hash.
 
-In a nutshell: from the last fault ``end`` event (or the start of the run when there was no
-fault), walk the status samples in time order keeping each member's latest sample; the run
-has converged at the first sample time when every member seen in ``status.jsonl`` is
-reachable and all agree on ``applied_index`` and ``state_hash``. Valid when that happens within
-``expect.converged_within_s``; invalid when it does not although the samples cover the
-deadline; unknown when the samples stop before the deadline (or there are none).
+In a nutshell: from the last fault ``end`` event (or the start of a fault that has none, or
+the start of the run when there was no fault), walk the status samples in time order keeping
+each member's latest sample; the run has converged at the first sample time when every member
+seen in ``status.jsonl`` is reachable and all agree on ``applied_index`` and ``state_hash``.
+Valid when that happens within ``expect.converged_within_s``; invalid when it does not although
+the samples cover the deadline; unknown when the samples stop before the deadline (or there
+are none).
 
     converged(run).details["converged_after_s"]  # 1.7
 """
@@ -28,7 +29,10 @@ def converged(run: RunData) -> CheckResult:
     within_s = float(run.expect["converged_within_s"])
     if not run.status:
         return CheckResult.unknown("no status samples: cannot tell whether the members converged")
+    ended = {f.id for f in run.faults if f.type is FaultPhase.END}
     ends = [f.time for f in run.faults if f.type is FaultPhase.END]
+    # A fault with no end event (an instant kill) counts from its start.
+    ends += [f.time for f in run.faults if f.type is FaultPhase.START and f.id not in ended]
     since = max(ends, default=0)
     members = sorted({s.member for s in run.status})
     latest: dict[str, StatusSample] = {}
