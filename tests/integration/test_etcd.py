@@ -135,4 +135,8 @@ def test_serializable_reads_under_partition_are_caught_stale(
     scenario_runs: dict[str, Path],
 ) -> None:
     checks = _verdicts(scenario_runs[KNOWN_BAD_SCENARIO.stem])
-    assert checks["linearizable"]["verdict"] == "invalid", checks
+    linearizable = checks["linearizable"]
+    assert linearizable["verdict"] == "invalid", checks
+    # The stale read came from the member cut off from its peers, as the scenario intends.
+    details = linearizable["details"]
+    assert isinstance(details, dict) and details["stuck"]["node"] == "store-3", details
