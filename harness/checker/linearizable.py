@@ -20,7 +20,8 @@ Fast path, sound whatever the values: a read (or successful cas) of a value that
 invoked before its return could have produced is reported at once, with that op and its
 writers as the counterexample. When values are unique per key the same index drops the
 ``info`` writes nobody observed (a write whose value nobody read can always be placed at +∞),
-which keeps the search from branching on them.
+which keeps the search from branching on them. Whatever the values, every written value that
+no op observes is replaced by one token, so such writes are interchangeable to the search.
 
     result = check_linearizable(pair_calls(read_ops(path)).calls, LinearizabilityOptions())
 """
@@ -31,6 +32,7 @@ import time
 from collections import defaultdict
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from harness.checker.counterexample import minimal_unorderable
 from harness.checker.models import (
@@ -111,6 +113,7 @@ def check_linearizable(calls: Sequence[Call], options: LinearizabilityOptions) -
             if early is not None:
                 return _invalid(kh, early, (), None, minimal=True, model=model)
         keys, pruned = _prune_unobserved_info(keys)
+        keys = [_blur_unobserved(kh) for kh in keys]
     searches: dict[int, Generator[int, None, SearchResult]] = {
         i: search(model, kh.ops, slice_steps=options.slice_steps) for i, kh in enumerate(keys)
     }
@@ -217,6 +220,41 @@ def _prune_unobserved_info(keys: list[KeyHistory]) -> tuple[list[KeyHistory], in
             KeyHistory(key=kh.key, ops=[kh.ops[i] for i in keep], calls=[kh.calls[i] for i in keep])
         )
     return out, pruned
+
+
+class _Unobserved:
+    """The one stand-in for every written value that no op observes."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNOBSERVED"
+
+
+UNOBSERVED: Final = _Unobserved()
+
+
+def _blur_unobserved(kh: KeyHistory) -> KeyHistory:
+    """Replace every written value nobody observes by one token (sound: no read returns it, no
+    cas expects it, and a delete only asks whether *some* value is there, so no step can tell
+    such values apart). Equal pending writes then become interchangeable (``wgl`` orders
+    them) and their states merge in the memo: many timed-out writes stop branching."""
+    observed: set[object] = set()
+    for o in kh.ops:
+        kind, a, _b, out = o.op
+        if kind == READ and out is not UNKNOWN:
+            observed.add(out)
+        elif kind == CAS:
+            observed.add(a)
+    ops: list[SearchOp] = []
+    for o in kh.ops:
+        kind, a, b, out = o.op
+        if kind == WRITE and a is not None and a not in observed:
+            o = SearchOp(op=(kind, UNOBSERVED, b, out), call=o.call, ret=o.ret)
+        elif kind == CAS and b is not None and b not in observed:
+            o = SearchOp(op=(kind, a, UNOBSERVED, out), call=o.call, ret=o.ret)
+        ops.append(o)
+    return KeyHistory(key=kh.key, ops=ops, calls=kh.calls)
 
 
 def _written(o: SearchOp) -> object:
