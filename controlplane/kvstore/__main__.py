@@ -21,7 +21,8 @@ from controlplane.kvstore.http import make_app
 
 async def serve(config: StoreConfig) -> None:
     engine = make_engine(config)
-    await engine.start()
+    engine.start()
+    await engine.wait_started()
     runner = web.AppRunner(make_app(engine, config), access_log=None)
     await runner.setup()
     try:

@@ -63,8 +63,12 @@ class Engine(Protocol):
 
     name: str
 
-    async def start(self) -> None:
-        """Bind the Raft port and start Raft; returns without waiting for a leader."""
+    def start(self) -> None:
+        """Start Raft (call inside the running event loop); returns without waiting for a
+        leader. Engines that start asynchronously finish in :meth:`wait_started`."""
+
+    async def wait_started(self) -> None:
+        """Return once the Raft port is bound (raises what a failed start raised)."""
 
     def stop(self) -> None: ...
 

@@ -104,7 +104,7 @@ class PySyncObjEngine:
 
     # -- lifecycle --
 
-    async def start(self) -> None:
+    def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._revision_changed = asyncio.Event()
         cfg = self._config
@@ -142,6 +142,9 @@ class PySyncObjEngine:
             f"raft {cfg.member_id}: engine=pysyncobj restored term={term} "
             f"voted_for={self._member_name(voted)} address={cfg.self_address}"
         )
+
+    async def wait_started(self) -> None:
+        return None  # SyncObj's constructor has already bound (or keeps retrying) its port
 
     def stop(self) -> None:
         if self._sync is not None:

@@ -115,12 +115,22 @@ class RaftosEngine:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._revision_changed = asyncio.Event()
         self._node: Any = None
+        self._starting: asyncio.Task[None] | None = None
         self._last_role: Role | None = None
         self._last_leader: str | None = None
 
     # -- lifecycle --
 
-    async def start(self) -> None:
+    def start(self) -> None:
+        # raftos binds its UDP endpoint asynchronously; wait_started() awaits it.
+        self._starting = asyncio.get_running_loop().create_task(self._start())
+
+    async def wait_started(self) -> None:
+        if self._starting is None:
+            raise EngineUnavailableError("engine not started", outcome_unknown=False)
+        await self._starting
+
+    async def _start(self) -> None:
         raftos_compat.install()
         import raftos
         import raftos.server
