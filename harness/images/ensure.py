@@ -169,7 +169,8 @@ def require_images(*, strict: bool = False) -> ImageTags:
             raise ImageError(f"image {tag} is not in the local Docker engine; {FIX}") from None
     if record.get("source_fingerprint") != source_fingerprint(repo_root()):
         message = (
-            f"{tags.app} was built before the last change to {'/'.join(CONTAINER_PACKAGES)}; {FIX}"
+            f"{tags.app} predates the current {', '.join((*CONTAINER_PACKAGES, BUILD_PACKAGE))} "
+            f"source; {FIX}"
         )
         if strict:
             raise ImageError(message)
