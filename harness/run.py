@@ -223,7 +223,7 @@ def _cluster_for(
         yield cluster, keep
     finally:
         if keep.is_set():
-            cluster._save_logs()  # the logs belong in the report even when the cluster stays
+            cluster.save_logs()  # the logs belong in the report even when the cluster stays
             cluster.detach()  # reaped at the next start after this process, or `chaosplane down`
         else:
             cluster.teardown()

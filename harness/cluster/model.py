@@ -85,9 +85,14 @@ class ClusterInfo:
             "toxiproxy": self.toxiproxy,
             "api_token": self.api_token,
             "links": [
-                {"name": l.name, "source": l.source, "target": l.target, "listen": l.listen,
-                 "upstream": l.upstream}
-                for l in self.links
+                {
+                    "name": k.name,
+                    "source": k.source,
+                    "target": k.target,
+                    "listen": k.listen,
+                    "upstream": k.upstream,
+                }
+                for k in self.links
             ],
         }
 

@@ -32,7 +32,9 @@ class JsonlWriter:
         self._flush_interval_s = flush_interval_s
         self._closed = threading.Event()
         self._dirty = False
-        self._flusher = threading.Thread(target=self._flush_loop, name=f"flush:{path.name}", daemon=True)
+        self._flusher = threading.Thread(
+            target=self._flush_loop, name=f"flush:{path.name}", daemon=True
+        )
         self._flusher.start()
 
     def write(self, record: Jsonable | dict[str, Any]) -> None:

@@ -1,11 +1,11 @@
 """The layout of one run directory; every writer and reader names files through it.
 
-    reports/<run-id>/
-      run.json         seed, git SHA, image tags, rerun command, timings (written at start, updated at end)
-      scenario.yaml    the scenario as resolved
-      schedule.json    the faults as they actually fired (``--replay`` input)
-      history.jsonl    operations          faults.jsonl  fault timeline       status.jsonl  probes
-      verdicts.json    checker output      index.html    the report           logs/<member>.log
+reports/<run-id>/
+  run.json         seed, git SHA, image tags, rerun command, timings (rewritten as it goes)
+  scenario.yaml    the scenario as resolved
+  schedule.json    the faults as they actually fired (``--replay`` input)
+  history.jsonl    operations          faults.jsonl  fault timeline       status.jsonl  probes
+  verdicts.json    checker output      index.html    the report           logs/<member>.log
 """
 
 from __future__ import annotations
