@@ -13,7 +13,7 @@ PYPROJECT_HASH := $(shell sha256sum pyproject.toml | cut -c1-12)
 STAMP := $(VENV)/.installed-$(PYPROJECT_HASH)
 PYTEST_ARGS ?=
 
-.PHONY: help venv images test test-unit run smoke lint format bench clean distclean
+.PHONY: help venv images browser test test-unit run smoke lint format bench clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -35,20 +35,20 @@ images: venv ## build the base/app/link-proxy images (installs debootstrap and z
 	  fi
 	$(BIN)/chaosplane build
 
-test: venv images ## unit, plugin and Docker integration tests (exit 5 "no tests" counts as a pass)
+test: venv images browser ## unit, plugin and Docker integration tests (exit 5 "no tests" counts as a pass)
 	@rc=0; $(BIN)/pytest tests $(PYTEST_ARGS) || rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
+
+browser: ## headless Chromium for the report's browser test (Debian's chromium, if missing)
+	@command -v chromium >/dev/null || { echo "installing chromium"; \
+	  apt-get update -qq && apt-get install -y -qq chromium; }
 
 test-unit: venv ## unit tests only (no Docker)
 	@rc=0; $(BIN)/pytest tests/unit $(PYTEST_ARGS) || rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
 
-run: venv images ## the main job: run every scenario (a cluster smoke run until `chaosplane run` exists)
-	@if $(BIN)/chaosplane run --help >/dev/null 2>&1; then \
-	  $(BIN)/chaosplane run scenarios/; \
-	else \
-	  echo "chaosplane run is not there yet: smoke run instead"; $(BIN)/python -m harness.cluster.smoke; \
-	fi
+run: venv images ## the main job: the default scenario suite (scenarios/suite), reports and an index
+	$(BIN)/chaosplane run scenarios/suite
 
 smoke: venv images ## bring a cluster up, write and read a key through an apiserver, tear down
 	$(BIN)/python -m harness.cluster.smoke
