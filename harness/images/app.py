@@ -43,7 +43,10 @@ COPY deps/ /wheels/deps/
 RUN python3 -m venv --without-pip /opt/venv \\
  && /opt/venv/bin/python /wheels/deps/{pip_wheel}/pip install --no-index \\
     --find-links /wheels/deps --no-cache-dir --disable-pip-version-check -q \\
-    -r /wheels/deps/requirements.lock
+    -r /wheels/deps/requirements.lock \\
+ && /opt/venv/bin/python /wheels/deps/{pip_wheel}/pip install --no-index --no-deps \\
+    --find-links /wheels/deps --no-cache-dir --disable-pip-version-check -q \\
+    -r /wheels/deps/nodeps.lock
 COPY app/ /wheels/app/
 RUN /opt/venv/bin/python /wheels/deps/{pip_wheel}/pip install --no-index --no-deps \\
     --no-cache-dir --disable-pip-version-check -q /wheels/app/*.whl

@@ -31,6 +31,10 @@ SOURCE_FILES = ("pyproject.toml", "README.md", "LICENSE")
 # Zip timestamps must not depend on when the wheel was built (1980-01-01 is the zip minimum).
 SOURCE_DATE_EPOCH = "315532800"
 PIP_TIMEOUT_S = 600.0
+# Installed with ``--no-deps`` (listed in ``nodeps.lock``, not ``requirements.lock``): raftos
+# 0.2.6 pins cryptography==1.5.3 and msgpack-python==0.4.8, which do not build on 3.11; its
+# real dependencies come from pyproject's ``raftos`` extra (notes/components.md §1.1).
+NO_DEPS_REQUIREMENTS = ("raftos==0.2.6",)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,7 +47,9 @@ class BuildContext:
 def runtime_dependencies(repo_root: Path) -> list[str]:
     with (repo_root / "pyproject.toml").open("rb") as f:
         project = tomllib.load(f)["project"]
-    return [str(d) for d in project.get("dependencies", [])]
+    extras = project.get("optional-dependencies", {})
+    # The raftos engine runs in the same image, so its extra ships with the runtime deps.
+    return [str(d) for d in [*project.get("dependencies", []), *extras.get("raftos", [])]]
 
 
 def make_context(repo_root: Path, cache_dir: Path, steps: Steps) -> BuildContext:
@@ -85,7 +91,9 @@ def _pip(
 
 def _ensure_dep_wheels(deps: list[str], cache_dir: Path, steps: Steps) -> Path:
     pip_version = _host_pip_version()
-    key = sha12("\n".join([*sorted(deps), f"pip=={pip_version}", sys.implementation.cache_tag]))
+    nodeps = sorted(NO_DEPS_REQUIREMENTS)
+    parts = [*sorted(deps), *(f"nodeps {r}" for r in nodeps)]
+    key = sha12("\n".join([*parts, f"pip=={pip_version}", sys.implementation.cache_tag]))
     out = cache_dir / f"deps-{key}"
     if (out / "requirements.lock").exists():
         return out
@@ -97,8 +105,14 @@ def _ensure_dep_wheels(deps: list[str], cache_dir: Path, steps: Steps) -> Path:
         _pip("wheel", "-q", "-w", str(partial), *deps, what="pip wheel (runtime dependencies)")
         _pip("download", "-q", "--no-deps", "-d", str(partial), f"pip=={pip_version}",
              what="pip download (pip)")  # fmt: skip
+        _pip("wheel", "-q", "--no-deps", "-w", str(partial), *nodeps,
+             what="pip wheel (no-deps requirements)")  # fmt: skip
+    nodeps_names = {r.split("==")[0].lower() for r in nodeps}
     lock = [_wheel_requirement(p.name) for p in sorted(partial.glob("*.whl"))]
     lock = [line for line in lock if not line.startswith("pip==")]
+    loose = [line for line in lock if line.split("==")[0].lower() in nodeps_names]
+    lock = [line for line in lock if line not in loose]
+    (partial / "nodeps.lock").write_text("\n".join(loose) + "\n", encoding="utf-8")
     (partial / "requirements.lock").write_text("\n".join(lock) + "\n", encoding="utf-8")
     partial.rename(out)
     return out

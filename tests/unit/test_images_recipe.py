@@ -67,7 +67,9 @@ def test_app_hash_covers_base_id_every_wheel_byte_and_the_dockerfile() -> None:
 def test_app_dockerfile_installs_offline_from_the_base() -> None:
     text = render_app_dockerfile("chaosplane-base:bookworm-abc", "pip-26.3-py3-none-any.whl")
     assert text.startswith("FROM chaosplane-base:bookworm-abc\n")
-    assert text.count("--no-index") == 2
+    # Every pip call is offline: locked deps, the --no-deps ones (raftos), the project wheel.
+    assert text.count("--no-index") == 3
+    assert "--no-deps" in text.split("nodeps.lock")[0].rsplit("&&", 1)[1]
     assert "/wheels/deps/pip-26.3-py3-none-any.whl/pip install" in text
     assert "PATH=/opt/venv/bin:" in text
 
