@@ -58,7 +58,7 @@ def search(
     events: list[tuple[float, int, int]] = [(o.call, 0, i) for i, o in enumerate(ops)]
     events += [(inf if o.ret is None else o.ret, 1, i) for i, o in enumerate(ops)]
     events.sort()
-    head, tail = 0, 2 * n + 1
+    head = 0  # the tail sentinel is node 2n+1
     nxt = list(range(1, 2 * n + 3))
     prv = [i - 1 for i in range(2 * n + 2)]
     match = [-1] * (2 * n + 2)  # call node → its return node; -1 for returns and sentinels
@@ -74,7 +74,12 @@ def search(
     for i in range(n):
         match[call_node[i]] = ret_node[i]
     rng = random.Random(_SEED)
-    zobrist = [rng.getrandbits(128) for _ in range(n)]
+    # Completed ops enter the memo by Zobrist hash; ops with an unknown return by a plain bit.
+    pending_ids = [i for i in range(n) if ops[i].ret is None]
+    zobrist = [0 if ops[i].ret is None else rng.getrandbits(128) for i in range(n)]
+    pbit = [0] * n
+    for k, i in enumerate(pending_ids):
+        pbit[i] = 1 << k
     mops = [o.op for o in ops]
     step = model.step
     # Identical ops with an unknown return are interchangeable: the one invoked first can take
@@ -88,19 +93,27 @@ def search(
             last_of[mops[i]] = i
     done = [False] * n
 
-    memo: set[tuple[int, object]] = set()
+    # (completed set hash, state) → the sets of pending ops linearized with them, none a subset
+    # of another. A new configuration is skipped when a stored one has a subset of its pending
+    # ops: that one had every option this one has (the extra pending ops could still go last).
+    memo: dict[tuple[int, object], list[int]] = {}
+    entries = 0
     stack: list[tuple[int, object]] = []  # (call node, state before it)
     state: object = model.init
     linearized = 0
+    pending = 0
     best: tuple[int, ...] = ()
     stuck: int | None = None
     at_new_depth = False  # the current path is deeper than ``best`` and not yet recorded
     steps = 0
     entry = nxt[head]
-    while nxt[head] != tail:
+    # Done when every completed op is placed: ops with an unknown return may all go last (or
+    # never), and stopping here keeps the subset rule above from pruning that very ending.
+    unplaced = n - len(pending_ids)
+    while unplaced:
         steps += 1
         if steps % slice_steps == 0:
-            yield len(memo)
+            yield entries
         ret = match[entry]
         if ret >= 0:  # a call: try to linearize it here
             i = opid[entry]
@@ -110,11 +123,25 @@ def search(
             new_state = step(state, mops[i])
             if new_state is not REJECT:
                 h = linearized ^ zobrist[i]
-                if (h, new_state) not in memo:
-                    memo.add((h, new_state))
+                ps = pending | pbit[i]
+                seen = memo.get((h, new_state))
+                fresh = True
+                if seen is None:
+                    memo[(h, new_state)] = [ps]
+                    entries += 1
+                elif ps in seen or any(e & ~ps == 0 for e in seen):
+                    fresh = False
+                else:
+                    kept = [e for e in seen if ps & ~e]  # drop the ones ps dominates
+                    entries += len(kept) + 1 - len(seen)
+                    kept.append(ps)
+                    memo[(h, new_state)] = kept
+                if fresh:
                     stack.append((entry, state))
-                    state, linearized = new_state, h
+                    state, linearized, pending = new_state, h, ps
                     done[i] = True
+                    if not pbit[i]:
+                        unplaced -= 1
                     # lift: unlink the call and its return
                     p, q = prv[entry], nxt[entry]
                     nxt[p] = q
@@ -135,11 +162,15 @@ def search(
             at_new_depth = False
         if not stack:
             return SearchResult(
-                ok=False, longest=best, stuck=stuck, memo_entries=len(memo), steps=steps
+                ok=False, longest=best, stuck=stuck, memo_entries=entries, steps=steps
             )
         entry, state = stack.pop()
-        linearized ^= zobrist[opid[entry]]
-        done[opid[entry]] = False
+        i = opid[entry]
+        linearized ^= zobrist[i]
+        pending &= ~pbit[i]
+        done[i] = False
+        if not pbit[i]:
+            unplaced += 1
         ret = match[entry]
         # unlift, in the reverse order of lift
         nxt[prv[ret]] = ret
@@ -148,7 +179,7 @@ def search(
         prv[nxt[entry]] = entry
         entry = nxt[entry]
     order = tuple(opid[c] for c, _s in stack)
-    return SearchResult(ok=True, longest=order, stuck=None, memo_entries=len(memo), steps=steps)
+    return SearchResult(ok=True, longest=order, stuck=None, memo_entries=entries, steps=steps)
 
 
 def drive(gen: Generator[int, None, SearchResult]) -> SearchResult:
