@@ -30,7 +30,7 @@ OBSERVATIONS = frozenset({"watch-event"})  # lone ok records that are not reques
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Thresholds:
     min_ok_before: int = 10  # ok ops before the first fault
-    min_rate_share: float = 0.2  # of the target rate, before the first fault (target > 0)
+    min_rate_share: float = 0.1  # of the target rate, before the first fault (target > 0)
     max_idle_s: float = 1.0  # a fault must strike within this long after some client activity
     instant_window_s: float = 5.0  # the "during" window of a fault with no end event
 

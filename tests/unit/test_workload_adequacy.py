@@ -57,7 +57,7 @@ def test_throughput_far_below_target_before_the_fault() -> None:
     ops = _ops(_steady(5, 10.0))  # 5 ok/s against a 100/s target: 50 ops, rate too low
     adequacy = assess(ops, _fault(1, 9.0, 9.5), target_rate=100.0)
     assert not adequacy.ok
-    assert "below 20% of the target 100/s" in adequacy.reason
+    assert "below 10% of the target 100/s" in adequacy.reason
 
 
 def test_fault_that_struck_while_no_client_ran() -> None:
