@@ -90,6 +90,9 @@ def _fields(o: Op) -> dict[str, Any]:
 @given(histories())
 def test_simulated_atomic_register_is_linearizable(ops: list[Op]) -> None:
     result = check_linearizable(_calls(ops), FAST)
+    if result.details.get("keys") == 0:  # every op failed: nothing to check, nothing proven
+        assert result.verdict is Verdict.UNKNOWN
+        return
     assert result.verdict is Verdict.VALID, result.reason
 
 
