@@ -6,6 +6,21 @@ PySyncObj. Only the compatibility patches of :mod:`.raftos_compat` are applied �
 raftos' Raft bugs is fixed, because finding them is the harness's job. raftos runs on the same
 event loop as the HTTP server (no threads).
 
+Where our layer has a choice, it does what raftos' own API does (issue 10), so the harness
+meets raftos' design and not ours:
+
+* **Reads** are answered from the leader's local state machine, as ``State.get_value`` does —
+  no log entry, no quorum check, so a deposed leader serves stale reads until it steps down.
+* **Writes** wait for raftos' own ``Leader.execute_command`` future, as ``State.set_value``
+  does. raftos keeps one ``apply_future`` per leader, so a newer command orphans an older
+  caller, who then waits until its deadline (``info``) although its entry may commit. Once
+  raftos answers, we still wait for *our* entry's result (raftos may answer an earlier entry's
+  apply), because the HTTP reply needs it — the one place we are stricter than raftos.
+* **Timings** are raftos' defaults (heartbeat 0.3 s, step-down after 5 missed heartbeats,
+  elections 1.5–4.5 s), not the PySyncObj-tuned ones.
+* Not reproduced: ``ReplicatedDict``'s per-process cache that logs the *whole* dict on every
+  update (notes/components.md §1.3, lost update and phantom write); our entries are commands.
+
     engine = RaftosEngine(config); await engine.start()
     await engine.execute(Put(key="a", value_json="1"), timeout_s=3.0)
 
@@ -14,8 +29,8 @@ to flag them: a restarted member forgets its vote (``voted_for`` reset on every 
 ``forget-vote`` bug is built in; our switch additionally drops the persisted term); a follower
 that already follows never resets its vote in a new term (slow elections); stale vote
 responses count; a 2-of-4 "majority"; follower log truncation that can drop committed entries;
-no no-op entry on election; a leader answers an earlier caller's future for a later entry (we
-await our own per-command result instead, so an ack always means *our* entry applied); whole
+no no-op entry on election; one shared ``apply_future`` per leader (orphaned callers hang;
+see above); whole
 log re-writes on truncation (slow catch-up); UDP datagrams cap an entry at about 48 KB. raftos
 has no forwarding, so a follower raises :class:`NotLeaderError` and the HTTP layer forwards.
 
@@ -73,6 +88,9 @@ _OP_BY_TYPE = {cls: op for op, cls in _COMMANDS.items()}
 _ENTRY_NAME = "cmd"  # raftos log entries are {name: value}; ours always use this name
 _RETRY_PAUSE_S = 0.05
 _NEVER = 10**9
+# raftos' own defaults (raftos/conf.py): the design these timings were chosen for.
+RAFTOS_HEARTBEAT_S = 0.3
+RAFTOS_STEP_DOWN_MISSED_HEARTBEATS = 5
 
 
 def encode(command: Command, command_id: str) -> dict[str, Any]:
@@ -140,13 +158,14 @@ class RaftosEngine:
         os.makedirs(cfg.data_dir, exist_ok=True)
         if cfg.bug("forget-vote"):
             _forget_term(cfg.data_dir, cfg.self_address)
-        heartbeat_s = cfg.timings.append_entries_period_s * 2
+        heartbeat_s = RAFTOS_HEARTBEAT_S
+        missed = RAFTOS_STEP_DOWN_MISSED_HEARTBEATS
         raftos.configure(
             {
                 "log_path": cfg.data_dir + os.sep,
                 "heartbeat_interval": heartbeat_s,
                 # raftos derives step-down (and election timeouts) from missed heartbeats.
-                "step_down_missed_heartbeats": _NEVER if cfg.bug("no-step-down") else 5,
+                "step_down_missed_heartbeats": _NEVER if cfg.bug("no-step-down") else missed,
             }
         )
         if cfg.bug("no-step-down"):
@@ -179,6 +198,9 @@ class RaftosEngine:
         deadline = loop.time() + timeout_s
         while True:
             leader = self._leader_state()
+            if leader is not None and isinstance(command, Get | Range):
+                # raftos' State.get_value: the leader's local state machine, no quorum check.
+                return self._kv.apply(command)
             if leader is not None:
                 return await self._execute_on_leader(leader, command, deadline - loop.time())
             known = self._leader_address()
@@ -192,15 +214,19 @@ class RaftosEngine:
         command_id = uuid.uuid4().hex
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._waiting[command_id] = future
-        # raftos' own future may never resolve (one shared apply_future per leader), so it runs
-        # as a detached task and we wait for our entry's own result.
+        # The caller waits on raftos' own future, as State.set_value does; it may never resolve
+        # (one shared apply_future per leader: a newer command orphans it). Then our entry's
+        # result, which the HTTP reply needs.
         task = asyncio.ensure_future(
             leader.execute_command({_ENTRY_NAME: encode(command, command_id)})
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(timeout_s, 0.0)
         try:
-            return await asyncio.wait_for(future, max(timeout_s, 0.0))
+            await asyncio.wait_for(asyncio.shield(task), max(timeout_s, 0.0))
+            return await asyncio.wait_for(future, max(deadline - loop.time(), 0.0))
         except TimeoutError:
             raise EngineUnavailableError(
                 "not applied before the request deadline", outcome_unknown=True
