@@ -47,6 +47,7 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
             "through": workload.through,
             "mix": dict(workload.mix),
             "read_consistency": workload.read_consistency,
+            "value_size": workload.value_size,
         },
         "faults": [fault_to_entry(fault) for fault in scenario.faults],
         "expect": {

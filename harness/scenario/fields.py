@@ -250,6 +250,15 @@ WORKLOAD = FieldSpec(
             default="linearizable",
             doc="serializable (local, possibly stale reads) only with engine etcd.",
         ),
+        FieldSpec(
+            name="value_size",
+            type=F.INTEGER,
+            minimum=0,
+            maximum=1_000_000,
+            default=0,
+            doc="Bytes of padding in every written value (register workload through the "
+            "store); 0 = plain integers. Large values probe size limits (raftos: ~48 KB).",
+        ),
     ),
 )
 

@@ -125,6 +125,7 @@ def _build(values: dict[str, Any], faults: list[FaultSpec], source: Path) -> Sce
             through=workload["through"],
             mix=dict(workload["mix"]),
             read_consistency=workload["read_consistency"],
+            value_size=workload["value_size"],
         ),
         faults=tuple(faults),
         expect=Expectations(

@@ -55,6 +55,7 @@ class WorkloadSpec:
     mix: dict[str, float] = field(default_factory=dict)  # op name → weight; {} = workload default
     read_consistency: str = "linearizable"  # linearizable | serializable (etcd only)
     key_prefix: str = ""  # keeps runs on one reused cluster apart (Hypothesis search)
+    value_size: int = 0  # bytes of padding in each written value (register through store)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -79,6 +79,17 @@ def _check_workload(values: dict[str, Any], problems: Problems) -> None:
             expected="serializable reads only with cluster.store.engine: etcd",
             fix="write read_consistency: linearizable, or engine: etcd",
         )
+    if (
+        kind_ok
+        and workload["value_size"] > 0
+        and (workload["kind"] != "register" or workload["through"] != "store")
+    ):
+        problems.add(
+            ("workload", "value_size"),
+            workload["value_size"],
+            expected="value_size > 0 only with kind: register and through: store",
+            fix="write value_size: 0, or kind: register with through: store",
+        )
     if kind_ok and not problems.bad_under(("workload", "mix")):
         ops = MIX_OPS[workload["kind"]]
         for op in workload["mix"]:

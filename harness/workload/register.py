@@ -11,7 +11,9 @@ Two ways in (``WorkloadSpec.through``):
 
 * ``store``: ``GET/PUT/DELETE /kv/reg/<key>``; cas is ``POST /kv/reg/<key>/cas`` with
   ``expect_value`` (``expect_revision: 0`` when expecting absence). Every write carries a
-  ``request_id`` so the store applies it at most once.
+  ``request_id`` so the store applies it at most once. With ``WorkloadSpec.value_size`` > 0
+  the stored value is the string ``"<n>|"`` plus that many bytes of padding (still unique per
+  key); reads map it back to ``n``, so histories keep plain integers.
 * ``apiserver``: the key ``k3`` is ConfigMap ``reg-k3`` in ``default``, value in ``data.value``
   (server-side names and keys carry ``WorkloadSpec.key_prefix``).
   - read = ``GET`` (404 → null).
@@ -126,10 +128,11 @@ class RegisterWorkload(ClientWorkload):
         request_id = uuid.uuid4().hex
         if inv.f == "read":
             got = await http.call("GET", url, effect=Effect.READ)
-            return _answer(got, Effect.READ, lambda body: ok(body.get("value")))
+            return _answer(got, Effect.READ, lambda body: ok(unpad(body.get("value"))))
         if inv.f == "write":
+            value = pad(inv.value, self.spec.value_size)
             got = await http.call(
-                "PUT", url, effect=Effect.WRITE, json={"value": inv.value, "request_id": request_id}
+                "PUT", url, effect=Effect.WRITE, json={"value": value, "request_id": request_id}
             )
             return _answer(got, Effect.WRITE, lambda body: ok(inv.value))
         if inv.f == "delete":
@@ -138,10 +141,11 @@ class RegisterWorkload(ClientWorkload):
             )
             return _answer(got, Effect.WRITE, lambda body: ok(None))
         expected, new = inv.value
+        size = self.spec.value_size
         compare: dict[str, Any] = (
-            {"expect_revision": 0} if expected is None else {"expect_value": expected}
+            {"expect_revision": 0} if expected is None else {"expect_value": pad(expected, size)}
         )
-        body = {**compare, "value": new, "request_id": request_id}
+        body = {**compare, "value": pad(new, size), "request_id": request_id}
         got = await http.call("POST", f"{url}/cas", effect=Effect.WRITE, json=body)
         return _answer(got, Effect.WRITE, lambda answer: _cas_answer(answer, inv.value))
 
@@ -219,10 +223,27 @@ def _compare_failed(current: Any) -> Outcome:
     )
 
 
+def pad(value: Any, size: int) -> Any:
+    """The stored form of a written value: itself, or ``"<value>|"`` + ``size`` padding bytes.
+    Deterministic, so a cas can name the padded value it expects."""
+    if size <= 0 or value is None:
+        return value
+    return f"{value}|" + "." * size
+
+
+def unpad(stored: Any) -> Any:
+    """The history value of a stored one (inverse of :func:`pad`; plain values pass through)."""
+    if isinstance(stored, str) and "|" in stored:
+        head = stored.split("|", 1)[0]
+        if head.lstrip("-").isdigit():
+            return int(head)
+    return stored
+
+
 def _cas_answer(answer: dict[str, Any], value: list[Any]) -> Outcome:
     if answer.get("succeeded") is True:
         return ok(value)
-    return _compare_failed(answer.get("value"))
+    return _compare_failed(unpad(answer.get("value")))
 
 
 async def _create(http: Http, base: str, name: str, value: int) -> Outcome:
