@@ -14,7 +14,8 @@ the checker the regression is designed for did. ``false_alarms`` counts invalid 
 the bug; unknown runs are counted apart on both sides — unknown is never a catch nor a pass.
 
 Run folders land in ``--out/<bug>/{on,off}-<batch>``; ``--tally`` re-reads every batch
-under ``--out`` without running anything, so batches run at different times add up.
+under ``--out`` without running anything, so batches run at different times add up;
+``--recheck`` judges the stored runs again with the current checkers (offline, no Docker).
 
     .venv/bin/python benchmarks/catch_rates.py --runs 10 --controls 3 --parallel 2
     .venv/bin/python benchmarks/catch_rates.py --tally --out reports/catch-rates
@@ -29,12 +30,13 @@ import threading
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from harness.campaign import CampaignOptions, CampaignResult, Job, JobResult, plan_jobs
 from harness.campaign.runner import run_job
+from harness.checker import check_run
 from harness.scenario import load_scenarios
 
 REGRESSIONS = Path(__file__).resolve().parent.parent / "scenarios" / "regressions"
@@ -60,6 +62,9 @@ def main() -> int:
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("reports/catch-rates"))
     parser.add_argument("--tally", action="store_true", help="only re-read earlier batches")
+    parser.add_argument(
+        "--recheck", action="store_true", help="re-run today's checkers on the stored runs"
+    )
     args = parser.parse_args()
     bugs = [b.strip() for b in args.bugs.split(",") if b.strip()]
     unknown = sorted(set(bugs) - set(EXPECTED))
@@ -68,7 +73,7 @@ def main() -> int:
     if not args.tally:
         run_batch(bugs, args, time.strftime("%Y%m%d-%H%M%S"))
     for bug in bugs:
-        print(json.dumps(tally(bug, args.out / bug)), flush=True)
+        print(json.dumps(tally(bug, args.out / bug, recheck=args.recheck)), flush=True)
     return 0
 
 
@@ -119,21 +124,30 @@ def run_batch(bugs: list[str], args: argparse.Namespace, batch: str) -> None:
         list(pool.map(one, planned))
 
 
-def _results(root: Path, prefix: str) -> list[JobResult]:
+def _results(root: Path, prefix: str, *, recheck: bool) -> list[JobResult]:
     out: list[JobResult] = []
     for folder in sorted(root.glob(f"{prefix}-*")):
         if (folder / "campaign.json").is_file():
-            out.extend(CampaignResult.read(folder).results)
+            results = CampaignResult.read(folder).results
+            out.extend(_rechecked(folder, r) if recheck else r for r in results)
     return out
+
+
+def _rechecked(folder: Path, result: JobResult) -> JobResult:
+    """The stored run judged by the checkers as they are now (pure: no Docker)."""
+    if result.run_dir is None or result.overall == "error":
+        return result
+    verdicts = check_run(folder / result.run_dir, write=False).to_json()
+    return replace(result, overall=verdicts["overall"], checks=verdicts["checks"])
 
 
 def invalid_checks(result: JobResult) -> list[str]:
     return sorted(n for n, c in result.checks.items() if c.get("verdict") == "invalid")
 
 
-def tally(bug: str, root: Path) -> dict[str, Any]:
+def tally(bug: str, root: Path, *, recheck: bool = False) -> dict[str, Any]:
     """One JSON-able line for ``bug`` from every batch under ``root``."""
-    on, off = _results(root, "on"), _results(root, "off")
+    on, off = _results(root, "on", recheck=recheck), _results(root, "off", recheck=recheck)
     caught = [r for r in on if r.overall == "invalid"]
     evidence = Counter(name for r in caught for name in invalid_checks(r))
     expected = EXPECTED[bug]
