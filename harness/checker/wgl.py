@@ -53,132 +53,150 @@ def search(
     model: Model, ops: Sequence[SearchOp], *, slice_steps: int = 20_000
 ) -> Generator[int, None, SearchResult]:
     n = len(ops)
-    # Linked list over nodes 1..2n (head = 0, tail = 2n+1); sorted by (time, call-first, op).
-    inf = float("inf")
-    events: list[tuple[float, int, int]] = [(o.call, 0, i) for i, o in enumerate(ops)]
-    events += [(inf if o.ret is None else o.ret, 1, i) for i, o in enumerate(ops)]
+    done_ids = [i for i in range(n) if ops[i].ret is not None]
+    pending_ids = sorted((i for i in range(n) if ops[i].ret is None), key=lambda i: ops[i].call)
+    # Completed ops: the linked list of call and return entries (head = node 0, tail = the last
+    # node), sorted by (time, call-first, op): closed intervals.
+    events: list[tuple[int, int, int]] = [(ops[i].call, 0, i) for i in done_ids]
+    events += [(ops[i].ret or 0, 1, i) for i in done_ids]
     events.sort()
-    head = 0  # the tail sentinel is node 2n+1
-    nxt = list(range(1, 2 * n + 3))
-    prv = [i - 1 for i in range(2 * n + 2)]
-    match = [-1] * (2 * n + 2)  # call node → its return node; -1 for returns and sentinels
-    opid = [-1] * (2 * n + 2)
-    call_node = [0] * n
-    ret_node = [0] * n
-    for pos, (_t, is_ret, i) in enumerate(events, start=1):
+    size = len(events)
+    head = 0
+    nxt = list(range(1, size + 3))
+    prv = [i - 1 for i in range(size + 2)]
+    match = [-1] * (size + 2)  # call node → its return node; -1 for returns and sentinels
+    opid = [-1] * (size + 2)
+    when = [0] * (size + 2)
+    call_node: dict[int, int] = {}
+    for pos, (t, is_ret, i) in enumerate(events, start=1):
         opid[pos] = i
+        when[pos] = t
         if is_ret:
-            ret_node[i] = pos
+            match[call_node[i]] = pos
         else:
             call_node[i] = pos
-    for i in range(n):
-        match[call_node[i]] = ret_node[i]
+    # Pending ops (unknown return) live in classes of identical ops, each in invoke order. Ops
+    # of a class are interchangeable — the one invoked first can take any place the others can
+    # — so a class is placed as a prefix: one pointer per class, and only its next op is ever
+    # a candidate. A candidate must be invoked by the first return still in the list.
+    by_op: dict[object, list[int]] = {}
+    for i in pending_ids:
+        by_op.setdefault(ops[i].op, []).append(i)
+    classes = list(by_op.values())
+    ptr = [0] * len(classes)
     rng = random.Random(_SEED)
-    # Completed ops enter the memo by Zobrist hash; ops with an unknown return by a plain bit.
-    pending_ids = [i for i in range(n) if ops[i].ret is None]
     zobrist = [0 if ops[i].ret is None else rng.getrandbits(128) for i in range(n)]
     pbit = [0] * n
     for k, i in enumerate(pending_ids):
         pbit[i] = 1 << k
     mops = [o.op for o in ops]
+    calls = [o.call for o in ops]
     step = model.step
-    # Identical ops with an unknown return are interchangeable: the one invoked first can take
-    # any place the others can (its interval contains theirs), so they are linearized in invoke
-    # order only. This removes the k! orderings of k equal pending writes/deletes.
-    after: list[int] = [-1] * n  # the previous identical pending op, which must go first
-    last_of: dict[object, int] = {}
-    for i in sorted(range(n), key=lambda j: ops[j].call):
-        if ops[i].ret is None:
-            after[i] = last_of.get(mops[i], -1)
-            last_of[mops[i]] = i
-    done = [False] * n
 
-    # (completed set hash, state) → the sets of pending ops linearized with them, none a subset
-    # of another. A new configuration is skipped when a stored one has a subset of its pending
-    # ops: that one had every option this one has (the extra pending ops could still go last).
+    # (completed set hash, state) → the sets of pending ops placed with them, none a subset of
+    # another. A configuration is skipped when a stored one placed a subset of its pending ops:
+    # that one had every option this one has (the extra pending ops could still go last).
     memo: dict[tuple[int, object], list[int]] = {}
     entries = 0
-    stack: list[tuple[int, object]] = []  # (call node, state before it)
+    # Frames: (list node of a completed op, or -1 - class index of a pending op; the state
+    # before; the frontier return node when a pending op was placed; the op).
+    stack: list[tuple[int, object, int, int]] = []
     state: object = model.init
     linearized = 0
     pending = 0
     best: tuple[int, ...] = ()
     stuck: int | None = None
-    at_new_depth = False  # the current path is deeper than ``best`` and not yet recorded
+    at_new_depth = False
     steps = 0
+    unplaced = len(done_ids)  # done when every completed op is placed (pending ones go last)
     entry = nxt[head]
-    # Done when every completed op is placed: ops with an unknown return may all go last (or
-    # never), and stopping here keeps the subset rule above from pruning that very ending.
-    unplaced = n - len(pending_ids)
+    cls = -1  # -1: walking the list; k ≥ 0: trying pending classes from k on
+    front_node = 0  # the first return in the list (valid while cls ≥ 0)
+    front = 0  # its time
     while unplaced:
         steps += 1
         if steps % slice_steps == 0:
             yield entries
-        ret = match[entry]
-        if ret >= 0:  # a call: try to linearize it here
-            i = opid[entry]
-            if after[i] >= 0 and not done[after[i]]:
-                entry = nxt[entry]
+        if cls < 0:
+            ret = match[entry]
+            if ret < 0:  # the first return: now the pending ops invoked by then
+                front_node, front, cls = entry, when[entry], 0
                 continue
-            new_state = step(state, mops[i])
-            if new_state is not REJECT:
-                h = linearized ^ zobrist[i]
-                ps = pending | pbit[i]
-                seen = memo.get((h, new_state))
-                fresh = True
-                if seen is None:
-                    memo[(h, new_state)] = [ps]
-                    entries += 1
-                elif ps in seen or any(e & ~ps == 0 for e in seen):
-                    fresh = False
+            i = opid[entry]
+        else:
+            while cls < len(classes):
+                members = classes[cls]
+                if ptr[cls] < len(members) and calls[members[ptr[cls]]] <= front:
+                    break
+                cls += 1
+            if cls == len(classes):  # nothing left to try here: backtrack
+                if at_new_depth or stuck is None:
+                    best = tuple(f[3] for f in stack)
+                    stuck = opid[front_node]
+                    at_new_depth = False
+                if not stack:
+                    return SearchResult(
+                        ok=False, longest=best, stuck=stuck, memo_entries=entries, steps=steps
+                    )
+                where, state, front_node, i = stack.pop()
+                front = when[front_node]
+                if where >= 0:
+                    r = match[where]
+                    nxt[prv[r]] = r
+                    prv[nxt[r]] = r
+                    nxt[prv[where]] = where
+                    prv[nxt[where]] = where
+                    unplaced += 1
+                    entry, cls = nxt[where], -1
                 else:
-                    kept = [e for e in seen if ps & ~e]  # drop the ones ps dominates
-                    entries += len(kept) + 1 - len(seen)
-                    kept.append(ps)
-                    memo[(h, new_state)] = kept
-                if fresh:
-                    stack.append((entry, state))
-                    state, linearized, pending = new_state, h, ps
-                    done[i] = True
-                    if not pbit[i]:
-                        unplaced -= 1
-                    # lift: unlink the call and its return
-                    p, q = prv[entry], nxt[entry]
-                    nxt[p] = q
-                    prv[q] = p
-                    p, q = prv[ret], nxt[ret]
-                    nxt[p] = q
-                    prv[q] = p
-                    if len(stack) > len(best):
-                        at_new_depth = True
-                    entry = nxt[head]
-                    continue
-            entry = nxt[entry]
+                    k = -1 - where
+                    ptr[k] -= 1
+                    cls = k + 1
+                linearized ^= zobrist[i]
+                pending &= ~pbit[i]
+                continue
+            i = classes[cls][ptr[cls]]
+        new_state = step(state, mops[i])
+        fresh = False
+        if new_state is not REJECT:
+            h = linearized ^ zobrist[i]
+            ps = pending | pbit[i]
+            seen = memo.get((h, new_state))
+            if seen is None:
+                memo[(h, new_state)] = [ps]
+                entries += 1
+                fresh = True
+            elif ps not in seen and all(e & ~ps for e in seen):
+                kept = [e for e in seen if ps & ~e]  # drop the ones ps dominates
+                entries += len(kept) + 1 - len(seen)
+                kept.append(ps)
+                memo[(h, new_state)] = kept
+                fresh = True
+        if not fresh:
+            if cls < 0:
+                entry = nxt[entry]
+            else:
+                cls += 1
             continue
-        # a return: the op it closes cannot be linearized on this path
-        if at_new_depth or stuck is None:
-            best = tuple(opid[c] for c, _s in stack)
-            stuck = opid[entry]
-            at_new_depth = False
-        if not stack:
-            return SearchResult(
-                ok=False, longest=best, stuck=stuck, memo_entries=entries, steps=steps
-            )
-        entry, state = stack.pop()
-        i = opid[entry]
-        linearized ^= zobrist[i]
-        pending &= ~pbit[i]
-        done[i] = False
-        if not pbit[i]:
-            unplaced += 1
-        ret = match[entry]
-        # unlift, in the reverse order of lift
-        nxt[prv[ret]] = ret
-        prv[nxt[ret]] = ret
-        nxt[prv[entry]] = entry
-        prv[nxt[entry]] = entry
-        entry = nxt[entry]
-    order = tuple(opid[c] for c, _s in stack)
+        linearized, pending = h, ps
+        if cls < 0:
+            stack.append((entry, state, 0, i))
+            ret = match[entry]
+            p, q = prv[entry], nxt[entry]
+            nxt[p] = q
+            prv[q] = p
+            p, q = prv[ret], nxt[ret]
+            nxt[p] = q
+            prv[q] = p
+            unplaced -= 1
+        else:
+            stack.append((-1 - cls, state, front_node, i))
+            ptr[cls] += 1
+        state = new_state
+        if len(stack) > len(best):
+            at_new_depth = True
+        entry, cls = nxt[head], -1
+    order = tuple(f[3] for f in stack)
     return SearchResult(ok=True, longest=order, stuck=None, memo_entries=entries, steps=steps)
 
 
