@@ -117,6 +117,23 @@ def test_apiserver_on_etcd_stores_objects_in_etcd(etcd_cluster: DockerCluster) -
         f"{api}/api/v1/namespaces/default/configmaps/etcd-probe", json=stale, headers=auth
     )
     assert conflict.status_code == 409, conflict.text
+    # An update, then a watch from the old resourceVersion: etcd's /v3/watch replays it.
+    fresh = {**body, "data": {"answer": "43"}, "metadata": {"name": "etcd-probe",
+             "resourceVersion": rv}}  # fmt: skip
+    updated = httpx.put(
+        f"{api}/api/v1/namespaces/default/configmaps/etcd-probe", json=fresh, headers=auth
+    )
+    assert updated.status_code == 200, updated.text
+    watched = httpx.get(
+        f"{api}/api/v1/namespaces/default/configmaps",
+        params={"watch": "1", "resourceVersion": rv, "timeoutSeconds": "2"},
+        headers=auth,
+        timeout=10,
+    )
+    events = [json.loads(line) for line in watched.text.splitlines() if line.strip()]
+    assert [(e["type"], e["object"]["data"]) for e in events] == [("MODIFIED", {"answer": "43"})], (
+        events
+    )
 
 
 def test_linearizable_reads_stay_valid_under_partition_and_leader_kill(
