@@ -6,9 +6,9 @@ etcd's gateway: ``/v3/kv/range`` (get, list), ``/v3/kv/put``, ``/v3/kv/txn`` (CA
 ``mod_revision``; a failed compare reads the current value back in the same txn),
 ``/v3/kv/deleterange``, ``/v3/watch`` (a stream, read until the first events or the poll ends)
 and ``/v3/maintenance/status`` (readiness). Keys are base64 of their UTF-8 bytes; values are the
-JSON text of the object, base64 too. etcd has no request ids: a write the base loop retries on
-another URL after a 5xx may apply twice (a retried CAS then fails its compare), unlike the
-kvstore's at-most-once writes.
+JSON text of the object, base64 too. etcd has no request ids, so a write moves to the next URL
+only after a connect-phase failure; a 5xx or a reset after sending is StoreOutcomeUnknown at
+once (a resent CAS would fail its compare and report an applied write as a conflict).
 
     store = store_client(StoreClientConfig(urls=(url,)), {"API_STORE_KIND": "etcd"})
     item = await store.get("/registry/pods/default/web")   # KvItem | None
@@ -36,11 +36,14 @@ from controlplane.apiserver.store import (
     StoreClientConfig,
     StoreCompacted,
     StoreError,
+    StoreOutcomeUnknown,
     StoreUnavailable,
     WatchBatch,
     WatchEvent,
 )
 
+# Failures where the request certainly never reached etcd (safe to try the next URL).
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 KIND_ENV = "API_STORE_KIND"  # "kvstore" (default) | "etcd"
 # Watchers that must catch up on history are synced by etcd every 100 ms (watchable_store.go),
 # so a "what exists now" poll waits a little for those events.
@@ -220,7 +223,54 @@ class EtcdStoreClient(StoreClient):
         return WatchBatch(events=(), revision=revision, reconnected=False)
 
     async def _post(self, path: str, body: Json, *, write: bool) -> Json:
-        return _gateway_json(await self._call("POST", path, json=body, write=write))
+        if not write:  # reads: the base loop (any URL, retried on 5xx) is safe
+            return _gateway_json(await self._call("POST", path, json=body, write=False))
+        return _gateway_json(await self._write_once(path, body))
+
+    async def _write_once(self, path: str, body: Json) -> httpx.Response:
+        """Send a write until one URL takes it; never resend once it may have been received.
+
+        etcd has no request ids, so the base loop's resend after a 5xx or a reset could apply a
+        put twice, or turn an applied CAS into a reported conflict (its resent compare fails).
+        Only connect-phase failures move on to the next URL.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._cfg.request_timeout_s
+        last_error = "no attempt made"
+        sweep = 0
+        while loop.time() < deadline:
+            start = self._sticky
+            for offset in range(len(self._urls)):
+                idx = (start + offset) % len(self._urls)
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    resp = await self._http.post(
+                        self._urls[idx] + path,
+                        json=body,
+                        timeout=min(remaining, self._cfg.attempt_timeout_s),
+                    )
+                except _NEVER_SENT as exc:
+                    last_error = f"{self._urls[idx]}: {type(exc).__name__}: {exc}"
+                    self._skip(idx)
+                    continue
+                except httpx.TransportError as exc:
+                    self._skip(idx)
+                    raise StoreOutcomeUnknown(
+                        f"etcd write outcome unknown: {self._urls[idx]}: {type(exc).__name__}"
+                    ) from exc
+                if resp.status_code >= 500:
+                    self._skip(idx)
+                    raise StoreOutcomeUnknown(
+                        f"etcd write outcome unknown: {self._urls[idx]}: HTTP "
+                        f"{resp.status_code}: {resp.text[:200]}"
+                    )
+                self._sticky = idx
+                return resp
+            sweep += 1
+            await asyncio.sleep(min(0.05 * 2**sweep, 0.5, max(0.0, deadline - loop.time())))
+        raise StoreUnavailable(f"no etcd member took the write; last error: {last_error}")
 
 
 def _value(value: Json) -> str:

@@ -16,7 +16,12 @@ import httpx
 import pytest
 
 from controlplane.apiserver.etcd_store import EtcdStoreClient, prefix_end, store_client
-from controlplane.apiserver.store import StoreClient, StoreClientConfig, StoreCompacted
+from controlplane.apiserver.store import (
+    StoreClient,
+    StoreClientConfig,
+    StoreCompacted,
+    StoreOutcomeUnknown,
+)
 from harness.cluster.etcd import etcd_command, member_id, status_from
 from harness.cluster.members import apiserver_members, store_members
 from harness.cluster.model import ClusterSpec
@@ -221,3 +226,25 @@ def test_etcd_store_client_put_get_cas_and_watch_against_a_fake_gateway() -> Non
         await store.aclose()
 
     asyncio.run(scenario())
+
+
+def test_a_write_is_never_resent_after_etcd_may_have_received_it() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.host)
+        if request.url.host == "down.test":
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(503, json={"error": "etcdserver: request timed out", "code": 14})
+
+    async def scenario() -> None:
+        urls = ("http://down.test:2379", "http://slow.test:2379", "http://other.test:2379")
+        store = EtcdStoreClient(StoreClientConfig(urls=urls))
+        store._http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        with pytest.raises(StoreOutcomeUnknown):
+            await store.cas("/r/a", expect_revision=0, value=1)
+        await store.aclose()
+
+    asyncio.run(scenario())
+    # Connect refused → next URL; the 503 there may hide an applied write: no third attempt.
+    assert seen == ["down.test", "slow.test"]
