@@ -73,10 +73,11 @@ class FaultContext:
         fault_id: int,
         targets: list[str] | None = None,
         detail: dict[str, Any] | None = None,
+        at_ns: int | None = None,  # when it happened on the run clock, if not now
     ) -> None:
         self.timeline.write(
             FaultEvent(
-                time=self.now_ns(),
+                time=self.now_ns() if at_ns is None else at_ns,
                 type=phase,
                 fault=fault,
                 targets=list(targets or []),

@@ -200,6 +200,9 @@ class _Run:
                 kind,
                 fault_id=fault_id,
                 targets=targets,
+                # A blocking inject (leader-loss strikes, a kill that waits for the exit) is
+                # recorded when it began to strike, not when it returned.
+                at_ns=int(started_s * 1e9),
                 detail={
                     "target": spec.target,
                     "params": spec.params,
