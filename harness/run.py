@@ -32,7 +32,8 @@ from harness.toxiproxy import ToxiproxyClient
 from harness.workload import Workload, assess, make_workload
 
 CONVERGENCE_POLL_S = 0.25
-RECOVERY_TAIL_S = 5.0  # traffic kept up after the last planned heal, so recovery can be seen
+RECOVERY_TAIL_S = 5.0  # traffic kept up after the last heal, so recovery can be seen
+MAX_OVERRUN_S = 120.0  # how long late heals may keep the workload running past its duration
 NEMESIS_GRACE_S = 60.0  # past the last planned heal, before a stuck nemesis is an error
 
 
@@ -132,8 +133,13 @@ def _exercise(
         ctx = replace(ctx, start_ns=start_ns)
         probe = StatusProbe(cluster, status, start_ns, interval_s=0.2).start()
         try:
-            workload = make_workload(scenario.workload, cluster.info, history, start_ns, seed)
-            _workload_with_nemesis(workload, NemesisThread(faults, ctx), faults, run_dir, seed)
+            # The workload may run past its duration while late heals finish (see below).
+            spec = replace(
+                scenario.workload, duration_s=scenario.workload.duration_s + MAX_OVERRUN_S
+            )
+            workload = make_workload(spec, cluster.info, history, start_ns, seed)
+            nemesis = NemesisThread(faults, ctx)
+            _workload_with_nemesis(workload, nemesis, scenario.workload.duration_s, run_dir, seed)
             _wait_converged(cluster, scenario.expect.converged_within_s or 10.0)
             workload.final_read()
         finally:
@@ -142,15 +148,37 @@ def _exercise(
 
 
 def _workload_with_nemesis(
-    workload: Workload, nemesis: NemesisThread, faults: list[FaultSpec], run_dir: RunDir, seed: int
+    workload: Workload, nemesis: NemesisThread, duration_s: float, run_dir: RunDir, seed: int
 ) -> None:
-    """Run both; the nemesis always finishes (heals) and schedule.json is always written."""
+    """Run both; the nemesis always finishes (heals) and schedule.json is always written.
+
+    The workload stops at its duration, or ``RECOVERY_TAIL_S`` after the nemesis healed its
+    last fault, whichever is later: heals run late on a loaded machine, and recovery can only be
+    judged from traffic after them.
+    """
+    stop = threading.Event()
+    start_ns = nemesis.ctx.start_ns
+    faults = nemesis.specs
+
+    def stop_when_done() -> None:
+        if stop.wait(max(0.0, duration_s - (time.monotonic_ns() - start_ns) / 1e9)):
+            return
+        nemesis.join(timeout=MAX_OVERRUN_S)
+        healed_s = max((f.at_s + f.held_s for f in nemesis.fired), default=None)
+        if healed_s is not None:
+            now_s = (time.monotonic_ns() - start_ns) / 1e9
+            stop.wait(max(0.0, healed_s + RECOVERY_TAIL_S - now_s))
+        stop.set()
+
+    supervisor = threading.Thread(target=stop_when_done, name="run-supervisor", daemon=True)
     nemesis.start()
+    supervisor.start()
     try:
-        workload.run()
+        workload.run(stop)
     finally:
+        stop.set()
         try:
-            nemesis.result(timeout_s=_last_heal_s(faults, nemesis.ctx.start_ns) + NEMESIS_GRACE_S)
+            nemesis.result(timeout_s=_last_heal_s(faults, start_ns) + NEMESIS_GRACE_S)
         finally:
             nemesis.stop()  # past the deadline: interrupt, let it heal, then record what fired
             nemesis.join(NEMESIS_GRACE_S)
