@@ -83,6 +83,11 @@ def is_etcd(base_url: str) -> bool:
         return base_url in _names
 
 
+def forget(base_url: str) -> None:
+    with _lock:
+        _names.pop(base_url, None)
+
+
 def _post(http: httpx.Client, url: str) -> dict[str, Any] | None:
     response = http.post(url, json={})
     if response.status_code != 200:
@@ -155,6 +160,9 @@ def fetch_etcd_status(base_url: str, timeout_s: float = 1.0) -> dict[str, Any] |
     try:
         with httpx.Client(timeout=timeout_s, trust_env=False) as http:
             response = http.get(f"{base_url}/debug/vars")
+            if response.status_code == 404:
+                forget(base_url)  # not etcd (any more): the caller asks /status instead
+                return None
             if response.status_code != 200:
                 return None
             raft = response.json().get("raft.status")

@@ -18,7 +18,9 @@ from harness.cluster.etcd import fetch_etcd_status, is_etcd
 
 def fetch_status(base_url: str, timeout_s: float = 1.0) -> dict[str, Any] | None:
     if is_etcd(base_url):
-        return fetch_etcd_status(base_url, timeout_s)
+        status = fetch_etcd_status(base_url, timeout_s)
+        if status is not None or is_etcd(base_url):
+            return status  # else: no longer etcd (a later run reuses the IP), ask /status
     try:
         response = httpx.get(f"{base_url}/status", timeout=timeout_s)
     except httpx.HTTPError:

@@ -248,3 +248,33 @@ def test_a_write_is_never_resent_after_etcd_may_have_received_it() -> None:
     asyncio.run(scenario())
     # Connect refused → next URL; the 503 there may hide an applied write: no third attempt.
     assert seen == ["down.test", "slow.test"]
+
+
+def test_a_url_once_etcd_and_now_a_kvstore_member_is_asked_for_status_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from harness.cluster import etcd as etcd_status
+    from harness.cluster import status as status_mod
+
+    url = "http://10.201.7.11:2379"
+    monkeypatch.setitem(etcd_status._names, url, {"1": "store-1"})  # seen as etcd earlier
+    kv_status = {"id": "store-1", "role": "leader", "term": 1, "leader": "store-1"}
+
+    def fake_get(target: str, **kwargs: Any) -> httpx.Response:
+        if target.endswith("/debug/vars"):
+            return httpx.Response(404, text="not found")
+        return httpx.Response(200, json=kv_status)
+
+    class FakeClient:
+        def __init__(self, **kwargs: Any) -> None: ...
+        def __enter__(self) -> FakeClient:
+            return self
+
+        def __exit__(self, *exc: object) -> None: ...
+        def get(self, target: str) -> httpx.Response:
+            return fake_get(target)
+
+    monkeypatch.setattr(httpx, "Client", FakeClient)
+    monkeypatch.setattr(httpx, "get", fake_get)
+    assert status_mod.fetch_status(url) == kv_status
+    assert not etcd_status.is_etcd(url)
