@@ -163,8 +163,12 @@ def _workload_with_nemesis(
     def stop_when_done() -> None:
         if stop.wait(max(0.0, duration_s - (time.monotonic_ns() - start_ns) / 1e9)):
             return
-        nemesis.join(timeout=MAX_OVERRUN_S)
-        healed_s = max((f.at_s + f.held_s for f in nemesis.fired), default=None)
+        timed = sum(not _open_ended(f) for f in faults)
+        deadline = time.monotonic() + MAX_OVERRUN_S
+        while len(nemesis.healed) < timed and nemesis.is_alive() and time.monotonic() < deadline:
+            if stop.wait(0.1):
+                return
+        healed_s = max((f.at_s + f.held_s for f in list(nemesis.healed)), default=None)
         if healed_s is not None:
             now_s = (time.monotonic_ns() - start_ns) / 1e9
             stop.wait(max(0.0, healed_s + RECOVERY_TAIL_S - now_s))
@@ -183,6 +187,14 @@ def _workload_with_nemesis(
             nemesis.stop()  # past the deadline: interrupt, let it heal, then record what fired
             nemesis.join(NEMESIS_GRACE_S)
             write_schedule(run_dir.schedule, nemesis.fired, seed=seed)
+
+
+def _open_ended(fault: FaultSpec) -> bool:
+    """A fault healed only at the end of the run (a kill without ``restart_after``)."""
+    runs_own_course = fault.kind in (FaultKind.LEADER_LOSS, FaultKind.ROLLING_RESTART)
+    return (
+        not runs_own_course and fault.duration_s is None and not fault.params.get("restart_after_s")
+    )
 
 
 def _last_heal_s(faults: list[FaultSpec], start_ns: int) -> float:

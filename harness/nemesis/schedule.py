@@ -290,6 +290,7 @@ def run_schedule(
     stop: threading.Event,
     options: ScheduleOptions | None = None,
     finish: threading.Event | None = None,
+    healed: list[FiredFault] | None = None,
 ) -> list[FiredFault]:
     """Fire ``specs`` at their ``at_s`` (run clock) until done or ``stop`` is set; heal all.
 
@@ -299,6 +300,8 @@ def run_schedule(
     when given (the run sets it when the workload ends), or ``stop``.
     """
     run = _Run(ctx, stop, options or ScheduleOptions())
+    if healed is not None:
+        run.fired = healed  # live progress for the caller: each fault appears once healed
     ordered = sorted(enumerate(specs), key=lambda p: (p[1].at_s, p[0]))
     # Built (and their random draws made) up front in schedule order: the same seed gives the
     # same choices whatever order the worker threads happen to run in.
@@ -366,13 +369,19 @@ class NemesisThread(threading.Thread):
         self.specs, self.ctx, self.options = list(specs), ctx, options
         self.stop_event = threading.Event()
         self.finish_event = threading.Event()
+        self.healed: list[FiredFault] = []  # grows as faults are healed, while it runs
         self.fired: list[FiredFault] = []
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
             self.fired = run_schedule(
-                self.specs, self.ctx, self.stop_event, self.options, finish=self.finish_event
+                self.specs,
+                self.ctx,
+                self.stop_event,
+                self.options,
+                finish=self.finish_event,
+                healed=self.healed,
             )
         except BaseException as exc:  # why broad: handed to the caller by result()
             self.error = exc
