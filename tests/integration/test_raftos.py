@@ -1,0 +1,145 @@
+"""raftos 0.2.6 as the store engine: a cluster elects a leader, and the harness catches its defects.
+
+One 3-member raftos cluster (UDP between peers, our compatibility layer, nothing of raftos'
+Raft logic fixed) serves the first test: every member runs ``engine: raftos``, exactly one
+leader is elected, and a write through a follower is forwarded and read back. Then the three
+cheapest known-bad scenarios of ``scenarios/raftos`` run side by side in ``chaosplane run``
+processes, and each must come out INVALID on the checker that proves its defect — the harness
+catching raftos is the test. Each also proves its fault really bit (writes ending ``info``,
+terms churning, two leaders at once).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from harness.cluster.cluster import DockerCluster
+from harness.cluster.model import ClusterSpec
+from harness.images import ImageTags
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+ClusterFactory = Callable[..., DockerCluster]
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios" / "raftos"
+CONCURRENT = SCENARIOS / "raftos-concurrent-writers-hang.yaml"
+LARGE_VALUE = SCENARIOS / "raftos-large-value-wedge.yaml"
+SPLIT_BRAIN = SCENARIOS / "raftos-split-brain-halves.yaml"
+SEED = 1
+RUN_TIMEOUT_S = 300.0
+# raftos' default election timeout is 1.5-4.5 s, and its followers can refuse votes for a few
+# rounds (they do not reset voted_for in a new term): leave room for several rounds.
+ELECTION_TIMEOUT_S = 30.0
+
+
+@pytest.fixture(scope="module")
+def raftos_cluster(images: ImageTags, cluster_factory: ClusterFactory) -> Iterator[DockerCluster]:
+    del images
+    cluster = cluster_factory(ClusterSpec(engine="raftos", store_members=3, apiservers=1))
+    try:
+        yield cluster
+    finally:
+        cluster.teardown()
+
+
+@pytest.fixture(scope="module")
+def scenario_runs(images: ImageTags, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Start the three known-bad runs at once (each owns its cluster); their run directories."""
+    del images
+    root = tmp_path_factory.mktemp("raftos-runs")
+    procs = {
+        path.stem: subprocess.Popen(
+            [sys.executable, "-m", "harness", "run", str(path), "--seed", str(SEED),
+             "--reports", str(root / path.stem), "--no-index"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        for path in (CONCURRENT, LARGE_VALUE, SPLIT_BRAIN)
+    }  # fmt: skip
+    dirs: dict[str, Path] = {}
+    for name, proc in procs.items():
+        try:
+            output, _ = proc.communicate(timeout=RUN_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+        found = sorted((root / name).glob("*/verdicts.json"))
+        assert found, f"{name}: no verdicts.json (exit {proc.returncode}); output:\n{output}"
+        dirs[name] = found[-1].parent
+    return dirs
+
+
+def _checks(run_dir: Path) -> dict[str, dict[str, Any]]:
+    doc = json.loads((run_dir / "verdicts.json").read_text(encoding="utf-8"))
+    return dict(doc["checks"])
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _write_outcomes(run_dir: Path) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for op in _jsonl(run_dir / "history.jsonl"):
+        if op["f"] == "write" and op["type"] != "invoke":
+            counts[op["type"]] = counts.get(op["type"], 0) + 1
+    return counts
+
+
+def test_raftos_members_elect_one_leader_and_replicate(raftos_cluster: DockerCluster) -> None:
+    leader = raftos_cluster.wait_leader_elected(ELECTION_TIMEOUT_S)
+    statuses = raftos_cluster.statuses()
+    assert all(s is not None and s["engine"] == "raftos" for s in statuses.values()), statuses
+    roles = {m: s["role"] for m, s in statuses.items() if s is not None}
+    assert list(roles.values()).count("leader") <= 1 and roles.get(leader) == "leader", roles
+    # A write through a follower is forwarded to the leader (raftos itself has no forwarding).
+    follower = next(m for m in statuses if m != leader)
+    url = f"{raftos_cluster.info.store[follower]}/kv/raftos-probe"
+    put = httpx.put(url, json={"value": 42}, timeout=10)
+    assert put.status_code == 200, put.text
+    got = httpx.get(url, timeout=10)
+    assert got.status_code == 200 and got.json()["value"] == 42, got.text
+
+
+def test_concurrent_writers_hang(scenario_runs: dict[str, Path]) -> None:
+    run_dir = scenario_runs[CONCURRENT.stem]
+    checks = _checks(run_dir)
+    assert checks["availability"]["verdict"] == "invalid", checks
+    # The defect itself: most writes never got an answer (raftos orphaned their futures).
+    outcomes = _write_outcomes(run_dir)
+    assert outcomes.get("info", 0) > outcomes.get("ok", 0), outcomes
+
+
+def test_large_values_wedge_the_cluster(scenario_runs: dict[str, Path]) -> None:
+    run_dir = scenario_runs[LARGE_VALUE.stem]
+    checks = _checks(run_dir)
+    assert checks["availability"]["verdict"] == "invalid", checks
+    outcomes = _write_outcomes(run_dir)
+    assert outcomes.get("ok", 0) == 0 and outcomes.get("info", 0) > 0, outcomes
+    # The oversized entry cannot reach the followers, so they keep starting elections.
+    terms = {s["term"] for s in _jsonl(run_dir / "status.jsonl") if s.get("term") is not None}
+    assert max(terms) >= 5, sorted(terms)
+
+
+def test_split_brain_halves_commit_conflicting_values(scenario_runs: dict[str, Path]) -> None:
+    run_dir = scenario_runs[SPLIT_BRAIN.stem]
+    checks = _checks(run_dir)
+    caught = {n for n in ("linearizable", "converged", "election")
+              if checks.get(n, {}).get("verdict") == "invalid"}  # fmt: skip
+    assert caught, checks
+    # The fault bit: during the partition both halves had a leader of their own.
+    faults = _jsonl(run_dir / "faults.jsonl")
+    start = next(f["time"] for f in faults if f["type"] == "start" and f["fault"] == "partition")
+    end = next(f["time"] for f in faults if f["type"] == "end" and f["fault"] == "partition")
+    leaders = {
+        s["member"]
+        for s in _jsonl(run_dir / "status.jsonl")
+        if start <= s["time"] <= end and s.get("role") == "leader"
+    }
+    assert len(leaders) >= 2, leaders
