@@ -83,12 +83,20 @@ def recovery_events(faults: list[FaultEvent], status: list[StatusSample]) -> lis
         elif f.type is FaultPhase.START:
             leader = leader_at(status, f.time)
             if f.fault == "leader-loss" or (leader is not None and leader in f.targets):
+                excluded = frozenset(f.targets) | ({leader} if leader else set())
+                until = ends.get(f.id, 1 << 62)
+                params = f.detail.get("params") or {}
+                if f.fault == "leader-loss" and int(params.get("repeat") or 1) > 1:
+                    # A repeated leader loss strikes each NEW leader in turn: recovery from the
+                    # first strike is a leader other than the one struck, before the next strike.
+                    excluded = frozenset({leader} if leader else set(f.targets[:1]))
+                    until = min(until, f.time + int(float(params.get("interval_s") or 0) * 1e9))
                 out.append(
                     Event(
                         time=f.time,
                         label=f"leader loss {f.fault}#{f.id} ({leader or '?'})",
-                        excluded=frozenset(f.targets) | ({leader} if leader else set()),
-                        until=ends.get(f.id, 1 << 62),
+                        excluded=excluded,
+                        until=until,
                     )
                 )
     return sorted(out, key=lambda e: e.time)

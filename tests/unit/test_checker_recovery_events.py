@@ -1,0 +1,38 @@
+"""Which leader a recovery waits for after a (repeated) leader loss."""
+
+from __future__ import annotations
+
+from harness.checker.recovery import recovery_events
+from harness.history import FaultEvent, FaultPhase, StatusSample
+
+S = 1_000_000_000
+
+
+def leader(t_s: float, member: str, term: int) -> StatusSample:
+    return StatusSample(time=int(t_s * S), member=member, reachable=True, role="leader", term=term)
+
+
+def test_repeated_leader_loss_waits_only_for_a_leader_other_than_the_one_struck() -> None:
+    # Three strikes 4 s apart kill store-2, then store-1, then store-2 again: recovery from the
+    # first strike is any leader but store-2 before the second strike, store-1 included.
+    start = FaultEvent(
+        time=5 * S, type=FaultPhase.START, fault="leader-loss", id=1,
+        targets=["store-2", "store-1", "store-2"],
+        detail={"params": {"action": "kill", "repeat": 3, "interval_s": 4.0}},
+    )  # fmt: skip
+    end = FaultEvent(time=19 * S, type=FaultPhase.END, fault="leader-loss", id=1)
+    status = [leader(4.8, "store-2", 1)]
+    (loss, heal) = recovery_events([start, end], status)
+    assert loss.excluded == frozenset({"store-2"})
+    assert loss.until == 9 * S  # the next strike
+    assert heal.time == 19 * S
+
+
+def test_single_leader_loss_excludes_every_target_until_its_heal() -> None:
+    start = FaultEvent(
+        time=5 * S, type=FaultPhase.START, fault="kill", id=2, targets=["store-3"],
+        detail={"params": {"restart_after_s": 3.0}},
+    )  # fmt: skip
+    end = FaultEvent(time=8 * S, type=FaultPhase.END, fault="kill", id=2)
+    (loss, _) = recovery_events([start, end], [leader(4.9, "store-3", 2)])
+    assert loss.excluded == frozenset({"store-3"}) and loss.until == 8 * S
