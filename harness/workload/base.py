@@ -44,6 +44,9 @@ class Invocation:
     effect: Effect
 
 
+RETURN_HOME_AFTER_OK = 10
+
+
 @dataclass(slots=True, kw_only=True)
 class ClientState:
     """One client's mutable state: its current process id and the server it talks to."""
@@ -52,6 +55,7 @@ class ClientState:
     process: int
     endpoint: int
     rng: random.Random
+    ok_away: int = 0  # ok ops since it failed over from its home endpoint
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -265,9 +269,20 @@ class ClientWorkload(abc.ABC):
         self.observe(client, inv, outcome)
         if outcome.type is OpType.INFO:
             client.process += self.slots
+        self._steer(client, outcome)
+        return outcome
+
+    def _steer(self, client: ClientState, outcome: Outcome) -> None:
+        """Fail over on an unavailable endpoint; after a while away, go back home, so a healed
+        endpoint gets traffic again (recovery is judged per endpoint)."""
+        home = client.slot % len(self.endpoints)
         if outcome.unavailable:
             client.endpoint = (client.endpoint + 1) % len(self.endpoints)
-        return outcome
+            client.ok_away = 0
+        elif client.endpoint != home and outcome.type is OpType.OK:
+            client.ok_away += 1
+            if client.ok_away >= RETURN_HOME_AFTER_OK:
+                client.endpoint, client.ok_away = home, 0
 
     def _result(self, elapsed_s: float, pacer: Pacer, jitters_s: list[float]) -> WorkloadResult:
         counts = dict(self.recorder.counts)
