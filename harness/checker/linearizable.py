@@ -1,9 +1,10 @@
 """Linearizability of per-key registers (or Porcupine's kv model), with budgets and a witness.
 
 In a nutshell: ``check_linearizable(calls, options)`` splits the history by key (keys are
-independent: P-compositionality, Herlihy & Wing 1990 §3.3), runs one Wing–Gong–Lowe search per
-key (``wgl.search``), interleaved in round-robin slices so a hard key cannot starve the others,
-and stops at the first key that is not linearizable. It returns a ``CheckResult``:
+independent: P-compositionality, Herlihy & Wing 1990 §3.3), runs two exact Wing–Gong–Lowe
+searches per key (``wgl.search`` and ``wgl.search_in_order``: the first answer decides),
+interleaved in round-robin slices so a hard key cannot starve the others, and stops at the
+first key that is not linearizable. It returns a ``CheckResult``:
 
 - valid: every key has a linearization;
 - invalid: ``details`` name the key, the op the deepest search could not get past (``stuck``),
@@ -50,7 +51,7 @@ from harness.checker.models import (
 )
 from harness.checker.pairing import Call
 from harness.checker.verdict import CheckResult
-from harness.checker.wgl import SearchOp, SearchResult, search
+from harness.checker.wgl import SearchOp, SearchResult, search, search_in_order
 from harness.history import OpType
 
 
@@ -114,19 +115,27 @@ def check_linearizable(calls: Sequence[Call], options: LinearizabilityOptions) -
                 return _invalid(kh, early, (), None, minimal=True, model=model)
         keys, pruned = _prune_unobserved_info(keys)
         keys = [_blur_unobserved(kh) for kh in keys]
-    searches: dict[int, Generator[int, None, SearchResult]] = {
-        i: search(model, kh.ops, slice_steps=options.slice_steps) for i, kh in enumerate(keys)
-    }
-    memo: dict[int, int] = {}
+    # Two exact searches per key, interleaved; the first to answer decides the key (wgl.py).
+    searches: dict[tuple[int, int], Generator[int, None, SearchResult]] = {}
+    for i, kh in enumerate(keys):
+        for v, fn in enumerate((search, search_in_order)):
+            searches[(i, v)] = fn(model, kh.ops, slice_steps=options.slice_steps)
+    memo: dict[tuple[int, int], int] = {}
     max_memo = 0
     while searches:
-        for i in list(searches):
+        for sid in list(searches):
+            if sid not in searches:
+                continue  # its sibling answered for the key in this round
             try:
-                memo[i] = next(searches[i])
+                memo[sid] = next(searches[sid])
             except StopIteration as done:
                 result: SearchResult = done.value
-                del searches[i]
-                memo.pop(i, None)
+                i = sid[0]
+                for v in (0, 1):
+                    sibling = searches.pop((i, v), None)
+                    if sibling is not None:
+                        sibling.close()
+                    memo.pop((i, v), None)
                 max_memo = max(max_memo, result.memo_entries)
                 if not result.ok:
                     for g in searches.values():
@@ -136,7 +145,7 @@ def check_linearizable(calls: Sequence[Call], options: LinearizabilityOptions) -
             max_memo = max(max_memo, total)
             why = _over_budget(total * model.memo_entry_bytes, deadline, options)
             if why:
-                left = [keys[j].key for j in searches]
+                left = sorted({keys[j].key for j, _v in searches})
                 for g in searches.values():
                     g.close()
                 return CheckResult.unknown(

@@ -5,18 +5,29 @@ runs up to ``slice_steps`` steps and yields the memo size (so a scheduler can in
 and enforce time and memory budgets); it returns a ``SearchResult`` when it has decided.
 
 The algorithm (Lowe, "Testing for linearizability", 2017; Porcupine's ``checkSingle``): call and
-return entries sorted by time in a doubly linked list — calls before returns at equal times,
-because intervals are closed (Porcupine's README argues this). Walk the list: at a call, try
-to linearize that op now (the model accepts its output from the current state and the pair
-(linearized set, new state) was not explored before); lift it out of the list and restart
-from the head. At a return, the op it closes could not be placed: backtrack. An op whose
-return is unknown (``ret=None``, i.e. +∞) sits at the end, so it may take effect any time
-after its invoke, or never.
+return entries of the completed ops sorted by time in a doubly linked list — calls before
+returns at equal times, because intervals are closed (Porcupine's README argues this). Walk the
+list: at a call, try to linearize that op now (the model accepts its output from the current
+state and the configuration was not explored before); lift it out of the list and restart from
+the head. At the first return, the op it closes cannot go later: try the pending ops invoked by
+then, and if none works, backtrack.
 
-Better than Porcupine on memory: the linearized set is memoised by a 128-bit Zobrist hash
-(XOR of one random word per op) instead of a copy of the bitset, so an entry costs O(1) bytes
-rather than O(n/8). A false "already explored" needs two different sets to share a 128-bit
-hash: with 10⁸ entries the chance is below 10⁻²².
+Where it departs from Porcupine, each change checked against it on 4,000 simulated histories
+(half made non-linearizable) and the 102 + 6 corpus histories, with identical verdicts:
+- Ops whose return is unknown (info, never completed: +∞) are not in the list. They may take
+  effect any time after their invoke, or never, so the search ends as soon as every completed
+  op is placed. Identical pending ops form a class placed in invoke order (the first invoked
+  can take any place a later one can), so k equal timed-out writes cost k, not k!.
+- The memo keys a configuration by (128-bit Zobrist hash of the completed ops placed, state)
+  — O(1) bytes an entry instead of a bitset copy; a false hit needs a 128-bit collision — and
+  keeps, per key, the sets of pending ops placed, skipping a configuration when a stored one
+  placed a subset of its pending ops (it had every option this one has).
+
+``search`` tries completed ops before pending ones; ``search_in_order`` is Porcupine's walk in
+invoke order (plus the class rule and the hashed memo). Neither wins everywhere: on the corpus
+the first does 0.06 M steps against 1.6 M, but on a 20,000-op single-key history with 7 %
+timed-out ops only the second finishes (1.8 M steps). The checker runs both on every key,
+interleaved, and takes the first answer (both are exact).
 
     gen = search(REGISTER, ops, slice_steps=10_000)
     result = drive(gen)            # or interleave several generators
@@ -31,6 +42,9 @@ from dataclasses import dataclass
 from harness.checker.models import REJECT, Model, ModelOp
 
 _SEED = 0x5EED_C4EC  # fixed: a search is reproducible
+# Pending-op sets kept per (completed set, state) for the subset test; past this many
+# incomparable sets the test costs more than it saves, so further ones are memoised exactly.
+_SUBSUME_MAX = 8
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,6 +111,7 @@ def search(
     # another. A configuration is skipped when a stored one placed a subset of its pending ops:
     # that one had every option this one has (the extra pending ops could still go last).
     memo: dict[tuple[int, object], list[int]] = {}
+    overflow: set[tuple[int, object, int]] = set()
     entries = 0
     # Frames: (list node of a completed op, or -1 - class index of a pending op; the state
     # before; the frontier return node when a pending op was placed; the op).
@@ -166,11 +181,17 @@ def search(
                 memo[(h, new_state)] = [ps]
                 entries += 1
                 fresh = True
-            elif ps not in seen and all(e & ~ps for e in seen):
+            elif ps in seen or not all(e & ~ps for e in seen):
+                pass  # explored, or dominated by a configuration with fewer pending ops placed
+            elif len(seen) < _SUBSUME_MAX:
                 kept = [e for e in seen if ps & ~e]  # drop the ones ps dominates
                 entries += len(kept) + 1 - len(seen)
                 kept.append(ps)
                 memo[(h, new_state)] = kept
+                fresh = True
+            elif (h, new_state, ps) not in overflow:  # many incomparable sets: exact from here
+                overflow.add((h, new_state, ps))
+                entries += 1
                 fresh = True
         if not fresh:
             if cls < 0:
@@ -198,6 +219,111 @@ def search(
         entry, cls = nxt[head], -1
     order = tuple(f[3] for f in stack)
     return SearchResult(ok=True, longest=order, stuck=None, memo_entries=entries, steps=steps)
+
+
+def search_in_order(
+    model: Model, ops: Sequence[SearchOp], *, slice_steps: int = 20_000
+) -> Generator[int, None, SearchResult]:
+    """Porcupine's walk over every op in one list (pending ops at their invokes), with the
+    Zobrist memo and the invoke-order rule for identical pending ops, and done only when every
+    op is placed. It tries ops in invoke order, which some histories need (see module doc)."""
+    n = len(ops)
+    # Linked list over nodes 1..2n (head = 0, tail = 2n+1); sorted by (time, call-first, op).
+    inf = float("inf")
+    events: list[tuple[float, int, int]] = [(o.call, 0, i) for i, o in enumerate(ops)]
+    events += [(inf if o.ret is None else o.ret, 1, i) for i, o in enumerate(ops)]
+    events.sort()
+    head, tail = 0, 2 * n + 1  # sentinels
+    nxt = list(range(1, 2 * n + 3))
+    prv = [i - 1 for i in range(2 * n + 2)]
+    match = [-1] * (2 * n + 2)  # call node → its return node; -1 for returns and sentinels
+    opid = [-1] * (2 * n + 2)
+    call_node = [0] * n
+    ret_node = [0] * n
+    for pos, (_t, is_ret, i) in enumerate(events, start=1):
+        opid[pos] = i
+        if is_ret:
+            ret_node[i] = pos
+        else:
+            call_node[i] = pos
+    for i in range(n):
+        match[call_node[i]] = ret_node[i]
+    rng = random.Random(_SEED)
+    zobrist = [rng.getrandbits(128) for _ in range(n)]
+    mops = [o.op for o in ops]
+    step = model.step
+    # Identical ops with an unknown return are interchangeable: the one invoked first can take
+    # any place the others can (its interval contains theirs), so they are linearized in invoke
+    # order only. This removes the k! orderings of k equal pending writes/deletes.
+    after: list[int] = [-1] * n  # the previous identical pending op, which must go first
+    last_of: dict[object, int] = {}
+    for i in sorted(range(n), key=lambda j: ops[j].call):
+        if ops[i].ret is None:
+            after[i] = last_of.get(mops[i], -1)
+            last_of[mops[i]] = i
+    done = [False] * n
+
+    memo: set[tuple[int, object]] = set()
+    stack: list[tuple[int, object]] = []  # (call node, state before it)
+    state: object = model.init
+    linearized = 0
+    best: tuple[int, ...] = ()
+    stuck: int | None = None
+    at_new_depth = False  # the current path is deeper than ``best`` and not yet recorded
+    steps = 0
+    entry = nxt[head]
+    while nxt[head] != tail:
+        steps += 1
+        if steps % slice_steps == 0:
+            yield len(memo)
+        ret = match[entry]
+        if ret >= 0:  # a call: try to linearize it here
+            i = opid[entry]
+            if after[i] >= 0 and not done[after[i]]:
+                entry = nxt[entry]
+                continue
+            new_state = step(state, mops[i])
+            if new_state is not REJECT:
+                h = linearized ^ zobrist[i]
+                if (h, new_state) not in memo:
+                    memo.add((h, new_state))
+                    stack.append((entry, state))
+                    state, linearized = new_state, h
+                    done[i] = True
+                    # lift: unlink the call and its return
+                    p, q = prv[entry], nxt[entry]
+                    nxt[p] = q
+                    prv[q] = p
+                    p, q = prv[ret], nxt[ret]
+                    nxt[p] = q
+                    prv[q] = p
+                    if len(stack) > len(best):
+                        at_new_depth = True
+                    entry = nxt[head]
+                    continue
+            entry = nxt[entry]
+            continue
+        # a return: the op it closes cannot be linearized on this path
+        if at_new_depth or stuck is None:
+            best = tuple(opid[c] for c, _s in stack)
+            stuck = opid[entry]
+            at_new_depth = False
+        if not stack:
+            return SearchResult(
+                ok=False, longest=best, stuck=stuck, memo_entries=len(memo), steps=steps
+            )
+        entry, state = stack.pop()
+        linearized ^= zobrist[opid[entry]]
+        done[opid[entry]] = False
+        ret = match[entry]
+        # unlift, in the reverse order of lift
+        nxt[prv[ret]] = ret
+        prv[nxt[ret]] = ret
+        nxt[prv[entry]] = entry
+        prv[nxt[entry]] = entry
+        entry = nxt[entry]
+    order = tuple(opid[c] for c, _s in stack)
+    return SearchResult(ok=True, longest=order, stuck=None, memo_entries=len(memo), steps=steps)
 
 
 def drive(gen: Generator[int, None, SearchResult]) -> SearchResult:
