@@ -12,7 +12,7 @@ its verdicts, recovery figures, the rerun command and the report path. Options a
 from __future__ import annotations
 
 from harness.plugin.fixtures import chaos_options, cluster, history, nemesis, run_scenario
-from harness.plugin.items import ScenarioFile, ScenarioItem, ScenarioRunFailed
+from harness.plugin.items import ScenarioFile, ScenarioItem, ScenarioRunFailed, ScenarioRunInvalid
 from harness.plugin.options import (
     pytest_addoption,
     pytest_collect_file,
@@ -24,6 +24,7 @@ __all__ = [
     "ScenarioFile",
     "ScenarioItem",
     "ScenarioRunFailed",
+    "ScenarioRunInvalid",
     "chaos_options",
     "cluster",
     "history",

@@ -20,6 +20,15 @@ class ScenarioRunFailed(Exception):
         self.outcome = outcome
 
 
+class ScenarioRunInvalid(ScenarioRunFailed):
+    """The checkers found a violation (what a ``known_bad`` scenario expects)."""
+
+
+def failure_of(outcome: RunOutcome) -> ScenarioRunFailed:
+    invalid = outcome.verdicts.overall.value == "invalid"
+    return (ScenarioRunInvalid if invalid else ScenarioRunFailed)(outcome)
+
+
 class ScenarioFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
         try:
@@ -32,6 +41,13 @@ class ScenarioFile(pytest.File):
         item.add_marker(pytest.mark.docker)
         for marker in scenario.markers:
             item.add_marker(getattr(pytest.mark, marker))
+        if "known_bad" in scenario.markers:
+            # It shows a known defect: only an INVALID verdict is the expected outcome; a
+            # valid run (the harness missed it) fails the test, and so does unknown.
+            reason = "known_bad: the harness must find this defect"
+            item.add_marker(
+                pytest.mark.xfail(reason=reason, strict=True, raises=ScenarioRunInvalid)
+            )
         yield item
 
 
@@ -56,7 +72,7 @@ class ScenarioItem(pytest.Item):
         )
         print(f"\n{self.scenario.name}: {outcome.verdicts.overall.value} — report {outcome.report}")
         if not outcome.passed:
-            raise ScenarioRunFailed(outcome)
+            raise failure_of(outcome)
 
     def repr_failure(
         self,

@@ -140,3 +140,20 @@ def test_chaos_options_reach_the_run(pytester: pytest.Pytester) -> None:
         "--chaos-bug", "stale-follower-reads,watch-gap", "--chaos-keep-cluster",
     )  # fmt: skip
     result.stdout.fnmatch_lines(["*OPTIONS-OK*"])
+
+
+@pytest.mark.parametrize(
+    ("verdict", "outcome"),
+    [("invalid", {"xfailed": 1}), ("valid", {"failed": 1}), ("unknown", {"failed": 1})],
+)
+def test_known_bad_scenario_passes_only_when_the_defect_is_found(
+    pytester: pytest.Pytester, verdict: str, outcome: dict[str, int]
+) -> None:
+    pytester.mkdir("scenarios")
+    known_bad = GOOD.replace(
+        "expect: {linearizable: true}", "expect: {linearizable: true}\nmarkers: [known_bad]"
+    )
+    pytester.path.joinpath("scenarios", "tiny.yaml").write_text(known_bad)
+    pytester.makeconftest(FAKE_RUN.replace("VERDICT", repr(verdict)))
+    result = pytester.runpytest_inprocess("scenarios")
+    result.assert_outcomes(**outcome)
