@@ -190,7 +190,8 @@ def test_latency_toxic_adds_measurable_latency_to_an_apiserver_request(
         toxic.heal(ctx)
     after_s = median_request_s(url, token)
     assert during_s - before_s > 0.25, (before_s, during_s)
-    assert after_s < before_s + 0.1, (before_s, after_s)
+    # Healed: the 300 ms are gone (compared with the toxic, not absolute: the machine may be busy).
+    assert after_s < during_s - 0.2, (before_s, during_s, after_s)
 
 
 def test_link_down_refuses_connections_until_healed(ctx: FaultContext, cluster: Any) -> None:

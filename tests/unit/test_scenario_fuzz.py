@@ -148,7 +148,9 @@ def _replace(data: Any, path: tuple[Any, ...], value: Any) -> Any:
         return value
     if isinstance(data, dict):
         return {k: (_replace(v, path[1:], value) if k == path[0] else v) for k, v in data.items()}
-    return [(_replace(v, path[1:], value) if i == path[0] else v) for i, v in enumerate(data)]
+    if isinstance(data, list):
+        return [(_replace(v, path[1:], value) if i == path[0] else v) for i, v in enumerate(data)]
+    return data  # an earlier mutation replaced the parent with a scalar: nothing left to reach
 
 
 def test_base_is_valid() -> None:
