@@ -258,6 +258,7 @@ async def _status(request: web.Request) -> web.Response:
             "id": s.id,
             "role": s.role.value,
             "term": s.term,
+            "voted_for": s.voted_for,
             "leader": s.leader,
             "commit_index": s.commit_index,
             "applied_index": s.applied_index,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.checker import availability as availability_mod
-from harness.checker import convergence, election, lostwrites, recovery, watch
+from harness.checker import convergence, election, lostwrites, recovery, votes, watch
 from harness.checker.linearizable import LinearizabilityOptions, check_linearizable
 from harness.checker.models import KV, REGISTER, FailCas
 from harness.checker.rundata import RunData, from_history, load_run
@@ -93,6 +93,7 @@ for _spec in (
     ),
     CheckerSpec(name="watch", check=watch.watch, applies=watch.applies),
     CheckerSpec(name="election", check=election.election, applies=election.applies),
+    CheckerSpec(name="vote_persistence", check=votes.votes, applies=votes.applies),
 ):
     register_checker(_spec)
 

@@ -35,6 +35,7 @@ def sample_from(member: str, status: dict[str, Any] | None, time_ns: int) -> Sta
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     leader = status.get("leader")
+    voted_for = status.get("voted_for")
     state_hash = status.get("state_hash")
     return StatusSample(
         time=time_ns,
@@ -46,6 +47,7 @@ def sample_from(member: str, status: dict[str, Any] | None, time_ns: int) -> Sta
         commit_index=opt_int("commit_index"),
         applied_index=opt_int("applied_index"),
         state_hash=str(state_hash) if state_hash is not None else None,
+        voted_for=str(voted_for) if voted_for else None,
     )
 
 

@@ -117,9 +117,10 @@ class StatusSample:
     commit_index: int | None = None
     applied_index: int | None = None
     state_hash: str | None = None
+    voted_for: str | None = None  # Raft votedFor in ``term``; None: no vote, or not reported
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "time": self.time,
             "member": self.member,
             "reachable": self.reachable,
@@ -130,6 +131,9 @@ class StatusSample:
             "applied_index": self.applied_index,
             "state_hash": self.state_hash,
         }
+        if self.voted_for is not None:  # additive: files without it read as "no vote seen"
+            out["voted_for"] = self.voted_for
+        return out
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> StatusSample:
@@ -143,6 +147,7 @@ class StatusSample:
             commit_index=d.get("commit_index"),
             applied_index=d.get("applied_index"),
             state_hash=d.get("state_hash"),
+            voted_for=d.get("voted_for"),
         )
 
 

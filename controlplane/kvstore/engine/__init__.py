@@ -56,6 +56,8 @@ class EngineStatus:
     state_hash: str
     engine: str
     revision: int
+    # Raft's persistent votedFor in ``term`` (member name), None when no vote or not exposed.
+    voted_for: str | None = None
 
 
 class Engine(Protocol):

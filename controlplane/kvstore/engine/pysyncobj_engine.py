@@ -225,10 +225,12 @@ class PySyncObjEngine:
             state_hash = self._consumer.kv.state_hash()
             revision = self._consumer.kv.revision
         leader = sync._getLeader()
+        term, voted = _term_and_vote(sync)
         return EngineStatus(
             id=self._config.member_id,
             role=_ROLE_BY_RAFT_STATE.get(self._raft_state, Role.FOLLOWER),
-            term=int(sync.raftCurrentTerm),
+            term=term,
+            voted_for=self._member_name(voted),
             leader=self._member_name(leader),
             commit_index=int(sync.raftCommitIndex),
             applied_index=int(sync.raftLastApplied),
@@ -278,6 +280,18 @@ class PySyncObjEngine:
         if leader != self._last_leader:
             self._last_leader = leader
             _say(f"raft {self._config.member_id}: leader is {leader} term={sync.raftCurrentTerm}")
+
+
+def _term_and_vote(sync: SyncObj) -> tuple[int, Any]:
+    """currentTerm and votedFor as one pair. PySyncObj's Raft thread sets the term, then the
+    vote; a pair read across that update could show the old term with the new term's (absent)
+    vote, so read the term on both sides of the vote and retry when it moved."""
+    for _ in range(5):
+        term = int(sync.raftCurrentTerm)
+        voted = getattr(sync, "_SyncObj__votedForNodeId", None)
+        if int(sync.raftCurrentTerm) == term:
+            return term, voted
+    return int(sync.raftCurrentTerm), None  # terms racing by: claim no vote rather than guess
 
 
 def _idempotent(command: Command) -> bool:

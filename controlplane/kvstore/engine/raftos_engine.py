@@ -284,6 +284,7 @@ class RaftosEngine:
             id=self._config.member_id,
             role=self._role(),
             term=int(state.storage.term),
+            voted_for=self._voted_for(),
             leader=self._member_name(self._leader_address()),
             commit_index=int(state.log.commit_index),
             applied_index=int(state.log.last_applied),
@@ -309,6 +310,19 @@ class RaftosEngine:
 
         current = self._node.state.state if self._node is not None else None
         return current if isinstance(current, raftos.state.Leader) else None
+
+    def _voted_for(self) -> str | None:
+        # raftos keeps the vote in its file-backed storage; unreadable → unknown (None).
+        try:
+            storage = self._node.state.storage if self._node is not None else None
+            voted = (
+                storage["voted_for"]
+                if storage is not None and storage.exists("voted_for")
+                else None
+            )
+        except Exception:  # status must answer even if the store file is mid-write
+            return None
+        return self._member_name(None if voted is None else str(voted))
 
     def _leader_address(self) -> str | None:
         import raftos.state
