@@ -47,7 +47,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "stale-follower-reads": ("linearizable",),
     "ack-before-commit": ("no_lost_writes",),
     "no-step-down": ("linearizable",),
-    "forget-vote": ("election", "linearizable", "converged"),
+    "forget-vote": ("vote_persistence", "election", "linearizable", "converged"),
     "cas-without-check": ("linearizable",),
     "watch-gap": ("watch",),
 }

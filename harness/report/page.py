@@ -50,6 +50,8 @@ GUARANTEES = {
     "availability": "Share of operations that succeeded during each fault window.",
     "watch": "Every watcher sees every event exactly once, in revision order.",
     "election": "At most one leader per Raft term, as far as the status samples show.",
+    "vote_persistence": "A restarted store member still holds the term and vote it had "
+    "(Raft's persistent state), as far as the status samples show.",
 }
 
 

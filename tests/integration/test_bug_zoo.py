@@ -33,7 +33,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "stale-follower-reads": ("linearizable",),
     "ack-before-commit": ("no_lost_writes",),
     "no-step-down": ("linearizable",),
-    "forget-vote": ("election", "linearizable", "converged"),
+    "forget-vote": ("vote_persistence", "election", "linearizable", "converged"),
     "cas-without-check": ("linearizable",),
     "watch-gap": ("watch",),
 }
@@ -99,23 +99,7 @@ def _verdicts(out: Path) -> dict[str, object] | None:
     return verdicts
 
 
-# forget-vote on PySyncObj needs a member restarted inside one election round (ms), which a
-# container restart (≥ 1 s) almost never hits: measured catch rate in scenarios/README.md.
-RARELY_CAUGHT = {"forget-vote"}
-
-
-@pytest.mark.parametrize(
-    "bug",
-    [
-        pytest.param(
-            b,
-            marks=pytest.mark.xfail(
-                b in RARELY_CAUGHT, reason="double vote needs a restart inside one election round"
-            ),
-        )
-        for b in EXPECTED
-    ],
-)
+@pytest.mark.parametrize("bug", list(EXPECTED))
 def test_regression_catches_its_bug(bug: str, bug_runs: dict[str, BugRun]) -> None:
     run = bug_runs[bug]
     assert run.verdicts is not None, f"no verdicts (exit {run.returncode}):\n{run.output}"
