@@ -41,7 +41,8 @@ def recovered(run: RunData) -> CheckResult:
     within_ns = float(run.expect["recovered_within_s"]) * NS_PER_S
     if not run.status:
         return CheckResult.unknown("no status samples: cannot tell when a leader was back")
-    events = recovery_events(run.faults, run.status)
+    store_members = (run.meta.get("cluster") or {}).get("store_members")
+    events = recovery_events(run.faults, run.status, int(store_members or 0) or None)
     if not events:
         return CheckResult.valid("no heal or leader loss to recover from", events=[])
     nodes = sorted({c.node or "*" for c in run.paired.calls})
@@ -70,7 +71,9 @@ def recovered(run: RunData) -> CheckResult:
     return CheckResult.valid(f"{len(rows)} recoveries, slowest {slowest:.2f} s", **details)
 
 
-def recovery_events(faults: list[FaultEvent], status: list[StatusSample]) -> list[Event]:
+def recovery_events(
+    faults: list[FaultEvent], status: list[StatusSample], store_members: int | None = None
+) -> list[Event]:
     ends = {f.id: f.time for f in faults if f.type is FaultPhase.END}
     out: list[Event] = []
     for f in faults:
@@ -82,6 +85,8 @@ def recovery_events(faults: list[FaultEvent], status: list[StatusSample]) -> lis
             )
         elif f.type is FaultPhase.START:
             leader = leader_at(status, f.time)
+            if store_members and _majority_down(faults, status, f, store_members):
+                continue  # no leader can exist until heals: the heal events measure recovery
             if f.fault == "leader-loss" or (leader is not None and leader in f.targets):
                 excluded = frozenset(f.targets) | ({leader} if leader else set())
                 until = ends.get(f.id, 1 << 62)
@@ -162,7 +167,7 @@ def _measure(run: RunData, ev: Event, nodes: list[str]) -> dict[str, Any]:
 def _active_targets(faults: list[FaultEvent], t: int) -> set[str]:
     """Targets of the faults in force at time t (started at or before t, not yet ended)."""
     active: dict[int, list[str]] = {}
-    for f in faults:
+    for f in sorted(faults, key=lambda f: f.time):  # start events carry when they began to strike
         if f.time > t:
             break
         if f.type is FaultPhase.START:
@@ -170,3 +175,20 @@ def _active_targets(faults: list[FaultEvent], t: int) -> set[str]:
         elif f.type is FaultPhase.END:
             active.pop(f.id, None)
     return {m for targets in active.values() for m in targets}
+
+
+PROCESS_FAULTS = frozenset({"kill", "pause", "leader-loss"})
+
+
+def _majority_down(
+    faults: list[FaultEvent], status: list[StatusSample], start: FaultEvent, store_members: int
+) -> bool:
+    """Whether, with ``start``, process faults hold down a majority of the store members (e.g.
+    the whole store killed at once): a leader loss then has no recovery of its own to time."""
+    if start.fault not in PROCESS_FAULTS:
+        return False
+    members = {s.member for s in status}
+    total = max(store_members, len(members))
+    in_force = [f for f in faults if f.fault in PROCESS_FAULTS and f.time <= start.time]
+    down = (_active_targets(in_force, start.time) | set(start.targets)) & members
+    return total - len(down) <= total // 2

@@ -36,3 +36,33 @@ def test_single_leader_loss_excludes_every_target_until_its_heal() -> None:
     end = FaultEvent(time=8 * S, type=FaultPhase.END, fault="kill", id=2)
     (loss, _) = recovery_events([start, end], [leader(4.9, "store-3", 2)])
     assert loss.excluded == frozenset({"store-3"}) and loss.until == 8 * S
+
+
+def test_whole_store_killed_has_no_leader_loss_to_time_only_heals() -> None:
+    # All three members killed at once: no leader can exist until they restart, so recovery is
+    # timed from each heal, not from the loss (which would count the planned downtime).
+    kills = [
+        FaultEvent(time=int((6 + i / 100) * S), type=FaultPhase.START, fault="kill", id=i,
+                   targets=[f"store-{i}"], detail={"params": {"restart_after_s": 2.0}})
+        for i in (1, 2, 3)
+    ]  # fmt: skip
+    heals = [
+        FaultEvent(time=(17 + i) * S, type=FaultPhase.END, fault="kill", id=i) for i in (1, 2, 3)
+    ]
+    status = [leader(5.9, "store-3", 2), leader(5.9, "store-1", 1), leader(5.9, "store-2", 1)]
+    status = [StatusSample(time=s.time, member=s.member, reachable=True,
+                           role="leader" if s.member == "store-3" else "follower", term=2)
+              for s in status]  # fmt: skip
+    events = recovery_events([*kills, *heals], status, store_members=3)
+    assert [e.label.split()[0] for e in events] == ["heal", "heal", "heal"]
+
+
+def test_one_member_killed_keeps_its_leader_loss_event() -> None:
+    kill = FaultEvent(time=6 * S, type=FaultPhase.START, fault="kill", id=1, targets=["store-3"])
+    heal = FaultEvent(time=9 * S, type=FaultPhase.END, fault="kill", id=1)
+    status = [leader(5.9, "store-3", 2), *(
+        StatusSample(time=int(5.9 * S), member=m, reachable=True, role="follower", term=2)
+        for m in ("store-1", "store-2")
+    )]  # fmt: skip
+    events = recovery_events([kill, heal], status, store_members=3)
+    assert [e.label.split()[0] for e in events] == ["leader", "heal"]
