@@ -9,6 +9,7 @@ from harness.checker.registry import REGISTRY
 from harness.checker.rundata import RunData, load_run
 from harness.checker.verdict import Verdict
 from harness.checker.votes import applies, vote_persistence
+from harness.cluster.probe import sample_from
 from harness.history import RunDir, StatusSample
 
 S = 1_000_000_000
@@ -138,3 +139,10 @@ def _write_run(path: Path, samples: list[StatusSample]) -> RunData:
         "".join(json.dumps(s.to_json()) + "\n" for s in samples), encoding="utf-8"
     )
     return load_run(run)
+
+
+def test_the_probe_records_voted_for_from_status() -> None:
+    status = {"id": "store-2", "role": "follower", "term": 3, "leader": "store-1"}
+    assert sample_from("store-2", {**status, "voted_for": "store-1"}, 5).voted_for == "store-1"
+    assert sample_from("store-2", {**status, "voted_for": None}, 5).voted_for is None
+    assert sample_from("store-2", status, 5).voted_for is None  # engines that do not report it
