@@ -19,11 +19,13 @@ help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
 
-venv: $(STAMP) ## create .venv (python3.11) and install chaosplane[harness,dev] (idempotent)
+venv: $(STAMP) ## create .venv (python3.11) and install chaosplane[harness,dev,raftos] (idempotent)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -e '.[harness,dev]'
+	$(BIN)/python -m pip install -q -e '.[harness,dev,raftos]'
+	@# raftos 0.2.6 pins packages that do not build on 3.11: install it alone, without them.
+	$(BIN)/python -m pip install -q --no-deps raftos==0.2.6
 	@rm -f $(VENV)/.installed-* && touch $@
 
 images: venv ## build the base/app/link-proxy images (installs debootstrap and zstd if missing)
