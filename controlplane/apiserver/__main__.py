@@ -12,22 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import sys
-
-from aiohttp import web
 
 from controlplane.apiserver.app import build_app
 from controlplane.apiserver.config import ApiConfig, ConfigError, config_from_env
 from controlplane.bugs import UnknownBugError
+from controlplane.serving import serve_until_signalled
 
 
 async def serve(config: ApiConfig) -> None:
-    runner = web.AppRunner(build_app(config), access_log=None)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, config.host, config.port)
-        await site.start()
+    def announce() -> None:
         if config.tokens is None:
             print(f"{config.name}: API_TOKENS unset: authentication is OFF", flush=True)
         if config.bugs:
@@ -37,13 +31,8 @@ async def serve(config: ApiConfig) -> None:
             f"(store: {', '.join(config.store.urls)})",
             flush=True,
         )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
-    finally:
-        await runner.cleanup()
+
+    await serve_until_signalled(build_app(config), config.host, config.port, announce=announce)
 
 
 def main() -> int:

@@ -9,37 +9,30 @@ the HTTP port, print a ``listening`` line, serve until SIGTERM/SIGINT.
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
-
-from aiohttp import web
 
 from controlplane.kvstore.config import ConfigError, StoreConfig, load_config
 from controlplane.kvstore.engine.factory import EngineNotAvailableError, make_engine
 from controlplane.kvstore.http import make_app
+from controlplane.serving import serve_until_signalled
 
 
 async def serve(config: StoreConfig) -> None:
     engine = make_engine(config)
     engine.start()
     await engine.wait_started()
-    runner = web.AppRunner(make_app(engine, config), access_log=None)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, config.http_host, config.http_port)
-        await site.start()
+
+    def announce() -> None:
         print(
             f"kvstore {config.member_id}: listening http={config.http_host}:{config.http_port} "
             f"raft={config.self_address} engine={engine.name} bugs={','.join(sorted(config.bugs))}",
             flush=True,
         )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+
+    try:
+        app = make_app(engine, config)
+        await serve_until_signalled(app, config.http_host, config.http_port, announce=announce)
     finally:
-        await runner.cleanup()
         engine.stop()
 
 

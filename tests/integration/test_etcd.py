@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from scenario_runs import checks_of, run_in_parallel
 
 from harness.cluster.cluster import DockerCluster
 from harness.cluster.model import ClusterSpec
@@ -56,30 +55,9 @@ def etcd_cluster(etcd_image: str, cluster_factory: ClusterFactory) -> Iterator[D
 def scenario_runs(etcd_image: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Start both scenario runs at once (each owns its cluster); their run directories."""
     root = tmp_path_factory.mktemp("etcd-runs")
-    procs = {
-        path.stem: subprocess.Popen(
-            [sys.executable, "-m", "harness", "run", str(path), "--seed", str(SEED),
-             "--reports", str(root / path.stem), "--no-index"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        for path in (VALID_SCENARIO, KNOWN_BAD_SCENARIO)
-    }  # fmt: skip
-    dirs: dict[str, Path] = {}
-    for name, proc in procs.items():
-        try:
-            output, _ = proc.communicate(timeout=RUN_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
-        found = sorted((root / name).glob("*/verdicts.json"))
-        assert found, f"{name}: no verdicts.json (exit {proc.returncode}); output:\n{output}"
-        dirs[name] = found[-1].parent
-    return dirs
-
-
-def _verdicts(run_dir: Path) -> dict[str, dict[str, object]]:
-    doc = json.loads((run_dir / "verdicts.json").read_text(encoding="utf-8"))
-    return dict(doc["checks"])
+    return run_in_parallel(
+        [VALID_SCENARIO, KNOWN_BAD_SCENARIO], root, seed=SEED, timeout_s=RUN_TIMEOUT_S
+    )
 
 
 def test_etcd_members_report_one_leader_through_the_status_adapter(
@@ -140,7 +118,7 @@ def test_linearizable_reads_stay_valid_under_partition_and_leader_kill(
     scenario_runs: dict[str, Path],
 ) -> None:
     run_dir = scenario_runs[VALID_SCENARIO.stem]
-    checks = _verdicts(run_dir)
+    checks = checks_of(run_dir)
     assert checks["linearizable"]["verdict"] == "valid", checks
     faults = [json.loads(line) for line in (run_dir / "faults.jsonl").read_text().splitlines()]
     effects = [f for f in faults if f["type"] == "effect"]
@@ -151,7 +129,7 @@ def test_linearizable_reads_stay_valid_under_partition_and_leader_kill(
 def test_serializable_reads_under_partition_are_caught_stale(
     scenario_runs: dict[str, Path],
 ) -> None:
-    checks = _verdicts(scenario_runs[KNOWN_BAD_SCENARIO.stem])
+    checks = checks_of(scenario_runs[KNOWN_BAD_SCENARIO.stem])
     linearizable = checks["linearizable"]
     assert linearizable["verdict"] == "invalid", checks
     # The stale read came from the member cut off from its peers, as the scenario intends.

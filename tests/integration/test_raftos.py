@@ -12,14 +12,13 @@ terms churning, a partition that took effect and replicas left apart).
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from scenario_runs import checks_of, run_in_parallel
 
 from harness.cluster.cluster import DockerCluster
 from harness.cluster.model import ClusterSpec
@@ -54,30 +53,9 @@ def scenario_runs(images: ImageTags, tmp_path_factory: pytest.TempPathFactory) -
     """Start the three known-bad runs at once (each owns its cluster); their run directories."""
     del images
     root = tmp_path_factory.mktemp("raftos-runs")
-    procs = {
-        path.stem: subprocess.Popen(
-            [sys.executable, "-m", "harness", "run", str(path), "--seed", str(SEED),
-             "--reports", str(root / path.stem), "--no-index"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        for path in (CONCURRENT, LARGE_VALUE, SPLIT_BRAIN)
-    }  # fmt: skip
-    dirs: dict[str, Path] = {}
-    for name, proc in procs.items():
-        try:
-            output, _ = proc.communicate(timeout=RUN_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
-        found = sorted((root / name).glob("*/verdicts.json"))
-        assert found, f"{name}: no verdicts.json (exit {proc.returncode}); output:\n{output}"
-        dirs[name] = found[-1].parent
-    return dirs
-
-
-def _checks(run_dir: Path) -> dict[str, dict[str, Any]]:
-    doc = json.loads((run_dir / "verdicts.json").read_text(encoding="utf-8"))
-    return dict(doc["checks"])
+    return run_in_parallel(
+        [CONCURRENT, LARGE_VALUE, SPLIT_BRAIN], root, seed=SEED, timeout_s=RUN_TIMEOUT_S
+    )
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
@@ -109,7 +87,7 @@ def test_raftos_members_elect_one_leader_and_replicate(raftos_cluster: DockerClu
 
 def test_concurrent_writers_hang(scenario_runs: dict[str, Path]) -> None:
     run_dir = scenario_runs[CONCURRENT.stem]
-    checks = _checks(run_dir)
+    checks = checks_of(run_dir)
     assert checks["availability"]["verdict"] == "invalid", checks
     # The defect itself: most writes never got an answer (raftos orphaned their futures).
     outcomes = _write_outcomes(run_dir)
@@ -118,7 +96,7 @@ def test_concurrent_writers_hang(scenario_runs: dict[str, Path]) -> None:
 
 def test_large_values_wedge_the_cluster(scenario_runs: dict[str, Path]) -> None:
     run_dir = scenario_runs[LARGE_VALUE.stem]
-    checks = _checks(run_dir)
+    checks = checks_of(run_dir)
     assert checks["availability"]["verdict"] == "invalid", checks
     outcomes = _write_outcomes(run_dir)
     assert outcomes.get("ok", 0) == 0 and outcomes.get("info", 0) > 0, outcomes
@@ -129,7 +107,7 @@ def test_large_values_wedge_the_cluster(scenario_runs: dict[str, Path]) -> None:
 
 def test_split_brain_halves_commit_conflicting_values(scenario_runs: dict[str, Path]) -> None:
     run_dir = scenario_runs[SPLIT_BRAIN.stem]
-    checks = _checks(run_dir)
+    checks = checks_of(run_dir)
     caught = {n for n in ("linearizable", "converged", "election")
               if checks.get(n, {}).get("verdict") == "invalid"}  # fmt: skip
     assert caught, checks
