@@ -255,7 +255,8 @@ def _cluster_for(
         proxy_seed=meta.seed,
         log_dir=run_dir.logs,
     )
-    cluster = DockerCluster(spec, images=images)
+    # kubectl/clients can follow a run (or inspect a kept cluster) with the run's kubeconfig.
+    cluster = DockerCluster(spec, images=images, kubeconfig_path=run_dir.root / "kubeconfig")
     meta.cluster_run_id = cluster.run_id
     meta.write(run_dir.meta)
     try:

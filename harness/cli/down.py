@@ -1,6 +1,7 @@
 """``chaosplane down RUN_ID``: remove a cluster started by ``chaosplane up`` (or any run).
 
-With ``--log-dir`` the members' logs are saved there first.
+With ``--log-dir`` the members' logs are saved there first. The run's state dir (the
+kubeconfig ``chaosplane up`` wrote, ``harness.cluster.kubeconfig.state_dir``) goes too.
 """
 
 from __future__ import annotations

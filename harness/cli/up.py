@@ -2,7 +2,11 @@
 
 The cluster's owner label is a detached marker, so later runs' reapers leave it alone until
 ``chaosplane down RUN_ID`` (or ``chaosplane clean --all``). Progress goes to stderr; stdout is
-exactly one JSON object.
+exactly one JSON object. Its ``"kubeconfig"`` is the path of a kubeconfig for the cluster (the
+run's CA, the admin token, one context per client link; ``harness.cluster.kubeconfig``), kept
+in ``~/.cache/chaosplane/<run id>/`` (``$XDG_CACHE_HOME`` if set) until ``chaosplane down``:
+
+    export KUBECONFIG=$(chaosplane up | jq -r .kubeconfig); kubectl get pods -A
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("up", help="start a cluster and leave it running")
     parser.add_argument("--store", type=int, default=3, metavar="N", help="store members (1-7)")
     parser.add_argument("--apiservers", type=int, default=2, metavar="M", help="apiservers (1-5)")
-    parser.add_argument("--engine", default="pysyncobj", help="pysyncobj | raftos")
+    parser.add_argument("--engine", default="pysyncobj", help="pysyncobj | raftos | etcd")
     parser.add_argument("--bugs", default="", help="comma list of bug-zoo switches")
     parser.add_argument("--proxy-seed", type=int, default=None, help="seed for the link proxy")
     parser.add_argument("--ready-timeout", type=float, default=60.0, metavar="SECONDS")
@@ -52,5 +56,6 @@ def run(args: argparse.Namespace) -> int:
     cluster.start()  # tears down by itself when it fails or is interrupted
     cluster.detach()
     print(json.dumps(cluster.info.to_json()))
+    print(f"kubectl: export KUBECONFIG={cluster.info.kubeconfig}", file=sys.stderr)
     print(f"stop it with: chaosplane down {run_id}", file=sys.stderr)
     return 0

@@ -6,7 +6,11 @@ its probe, and a majority of the store agrees on a leader. It reaps dead runs' l
 first, gives the run a fresh labelled network with its own /24 and static IPs, and tears
 everything down on the way out — normal end, exception, Ctrl-C, SIGTERM — writing member logs
 to ``spec.log_dir`` first. ``DockerCluster.start``/``teardown`` are the same steps for callers
-that manage the lifetime themselves (``chaosplane up``).
+that manage the lifetime themselves (``chaosplane up``). The apiservers serve https with
+certificates from a CA made for the run (tls.py); ``info.ca_pem`` is that CA and
+``info.kubeconfig`` the kubeconfig written for the cluster (kubeconfig.py): at
+``kubeconfig_path`` when given (a run directory), else in ``state_dir(run_id)``, which the
+reaper (teardown, ``chaosplane down``) removes.
 
     with start_cluster(ClusterSpec(store_members=3, apiservers=2)) as cluster:
         cluster.wait_leader_elected(10.0); cluster.info.apiservers["api-1"]
@@ -15,21 +19,26 @@ that manage the lifetime themselves (``chaosplane up``).
 from __future__ import annotations
 
 import secrets
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.cluster import labels as L
 from harness.cluster import tcenv
+from harness.cluster.kubeconfig import kubeconfig, state_dir, write_kubeconfig
 from harness.cluster.leader import agreed_leader
 from harness.cluster.links import PROXY_API_PORT, plan_links, populate
 from harness.cluster.members import (
     PROXY_NAME,
     MemberSpec,
     apiserver_members,
+    apiserver_names,
     proxy_member,
     store_members,
 )
@@ -45,6 +54,7 @@ from harness.cluster.node import ContainerNode, tail
 from harness.cluster.reaper import reap_dead, reap_run
 from harness.cluster.status import fetch_status
 from harness.cluster.subnet import SubnetPlan, create_network
+from harness.cluster.tls import RunPki, client_context, make_run_pki
 from harness.errors import ClusterError
 from harness.images import ImageTags, require_images
 
@@ -61,6 +71,7 @@ class DockerCluster:
         images: ImageTags | None = None,
         run_id: str | None = None,
         owner: L.Owner | None = None,
+        kubeconfig_path: Path | None = None,
     ) -> None:
         self.spec = spec
         self.run_id = run_id or L.new_run_id()
@@ -72,6 +83,9 @@ class DockerCluster:
         self._plan: SubnetPlan | None = None
         self._client: Any = None
         self._token = "admin-" + secrets.token_hex(12)
+        self._pki: RunPki | None = None
+        # None: the kubeconfig goes to this run's state dir, which teardown removes with it.
+        self._kubeconfig_path = kubeconfig_path
         self._lifecycle_token: int | None = None
         self._torn_down = threading.Event()
         self.timings_s: dict[str, float] = {}  # bring-up phases, for run.json and benchmarks
@@ -102,6 +116,9 @@ class DockerCluster:
             with phase("network"):
                 self._create_network()
             plan = self._require_plan()
+            self._pki = make_run_pki(
+                self.run_id, apiservers=apiserver_names(self.spec, plan), proxy_ip=plan.proxy_ip
+            )
             links = plan_links(
                 plan, apiservers=self.spec.apiservers, store_members=self.spec.store_members
             )
@@ -112,7 +129,10 @@ class DockerCluster:
                 launched = self._launch(
                     [(proxy_member(self.spec, plan), images.proxy)]
                     + [(m, store_image) for m in store_members(self.spec, plan)]
-                    + [(m, images.app) for m in apiserver_members(self.spec, plan, self._token)]
+                    + [
+                        (m, images.app)
+                        for m in apiserver_members(self.spec, plan, self._token, self._pki)
+                    ]
                 )
             with phase("proxy ready"):
                 self._wait_ready(launched[:1])
@@ -121,6 +141,7 @@ class DockerCluster:
             with phase("members ready"):
                 self._wait_ready(launched[1:])
             self.info = self._make_info(links)
+            self.info = replace(self.info, kubeconfig=str(self._write_kubeconfig()))
             with phase("leader"):
                 self.wait_leader_elected(self.spec.ready_timeout_s)
             with phase("apiservers ready"):
@@ -318,6 +339,17 @@ class DockerCluster:
         container.start()
         return node
 
+    @property
+    def ssl_context(self) -> ssl.SSLContext:
+        """The ``ssl.SSLContext`` that trusts this run's apiservers (shared, built once)."""
+        if self._pki is None:
+            raise ClusterError("the cluster has not been started: no CA yet")
+        return client_context(self._pki.ca_pem)
+
+    def _write_kubeconfig(self) -> Path:
+        path = self._kubeconfig_path or state_dir(self.run_id) / "kubeconfig"
+        return write_kubeconfig(path, kubeconfig(self.info))
+
     def _make_info(self, links: list[Any]) -> ClusterInfo:
         plan = self._require_plan()
         ordered = sorted(self._nodes.values(), key=lambda n: (len(n.name), n.name))  # store-10 last
@@ -329,11 +361,12 @@ class DockerCluster:
             network=f"{self.run_id}-net",
             subnet=str(plan.subnet),
             store=stores,
-            apiservers={name: f"http://{client_links[name]}" for name in apis},
-            apiservers_direct=apis,
+            apiservers={name: f"https://{client_links[name]}" for name in apis},
+            apiservers_direct=apis,  # https too: the nodes' probes carry the CA
             toxiproxy=self._nodes[PROXY_NAME].base_url,
             api_token=self._token,
             links=list(links),
+            ca_pem=self._pki.ca_pem if self._pki is not None else "",
         )
 
     def save_logs(self) -> None:

@@ -2,7 +2,8 @@
 
 In a nutshell: pure functions from a ``ClusterSpec`` and a ``SubnetPlan`` to ``MemberSpec``s,
 following the container contract in ARCHITECTURE.md (``KV_*`` for store members, ``API_*`` for
-apiservers, ``python -m linkproxy`` for the proxy). No Docker here, so it is unit-tested.
+apiservers — ``API_TLS_CERT``/``API_TLS_KEY`` from the run's PKI, so they serve https — and
+``python -m linkproxy`` for the proxy). No Docker here, so it is unit-tested.
 
     specs = store_members(spec, plan)   # [MemberSpec(name="store-1", ip="10.201.7.11", …), …]
 """
@@ -21,6 +22,7 @@ from harness.cluster.links import (
 from harness.cluster.model import ClusterSpec, Role
 from harness.cluster.node import ReadyProbe
 from harness.cluster.subnet import SubnetPlan
+from harness.cluster.tls import RunPki
 
 PROXY_NAME = "toxiproxy"
 
@@ -77,9 +79,21 @@ def store_members(spec: ClusterSpec, plan: SubnetPlan) -> list[MemberSpec]:
     ]
 
 
-def apiserver_members(spec: ClusterSpec, plan: SubnetPlan, admin_token: str) -> list[MemberSpec]:
+def apiserver_names(spec: ClusterSpec, plan: SubnetPlan) -> dict[str, str]:
+    """Apiserver name → its IP (what the run's server certificates are made for)."""
+    return {f"api-{i}": plan.api_ip(i) for i in range(1, spec.apiservers + 1)}
+
+
+def apiserver_members(
+    spec: ClusterSpec, plan: SubnetPlan, admin_token: str, pki: RunPki | None = None
+) -> list[MemberSpec]:
+    """The apiservers; with ``pki`` each serves https with its own certificate."""
     members: list[MemberSpec] = []
     for i in range(1, spec.apiservers + 1):
+        tls_env: dict[str, str] = {}
+        if pki is not None:
+            cert = pki.server(f"api-{i}")
+            tls_env = {"API_TLS_CERT": cert.cert_pem, "API_TLS_KEY": cert.key_pem}
         store_urls = ",".join(
             f"http://{plan.proxy_ip}:{store_link_port(i, j)}"
             for j in range(1, spec.store_members + 1)
@@ -96,9 +110,12 @@ def apiserver_members(spec: ClusterSpec, plan: SubnetPlan, admin_token: str) -> 
                     "API_STORE_KIND": "etcd" if spec.engine == "etcd" else "kvstore",
                     "API_TOKENS": f"{admin_token}=admin:*",
                     "CHAOSPLANE_BUGS": ",".join(spec.bugs),
+                    **tls_env,
                 },
                 command=["python", "-m", "controlplane.apiserver"],
-                probe=ReadyProbe(port=API_PORT, path="/healthz"),
+                probe=ReadyProbe(
+                    port=API_PORT, path="/healthz", ca_pem=pki.ca_pem if pki else None
+                ),
             )
         )
     return members

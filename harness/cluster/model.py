@@ -73,6 +73,8 @@ class ClusterInfo:
     toxiproxy: str  # Toxiproxy API base URL reachable from the host
     api_token: str
     links: list[Link] = field(default_factory=list)
+    ca_pem: str = ""  # the run's CA when the apiservers serve https (contract C1); "" for http
+    kubeconfig: str = ""  # path of the kubeconfig written for this cluster; "" when none
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +86,8 @@ class ClusterInfo:
             "apiservers_direct": self.apiservers_direct,
             "toxiproxy": self.toxiproxy,
             "api_token": self.api_token,
+            "ca_pem": self.ca_pem,
+            "kubeconfig": self.kubeconfig,
             "links": [
                 {
                     "name": k.name,

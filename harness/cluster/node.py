@@ -13,6 +13,7 @@ long, the container state and its log tail.
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from typing import Any
 import httpx
 
 from harness.cluster.model import Node, Role
+from harness.cluster.tls import client_context
 from harness.errors import ClusterError
 
 POLL_S = 0.05
@@ -34,6 +36,18 @@ KILL_WAIT_S = 30.0
 class ReadyProbe:
     port: int
     path: str  # answers 200 once the member serves
+    ca_pem: str | None = None  # the member serves https with a cert from this CA (apiservers)
+
+    @property
+    def scheme(self) -> str:
+        return "http" if self.ca_pem is None else "https"
+
+    def client(self) -> httpx.Client:
+        """A client for the probe (verifying against the run's CA when the member uses TLS)."""
+        verify: ssl.SSLContext | bool = True
+        if self.ca_pem is not None:
+            verify = client_context(self.ca_pem)
+        return httpx.Client(timeout=httpx.Timeout(1.0, connect=0.5), verify=verify, trust_env=False)
 
 
 def tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
@@ -73,7 +87,7 @@ class ContainerNode:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.ip}:{self._probe.port}"
+        return f"{self._probe.scheme}://{self.ip}:{self._probe.port}"
 
     def _state(self) -> dict[str, Any]:
         c = self.container
@@ -144,7 +158,7 @@ class ContainerNode:
         next_state_check = time.monotonic() + STATE_CHECK_S
         # The HTTP probe goes first: it costs the Docker daemon nothing, and on 2 busy cores
         # polling logs and state 20 times a second per member slows everyone's start.
-        with httpx.Client(timeout=httpx.Timeout(1.0, connect=0.5)) as http:
+        with self._probe.client() as http:
             while True:
                 if self._answers(http):
                     if "listening" in self.logs_since_start():
@@ -169,7 +183,7 @@ class ContainerNode:
         """Wait until ``GET <base_url><path>`` answers 200 (e.g. an apiserver's ``/readyz``)."""
         deadline = time.monotonic() + timeout_s
         last = "no answer"
-        with httpx.Client(timeout=httpx.Timeout(1.0, connect=0.5)) as http:
+        with self._probe.client() as http:
             while True:
                 try:
                     response = http.get(f"{self.base_url}{path}")

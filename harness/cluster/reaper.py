@@ -6,7 +6,8 @@ removes the runs whose owner is gone (boot id + PID + start time no longer match
 live run's and never a detached (``chaosplane up``) run's. ``reap_run(id)`` removes one run;
 ``reap_all()`` removes everything labelled ``chaosplane`` (``chaosplane clean --all``).
 Containers go first (in parallel; a network in use cannot be removed), then networks, then
-volumes.
+volumes. Reaping a run also removes its state dir (``kubeconfig.state_dir``: the kubeconfig of
+a cluster that had no run directory), which is useless once the cluster is gone.
 
     reaped = reap_dead(client)      # ["cp-1a2b3c4d", …]
 """
@@ -14,11 +15,13 @@ volumes.
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from harness.cluster import labels as L
+from harness.cluster.kubeconfig import state_dir
 
 
 def _labels_of(obj: Any) -> dict[str, str]:
@@ -84,7 +87,10 @@ def remove_objects(client: Any, label: str) -> int:
 
 
 def reap_run(client: Any, run_id: str) -> int:
-    return remove_objects(client, f"{L.RUN}={run_id}")
+    """Remove one run's Docker objects (returns how many) and its state dir."""
+    removed = remove_objects(client, f"{L.RUN}={run_id}")
+    shutil.rmtree(state_dir(run_id), ignore_errors=True)
+    return removed
 
 
 def reap_runs(client: Any, run_ids: Iterable[str]) -> list[str]:
@@ -116,4 +122,9 @@ def reap_dead(client: Any) -> list[str]:
 
 
 def reap_all(client: Any) -> int:
-    return remove_objects(client, L.KEY)
+    containers, networks, volumes = list_objects(client)
+    runs = {_labels_of(o).get(L.RUN, "") for o in [*containers, *networks, *volumes]}
+    removed = remove_objects(client, L.KEY)
+    for run in runs - {""}:
+        shutil.rmtree(state_dir(run), ignore_errors=True)
+    return removed

@@ -20,6 +20,7 @@ import httpx
 from harness.cluster.cluster import DockerCluster
 from harness.cluster.labels import new_run_id
 from harness.cluster.model import ClusterSpec
+from harness.cluster.tls import client_context
 from harness.history import RunDir
 from harness.images import require_images
 
@@ -29,7 +30,8 @@ def write_and_read(cluster: DockerCluster) -> dict[str, Any]:
     writer, reader = sorted(cluster.info.apiservers)[0], sorted(cluster.info.apiservers)[-1]
     collection = "/api/v1/namespaces/default/configmaps"
     body = {"metadata": {"name": "smoke"}, "data": {"written_by": writer}}
-    with httpx.Client(timeout=10.0, headers=headers) as http:
+    verify = client_context(cluster.info.ca_pem)  # the apiservers serve https (run's CA)
+    with httpx.Client(timeout=10.0, headers=headers, verify=verify, trust_env=False) as http:
         created = http.post(cluster.info.apiservers[writer] + collection, json=body)
         read = http.get(cluster.info.apiservers[reader] + collection + "/smoke")
     value = read.json().get("data") if read.status_code == 200 else None

@@ -19,6 +19,7 @@ import urllib.request
 from typing import Any
 
 from harness.cluster.model import ClusterHandle, Role
+from harness.cluster.tls import client_context
 from harness.nemesis.base import Evidence, FaultContext, Injection
 from harness.nemesis.registry import register
 from harness.nemesis.targets import resolve_members
@@ -36,8 +37,10 @@ def answers(cluster: ClusterHandle, member: str, timeout_s: float = 0.5) -> bool
     url = cluster.info.apiservers_direct.get(member)
     if url is None:
         return False
+    ca_pem = cluster.info.ca_pem
+    context = client_context(ca_pem) if ca_pem else None  # https apiservers: trust the run's CA
     try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=timeout_s):
+        with urllib.request.urlopen(f"{url}/healthz", timeout=timeout_s, context=context):
             return True
     except urllib.error.HTTPError:
         return True  # an HTTP error status is still an answer

@@ -169,7 +169,10 @@ class ClientWorkload(abc.ABC):
         if connections is None:
             connections = self.slots + len(self.endpoints) + 4
         return open_http(
-            token=self.token, timeout_s=self.spec.op_timeout_s, connections=connections
+            token=self.token,
+            timeout_s=self.spec.op_timeout_s,
+            connections=connections,
+            ca_pem=self.info.ca_pem or None,  # the apiservers' CA (https); "" for plain http
         )
 
     async def _main(self, stop: threading.Event | None) -> WorkloadResult:

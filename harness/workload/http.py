@@ -3,7 +3,9 @@
 In a nutshell: ``Http.call`` returns the ``httpx.Response`` (any status) or, when httpx raised,
 the ``Outcome`` that the exception means for a request of the given ``Effect``. Workloads then
 decide per step, so a read step of a compound op can fail definitely while a write step's
-failure is unknown. URL helpers follow the HTTP contracts in ARCHITECTURE.md.
+failure is unknown. URL helpers follow the HTTP contracts in ARCHITECTURE.md. With ``ca_pem``
+(``ClusterInfo.ca_pem``: the apiservers serve https) every client shares one context trusting
+that CA, so a workload's clients load it once and keep their TLS connections alive.
 
     async with open_http(token="t", timeout_s=1.0, connections=8) as http:
         got = await http.call("GET", store_key_url(url, "reg/k1"), effect=Effect.READ)
@@ -56,11 +58,17 @@ class Http:
             return classify_exception(exc, effect=effect)
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """One TLS context for every client: httpx builds one per client otherwise (~60 ms each,
-    loading the CA bundle), and our servers speak plain HTTP anyway."""
-    return ssl.create_default_context()
+@functools.lru_cache(maxsize=8)
+def tls_context(ca_pem: str | None = None) -> ssl.SSLContext:
+    """One TLS context per CA for every client: httpx builds one per client otherwise (~60 ms
+    each, loading the CA bundle). ``None``: the system bundle (plain-http servers never use it);
+    a PEM: only that CA, hostnames checked (the run's apiserver certificates name every address
+    a client dials)."""
+    if ca_pem is None:
+        return ssl.create_default_context()
+    context = ssl.create_default_context(cadata=ca_pem)
+    context.set_alpn_protocols(["http/1.1"])  # the apiservers speak HTTP/1.1 only
+    return context
 
 
 class _NoCookies(http.cookiejar.CookieJar):
@@ -72,7 +80,7 @@ class _NoCookies(http.cookiejar.CookieJar):
 
 @asynccontextmanager
 async def open_http(
-    *, token: str | None, timeout_s: float, connections: int
+    *, token: str | None, timeout_s: float, connections: int, ca_pem: str | None = None
 ) -> AsyncIterator[Http]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
@@ -82,7 +90,7 @@ async def open_http(
         timeout=httpx.Timeout(timeout_s),
         limits=limits,
         trust_env=False,
-        verify=_tls_context(),
+        verify=tls_context(ca_pem),
         cookies=_NoCookies(),
     ) as client:
         yield Http(client)
