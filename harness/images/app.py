@@ -132,6 +132,7 @@ def _build(client: Any, context: dict[str, Any], tag: str, kind: str, build_hash
             **context,
             tag=tag,
             pull=False,  # never reach a registry: FROM names a local image
+            network_mode="none",  # pip installs --no-index; and docker0 may not exist here
             rm=True,
             forcerm=True,
             labels={IMAGE_KIND_LABEL: kind, IMAGE_HASH_LABEL: build_hash},
