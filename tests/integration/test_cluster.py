@@ -56,16 +56,21 @@ def test_full_cluster_is_healthy_has_a_leader_and_leaves_nothing_behind(
         for member, url in cluster.info.store.items():
             status = httpx.get(f"{url}/status", timeout=5).json()
             assert status["id"] == member
+        tls = cluster.ssl_context  # the apiservers serve https with the run's CA
         for url in cluster.info.apiservers.values():  # through the client links
-            assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+            assert httpx.get(f"{url}/healthz", timeout=5, verify=tls).status_code == 200
         leader = cluster.wait_leader_elected(10.0)
         assert cluster.status(leader)["role"] == "leader"  # type: ignore[index]
         headers = {"Authorization": f"Bearer {cluster.info.api_token}"}
         path = "/api/v1/namespaces/default/configmaps"
         body = {"metadata": {"name": "t1"}, "data": {"k": "v"}}
-        created = httpx.post(cluster.info.apiservers["api-1"] + path, json=body, headers=headers)
+        created = httpx.post(
+            cluster.info.apiservers["api-1"] + path, json=body, headers=headers, verify=tls
+        )
         assert created.status_code == 201, created.text
-        read = httpx.get(cluster.info.apiservers["api-2"] + path + "/t1", headers=headers)
+        read = httpx.get(
+            cluster.info.apiservers["api-2"] + path + "/t1", headers=headers, verify=tls
+        )
         assert read.json()["data"] == {"k": "v"}
     containers, networks = objects_of_run(run_id)
     assert containers == [] and networks == []
@@ -196,4 +201,4 @@ def test_restart_brings_back_even_a_paused_apiserver(cluster: DockerCluster) -> 
     assert node.is_running() and not node.is_paused()
     assert node.pid() != old_pid
     url = cluster.info.apiservers["api-2"]  # through its client link
-    assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+    assert httpx.get(f"{url}/healthz", timeout=5, verify=cluster.ssl_context).status_code == 200

@@ -75,12 +75,19 @@ def test_etcd_members_report_one_leader_through_the_status_adapter(
 def test_apiserver_on_etcd_stores_objects_in_etcd(etcd_cluster: DockerCluster) -> None:
     api = etcd_cluster.info.apiservers["api-1"]
     auth = {"Authorization": f"Bearer {etcd_cluster.info.api_token}"}
+    tls = etcd_cluster.ssl_context  # the apiservers serve https with the run's CA
     body = {"metadata": {"name": "etcd-probe"}, "data": {"answer": "42"}}
     created = httpx.post(
-        f"{api}/api/v1/namespaces/default/configmaps", json=body, headers=auth, timeout=10
+        f"{api}/api/v1/namespaces/default/configmaps",
+        json=body,
+        headers=auth,
+        timeout=10,
+        verify=tls,
     )
     assert created.status_code == 201, created.text
-    got = httpx.get(f"{api}/api/v1/namespaces/default/configmaps/etcd-probe", headers=auth)
+    got = httpx.get(
+        f"{api}/api/v1/namespaces/default/configmaps/etcd-probe", headers=auth, verify=tls
+    )
     assert got.status_code == 200 and got.json()["data"] == {"answer": "42"}, got.text
     rv = got.json()["metadata"]["resourceVersion"]
     # The object really lives in etcd: a prefix range over the gateway finds it, at that revision.
@@ -92,14 +99,20 @@ def test_apiserver_on_etcd_stores_objects_in_etcd(etcd_cluster: DockerCluster) -
     assert list(hits.values()) == [rv], keys
     stale = {**body, "metadata": {"name": "etcd-probe", "resourceVersion": "1"}}
     conflict = httpx.put(
-        f"{api}/api/v1/namespaces/default/configmaps/etcd-probe", json=stale, headers=auth
+        f"{api}/api/v1/namespaces/default/configmaps/etcd-probe",
+        json=stale,
+        headers=auth,
+        verify=tls,
     )
     assert conflict.status_code == 409, conflict.text
     # An update, then a watch from the old resourceVersion: etcd's /v3/watch replays it.
     fresh = {**body, "data": {"answer": "43"}, "metadata": {"name": "etcd-probe",
              "resourceVersion": rv}}  # fmt: skip
     updated = httpx.put(
-        f"{api}/api/v1/namespaces/default/configmaps/etcd-probe", json=fresh, headers=auth
+        f"{api}/api/v1/namespaces/default/configmaps/etcd-probe",
+        json=fresh,
+        headers=auth,
+        verify=tls,
     )
     assert updated.status_code == 200, updated.text
     watched = httpx.get(
@@ -107,6 +120,7 @@ def test_apiserver_on_etcd_stores_objects_in_etcd(etcd_cluster: DockerCluster) -
         params={"watch": "1", "resourceVersion": rv, "timeoutSeconds": "2"},
         headers=auth,
         timeout=10,
+        verify=tls,
     )
     events = [json.loads(line) for line in watched.text.splitlines() if line.strip()]
     assert [(e["type"], e["object"]["data"]) for e in events] == [("MODIFIED", {"answer": "43"})], (

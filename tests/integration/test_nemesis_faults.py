@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
+import ssl
 import statistics
 import threading
 import time
@@ -165,9 +166,10 @@ def test_pause_freezes_the_member_and_heal_thaws_it(ctx: FaultContext, cluster: 
     assert cluster.status(member, timeout_s=2.0) is not None
 
 
-def median_request_s(url: str, token: str, n: int = 5) -> float:
+def median_request_s(url: str, token: str, verify: ssl.SSLContext, n: int = 5) -> float:
     times = []
-    with httpx.Client(timeout=5.0, headers={"Authorization": f"Bearer {token}"}) as http:
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(timeout=5.0, headers=headers, verify=verify) as http:
         for _ in range(n):
             started = time.perf_counter()
             http.get(f"{url}/api/v1/namespaces/default")
@@ -179,16 +181,16 @@ def test_latency_toxic_adds_measurable_latency_to_an_apiserver_request(
     ctx: FaultContext, cluster: Any
 ) -> None:
     url, token = cluster.info.apiservers["api-1"], cluster.info.api_token
-    before_s = median_request_s(url, token)
+    before_s = median_request_s(url, token, cluster.ssl_context)
     toxic = fault(FaultKind.TOXIC, "client-api-1", type="latency", attributes={"latency": 300})
     toxic.inject(ctx)
     try:
         evidence = toxic.verify(ctx)
         assert evidence.ok, evidence
-        during_s = median_request_s(url, token)
+        during_s = median_request_s(url, token, cluster.ssl_context)
     finally:
         toxic.heal(ctx)
-    after_s = median_request_s(url, token)
+    after_s = median_request_s(url, token, cluster.ssl_context)
     assert during_s - before_s > 0.25, (before_s, during_s)
     # Healed: the 300 ms are gone (compared with the toxic, not absolute: the machine may be busy).
     assert after_s < during_s - 0.2, (before_s, during_s, after_s)
@@ -200,11 +202,11 @@ def test_link_down_refuses_connections_until_healed(ctx: FaultContext, cluster: 
     link_down.inject(ctx)
     try:
         with pytest.raises(httpx.TransportError):
-            httpx.get(f"{url}/healthz", timeout=1.0)
+            httpx.get(f"{url}/healthz", timeout=1.0, verify=cluster.ssl_context)
         assert link_down.verify(ctx).ok
     finally:
         link_down.heal(ctx)
-    assert httpx.get(f"{url}/healthz", timeout=2.0).status_code == 200
+    assert httpx.get(f"{url}/healthz", timeout=2.0, verify=cluster.ssl_context).status_code == 200
 
 
 def test_leader_loss_produces_a_new_leader_with_a_higher_term(
@@ -235,7 +237,9 @@ def test_rolling_restart_restarts_each_apiserver_and_each_comes_back(
     assert all(before[m] != after[m] for m in before)
     assert rolling.verify(ctx).ok
     for url in cluster.info.apiservers_direct.values():
-        assert httpx.get(f"{url}/healthz", timeout=2.0).status_code == 200
+        assert (
+            httpx.get(f"{url}/healthz", timeout=2.0, verify=cluster.ssl_context).status_code == 200
+        )
     rolling.heal(ctx)
 
 
@@ -276,12 +280,15 @@ def test_isolating_an_apiserver_cuts_it_from_the_link_proxy_too(
     try:
         assert probe(cluster, "toxiproxy", "api-1") == ProbeResult.TIMEOUT
         with pytest.raises(httpx.TransportError):
-            httpx.get(f"{url_1}/healthz", timeout=1.0)
-        assert httpx.get(f"{url_2}/healthz", timeout=2.0).status_code == 200
+            httpx.get(f"{url_1}/healthz", timeout=1.0, verify=cluster.ssl_context)
+        assert (
+            httpx.get(f"{url_2}/healthz", timeout=2.0, verify=cluster.ssl_context).status_code
+            == 200
+        )
         assert partition.verify(ctx).ok
     finally:
         partition.heal(ctx)
-    assert httpx.get(f"{url_1}/healthz", timeout=2.0).status_code == 200
+    assert httpx.get(f"{url_1}/healthz", timeout=2.0, verify=cluster.ssl_context).status_code == 200
 
 
 def test_partition_over_all_members_cuts_the_apiservers_proxy_links_to_the_victim(
