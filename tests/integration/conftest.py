@@ -78,3 +78,23 @@ def cluster_factory(
 def cluster(cluster_factory: ClusterFactory) -> DockerCluster:
     """One 3-store / 2-apiserver cluster for the session; tests must leave it healthy."""
     return cluster_factory(ClusterSpec(store_members=3, apiservers=2))
+
+
+KUBE_ENGINES = ("pysyncobj", "raftos", "etcd")
+
+
+@pytest.fixture(scope="session", params=KUBE_ENGINES)
+def kube_cluster(
+    request: pytest.FixtureRequest, cluster_factory: ClusterFactory
+) -> Iterator[DockerCluster]:
+    """A cluster as ``chaosplane up`` makes it (3 store members, 2 apiservers), one per engine.
+
+    Session-scoped and parametrized, so the real-client modules (test_kube_python_client.py,
+    test_kubectl.py) share one cluster per engine, and only one is up at a time. Clients use
+    only ``cluster.info.kubeconfig``.
+    """
+    cluster = cluster_factory(ClusterSpec(store_members=3, apiservers=2, engine=request.param))
+    try:
+        yield cluster
+    finally:
+        cluster.teardown()
