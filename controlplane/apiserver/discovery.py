@@ -93,8 +93,12 @@ def resource_list(group: str, version: str) -> Obj | None:
                 entry["group"], entry["version"] = info.group, info.version
             entries.append(entry)
     group_version = f"{group}/{version}" if group else version
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
-            "resources": entries}  # fmt: skip
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": entries,
+    }
 
 
 def _resource_entry(res: Resource) -> Obj:
@@ -131,12 +135,15 @@ def aggregated(*, core: bool) -> Obj:
             {
                 "metadata": {"name": group},
                 "versions": [
-                    {"version": v, "resources": [_aggregated_resource(r) for r in
-                                                 resources_of(group, v)], "freshness": "Current"}
+                    {
+                        "version": v,
+                        "resources": [_aggregated_resource(r) for r in resources_of(group, v)],
+                        "freshness": "Current",
+                    }
                     for v in versions
                 ],
             }
-        )  # fmt: skip
+        )
     return {
         "kind": "APIGroupDiscoveryList",
         "apiVersion": "apidiscovery.k8s.io/v2",

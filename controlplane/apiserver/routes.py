@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from controlplane.apiserver import deletion, discovery, subresources
+from controlplane.apiserver import deletion, discovery, subresources, tables
 from controlplane.apiserver.bodies import (
     dry_run,
     list_options,
@@ -153,10 +153,27 @@ async def dispatch(
                 selector=options.selector,
                 bookmark_s=config.watch_bookmark_s,
             )
-            stream = WatchStream(store, res, namespace=ns, params=params, bugs=config.bugs)
+            stream = WatchStream(
+                store,
+                res,
+                namespace=ns,
+                params=params,
+                bugs=config.bugs,
+                render=_renderer(request, res),
+            )
             return await stream.serve(request)
         allow(Verb.LIST)
-        return web.json_response(await registry.list(res, ns, options))
+        listed = await registry.list(res, ns, options)
+        if tables.wants_table(request.headers.get("Accept", "")):
+            meta = listed["metadata"]
+            listed = tables.to_table(
+                res,
+                listed["items"],
+                include=request.query.get("includeObject", "Metadata"),
+                resource_version=meta["resourceVersion"],
+                cont=meta.get("continue", ""),
+            )
+        return web.json_response(listed)
     name = target.name
     if target.sub is not None:
         return await _subresource(request, registry, target, res, name, allow)
@@ -166,7 +183,9 @@ async def dispatch(
                 Reason.BAD_REQUEST, "watch a single object with fieldSelector=metadata.name="
             )
         allow(Verb.GET)
-        return web.json_response(await registry.get(res, ns, name))
+        obj = await registry.get(res, ns, name)
+        render = _renderer(request, res)
+        return web.json_response(render(obj) if render else obj)
     if method == "PUT":
         allow(Verb.UPDATE)
         body = await read_object(request, res)
@@ -198,6 +217,19 @@ async def dispatch(
         )
         return web.json_response(obj)
     raise web.HTTPMethodNotAllowed(method, _methods(res, target))
+
+
+def _renderer(request: web.Request, res: Resource) -> Callable[[Obj], Obj] | None:
+    """Objects as one-row Tables when the client asks for them (kubectl get)."""
+    if not tables.wants_table(request.headers.get("Accept", "")):
+        return None
+    include = request.query.get("includeObject", "Metadata")
+
+    def render(obj: Obj) -> Obj:
+        rv = str((obj.get("metadata") or {}).get("resourceVersion", ""))
+        return tables.to_table(res, [obj], include=include, resource_version=rv)
+
+    return render
 
 
 async def _finish(registry: Registry, res: Resource, obj: Obj, request: web.Request) -> None:
@@ -257,10 +289,14 @@ async def _delete_collection(
         try:
             deleted.append(
                 await deletion.delete(
-                    registry, res, meta.get("namespace"), meta["name"], copy.deepcopy(options),
+                    registry,
+                    res,
+                    meta.get("namespace"),
+                    meta["name"],
+                    copy.deepcopy(options),
                     dry_run=dry,
                 )
-            )  # fmt: skip
+            )
         except ApiError as exc:
             if exc.reason is not Reason.NOT_FOUND:
                 raise

@@ -109,7 +109,7 @@ def parse_selector(res: Resource, *, labels: str | None, fields: str | None) -> 
     )
 
 
-_KEY = r"[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?"
+_KEY = r"[A-Za-z0-9](?:[-A-Za-z0-9_./]*[A-Za-z0-9])?"
 _SET_RE = re.compile(rf"^\s*({_KEY})\s+(in|notin)\s*\(([^)]*)\)\s*$")
 _EQ_RE = re.compile(rf"^\s*({_KEY})\s*(==|=|!=)\s*([-A-Za-z0-9_.]*)\s*$")
 _EXISTS_RE = re.compile(rf"^\s*(!?)\s*({_KEY})\s*$")

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,7 +101,9 @@ class WatchStream:
         namespace: str | None,
         params: WatchParams,
         bugs: frozenset[str],
+        render: Callable[[Obj], Obj] | None = None,
     ) -> None:
+        self._render = render  # e.g. objects as Tables for kubectl get -w
         self._store = store
         self._res = res
         self._prefix = collection_prefix(res, namespace)
@@ -249,6 +252,8 @@ class WatchStream:
 
     async def _deliver(self, resp: web.StreamResponse, events: list[dict[str, Any]]) -> None:
         for event in events:
+            if self._render is not None:
+                event = {**event, "object": self._render(event["object"])}
             await _write(resp, event)
 
 
