@@ -1,0 +1,119 @@
+"""HTTP routes of the OpenAPI documents: ``/openapi/v2``, ``/openapi/v3`` and each group-version.
+
+In a nutshell: :func:`add_openapi_routes` serves the documents of :mod:`openapi` as JSON. They
+are built once, in a worker thread started with the application (importing the official
+client's models takes about a second), and requests wait for that build instead of
+repeating it. ``/openapi/v2`` in its protobuf form (the gnostic ``openapi_v2.Document``
+kubectl 1.20 asks for) is not produced: a client that accepts only that gets 406.
+
+    add_openapi_routes(app, SERVED)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from aiohttp import web
+
+from controlplane.apiserver.openapi import (
+    openapi_v2,
+    openapi_v3_group,
+    openapi_v3_index,
+    v3_document_bytes,
+)
+from controlplane.apiserver.openapi_paths import ResourceLike
+from controlplane.apiserver.status import status_body
+
+PROTO_V2 = "application/com.github.proto-openapi.spec.v2"
+
+
+class _Documents:
+    """The serialized documents, built once off the event loop."""
+
+    def __init__(self, resources: Sequence[ResourceLike]) -> None:
+        self.resources = tuple(resources)
+        self._task: asyncio.Future[dict[str, bytes]] | None = None
+
+    def start(self) -> asyncio.Future[dict[str, bytes]]:
+        if self._task is None:
+            self._task = asyncio.ensure_future(asyncio.to_thread(self._build))
+        return self._task
+
+    def _build(self) -> dict[str, bytes]:
+        docs = {
+            "v2": _dump(openapi_v2(self.resources)),
+            "v3": _dump(openapi_v3_index(self.resources)),
+        }
+        for gv in openapi_v3_index(self.resources)["paths"]:
+            docs[f"v3/{gv}"] = v3_document_bytes(self.resources, gv)
+            openapi_v3_group(self.resources, gv)  # cached alongside its bytes
+        return docs
+
+    async def get(self, key: str) -> bytes | None:
+        return (await asyncio.shield(self.start())).get(key)
+
+
+def _dump(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
+
+
+DOCUMENTS: web.AppKey[_Documents] = web.AppKey("openapi_documents", _Documents)
+
+
+def _json(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type="application/json")
+
+
+def _failure(code: int, reason: str, message: str) -> web.Response:
+    body = status_body(reason, message, code=code)  # type: ignore[arg-type]
+    return web.json_response(body, status=code)
+
+
+async def _v2(request: web.Request) -> web.Response:
+    accept = request.headers.get("Accept", "")
+    wants = [part.split(";")[0].strip() for part in accept.split(",") if part.strip()]
+    if wants and all(w.startswith(PROTO_V2) for w in wants):
+        return _failure(
+            406,
+            "NotAcceptable",
+            f"only application/json is served for /openapi/v2, not {accept}",
+        )
+    body = await request.app[DOCUMENTS].get("v2")
+    assert body is not None
+    return _json(body)
+
+
+async def _v3_index(request: web.Request) -> web.Response:
+    body = await request.app[DOCUMENTS].get("v3")
+    assert body is not None
+    return _json(body)
+
+
+async def _v3_group(request: web.Request) -> web.Response:
+    gv = request.match_info["path"].strip("/")
+    body = await request.app[DOCUMENTS].get(f"v3/{gv}")
+    if body is None:
+        return _failure(404, "NotFound", f"no OpenAPI v3 document for {gv!r}")
+    response = _json(body)
+    # The index puts a content hash in each URL, so a hashed URL never changes (as upstream).
+    if "hash" in request.query:
+        response.headers["Cache-Control"] = "public, immutable"
+    return response
+
+
+def add_openapi_routes(app: web.Application, resources: Sequence[ResourceLike]) -> None:
+    """Serve the documents of ``resources``; their build starts with the application."""
+    app[DOCUMENTS] = _Documents(resources)
+
+    async def build_in_background(app: web.Application) -> AsyncIterator[None]:
+        app[DOCUMENTS].start()
+        yield
+
+    app.cleanup_ctx.append(build_in_background)
+    app.router.add_get("/openapi/v2", _v2)
+    app.router.add_get("/openapi/v3", _v3_index)
+    app.router.add_get("/openapi/v3/", _v3_index)
+    app.router.add_get("/openapi/v3/{path:.+}", _v3_group)
