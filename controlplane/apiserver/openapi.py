@@ -18,26 +18,23 @@ import copy
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
+from controlplane.apiserver.merge_keys import ListStrategy, strategy_for
 from controlplane.apiserver.openapi_paths import ResourceLike, gv_path, resource_paths
-from controlplane.apiserver.openapi_schemas import META, REF, Schema, definitions
+from controlplane.apiserver.openapi_schemas import META, REF, Schema, definition_name, definitions
+from controlplane.apiserver.resources import SUBRESOURCES
 
 __all__ = ["ResourceLike", "openapi_v2", "openapi_v3_group", "openapi_v3_index"]
 
 SERVER_VERSION = "v1.32.0"
 
-# What a subresource body is (Kubernetes' kinds), keyed by subresource name.
+# What a subresource body is (scale: autoscaling/v1 Scale, …), from the apiserver's own table;
+# ``status`` has the parent's kind and is not listed.
 SUBRESOURCE_KINDS: dict[str, tuple[str, str, str]] = {
-    "scale": ("autoscaling", "v1", "Scale"),
-    "binding": ("", "v1", "Binding"),
-    "eviction": ("policy", "v1", "Eviction"),
+    s.name: (s.group, s.version, s.kind) for s in SUBRESOURCES.values() if s.kind
 }
-
-
-class StrategyFor(Protocol):
-    def __call__(self, kind: str, path: tuple[str, ...]) -> Any: ...
 
 
 def openapi_v2(resources: Iterable[ResourceLike]) -> dict[str, Any]:
@@ -125,8 +122,6 @@ def _kinds(table: Sequence[ResourceLike]) -> dict[str, list[dict[str, str]]]:
 def _definitions(table: tuple[ResourceLike, ...]) -> dict[str, Schema]:
     kinds = _kinds(table)
     defs = definitions(kinds)
-    from controlplane.apiserver.openapi_schemas import definition_name
-
     for class_name, gvks in kinds.items():
         name = definition_name(class_name)
         defs[name]["x-kubernetes-group-version-kind"] = sorted(
@@ -143,9 +138,6 @@ def _definitions(table: tuple[ResourceLike, ...]) -> dict[str, Schema]:
 
 def _add_patch_strategies(defs: dict[str, Schema], table: Sequence[ResourceLike]) -> None:
     """Annotate lists that strategic merge patch merges, from the apiserver's own table."""
-    strategy_for = _strategy_source()
-    if strategy_for is None:
-        return
     for res in table:
         root = defs.get(_kind_definition(defs, res.group, res.version, res.kind))
         if root is not None:
@@ -157,7 +149,7 @@ def _walk_strategies(
     schema: Schema,
     kind: str,
     path: tuple[str, ...],
-    strategy_for: StrategyFor,
+    strategy_for: Callable[[str, tuple[str, ...]], ListStrategy | None],
     depth: int,
 ) -> None:
     if depth > 12:  # the schemas are recursive in places (JSONSchemaProps); ours are not deep
@@ -176,16 +168,6 @@ def _walk_strategies(
             child = defs.get(ref[len(REF) :])
             if child is not None:
                 _walk_strategies(defs, child, kind, here, strategy_for, depth + 1)
-
-
-def _strategy_source() -> StrategyFor | None:
-    """The strategic-merge table PATCH uses (one source of truth), once that module exists."""
-    try:
-        from controlplane.apiserver import merge_keys  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    source: StrategyFor = merge_keys.strategy_for
-    return source
 
 
 def _kind_definition(defs: dict[str, Schema], group: str, version: str, kind: str) -> str:

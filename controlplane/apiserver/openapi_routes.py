@@ -7,6 +7,7 @@ repeating it. ``/openapi/v2`` in its protobuf form (the gnostic ``openapi_v2.Doc
 kubectl 1.20 asks for) is not produced: a client that accepts only that gets 406.
 
     add_openapi_routes(app, SERVED)
+    add_routes(app)          # the same for the served table: the hook app.py's build_app calls
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from controlplane.apiserver.openapi import (
     v3_document_bytes,
 )
 from controlplane.apiserver.openapi_paths import ResourceLike
+from controlplane.apiserver.resources import SERVED
 from controlplane.apiserver.status import status_body
 
 PROTO_V2 = "application/com.github.proto-openapi.spec.v2"
@@ -117,3 +119,8 @@ def add_openapi_routes(app: web.Application, resources: Sequence[ResourceLike]) 
     app.router.add_get("/openapi/v3", _v3_index)
     app.router.add_get("/openapi/v3/", _v3_index)
     app.router.add_get("/openapi/v3/{path:.+}", _v3_group)
+
+
+def add_routes(app: web.Application) -> None:
+    """The documents of the served table (:data:`resources.SERVED`); ``build_app`` calls this."""
+    add_openapi_routes(app, SERVED)

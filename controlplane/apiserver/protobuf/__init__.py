@@ -61,7 +61,7 @@ def decode(body: bytes, res: ResourceLike) -> dict[str, Any]:
         ) from exc
     if envelope.contentEncoding:
         raise ApiError(
-            _UNSUPPORTED,
+            Reason.UNSUPPORTED_MEDIA_TYPE,
             f"protobuf contentEncoding {envelope.contentEncoding!r} is not supported; "
             "send the object unencoded",
         )
@@ -70,7 +70,7 @@ def decode(body: bytes, res: ResourceLike) -> dict[str, Any]:
     cls = message_for(api_version, kind)
     if cls is None:
         raise ApiError(
-            _UNSUPPORTED,
+            Reason.UNSUPPORTED_MEDIA_TYPE,
             f"this apiserver has no protobuf message for {api_version} {kind}; "
             "send it as application/json",
         )
@@ -131,6 +131,3 @@ def _first_unknown(msg: Message, path: str) -> str | None:
                 return found
     return None
 
-
-# 415 arrives with the discovery/PATCH work in status.py; until then this module names it.
-_UNSUPPORTED: Reason = getattr(Reason, "UNSUPPORTED_MEDIA_TYPE", Reason.BAD_REQUEST)
