@@ -67,7 +67,7 @@ format: venv ## ruff format + autofix
 bench: venv images ## benchmarks (JSON lines on stdout)
 	@for script in benchmarks/*.py; do echo "# $$script" >&2; $(BIN)/python $$script; done
 
-proto: venv ## regenerate controlplane/apiserver/protobuf/k8s/*_pb2.py from its .proto files
+proto: venv ## regenerate controlplane/apiserver/protobuf/{k8s,gnostic}/*_pb2.py from their .proto files
 	controlplane/apiserver/protobuf/regenerate.sh
 
 clean: ## reap Docker leftovers of dead runs; remove tool caches (live runs are left alone)

@@ -1,10 +1,9 @@
 """HTTP routes of the OpenAPI documents: ``/openapi/v2``, ``/openapi/v3`` and each group-version.
 
-In a nutshell: :func:`add_openapi_routes` serves the documents of :mod:`openapi` as JSON. They
-are built once, in a worker thread started with the application (importing the official
-client's models takes about a second), and requests wait for that build instead of
-repeating it. ``/openapi/v2`` in its protobuf form (the gnostic ``openapi_v2.Document``
-kubectl 1.20 asks for) is not produced: a client that accepts only that gets 406.
+In a nutshell: :func:`add_openapi_routes` serves the documents of :mod:`openapi` as JSON, and
+``/openapi/v2`` also as the gnostic protobuf kubectl asks for (:mod:`openapi_proto`). They are
+built once, in a worker thread started with the application (importing the official client's
+models takes about a second), and requests wait for that build instead of repeating it.
 
     add_openapi_routes(app, SERVED)
     add_routes(app)          # the same for the served table: the hook app.py's build_app calls
@@ -26,10 +25,10 @@ from controlplane.apiserver.openapi import (
     v3_document_bytes,
 )
 from controlplane.apiserver.openapi_paths import ResourceLike
+from controlplane.apiserver.openapi_proto import RESPONSE_MEDIA_TYPE, v2_protobuf
 from controlplane.apiserver.resources import SERVED
 from controlplane.apiserver.status import status_body
 
-PROTO_V2 = "application/com.github.proto-openapi.spec.v2"
 
 
 class _Documents:
@@ -47,6 +46,7 @@ class _Documents:
     def _build(self) -> dict[str, bytes]:
         docs = {
             "v2": _dump(openapi_v2(self.resources)),
+            "v2.pb": v2_protobuf(openapi_v2(self.resources)),
             "v3": _dump(openapi_v3_index(self.resources)),
         }
         for gv in openapi_v3_index(self.resources)["paths"]:
@@ -75,14 +75,13 @@ def _failure(code: int, reason: str, message: str) -> web.Response:
 
 
 async def _v2(request: web.Request) -> web.Response:
+    """JSON, or gnostic protobuf when the client's first choice is that (kubectl's only one)."""
     accept = request.headers.get("Accept", "")
-    wants = [part.split(";")[0].strip() for part in accept.split(",") if part.strip()]
-    if wants and all(w.startswith(PROTO_V2) for w in wants):
-        return _failure(
-            406,
-            "NotAcceptable",
-            f"only application/json is served for /openapi/v2, not {accept}",
-        )
+    first = accept.split(",")[0].strip()
+    if first.startswith("application/com.github.proto-openapi.spec.v2"):
+        body = await request.app[DOCUMENTS].get("v2.pb")
+        assert body is not None
+        return web.Response(body=body, headers={"Content-Type": RESPONSE_MEDIA_TYPE})
     body = await request.app[DOCUMENTS].get("v2")
     assert body is not None
     return _json(body)
