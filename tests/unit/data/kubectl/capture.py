@@ -33,7 +33,10 @@ COMMANDS: dict[str, list[str]] = {
     "configmap": ["create", "configmap", "x", "--from-literal=a=b"],
     "secret": ["create", "secret", "generic", "s", "--from-literal=password=hunter2"],
     "namespace": ["create", "namespace", "captured"],
+    # replicas 0 is a pointer field set to zero: it must survive decoding.
+    "deployment": ["create", "deployment", "d", "--image=nginx", "--replicas=0", "--port=80"],
 }
+# Not here: `kubectl run` (pods) and `kubectl apply` send JSON.
 
 
 def kubeconfig(url: str) -> str:
