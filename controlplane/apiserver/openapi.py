@@ -1,4 +1,4 @@
-"""The apiserver's OpenAPI documents: Swagger 2.0 (``/openapi/v2``) and OpenAPI 3.0 (``/openapi/v3``).
+"""The apiserver's OpenAPI documents: Swagger 2.0 (``/openapi/v2``) and 3.0 (``/openapi/v3``).
 
 In a nutshell: pure functions of the resource table (contract C2a). Paths and operations come
 from each resource's verbs and subresources; schemas of kinds come from the official client's
@@ -7,9 +7,9 @@ models (:mod:`openapi_schemas`) under Kubernetes' definition names, each kind ca
 key carrying ``x-kubernetes-patch-merge-key``/``-strategy``. Documents are built once per
 process per table (they are cached) and must be treated as read-only.
 
-    doc = openapi_v2(SERVED)                       # {"swagger": "2.0", "paths": …, "definitions": …}
-    openapi_v3_index(SERVED)["paths"]["api/v1"]    # {"serverRelativeURL": "/openapi/v3/api/v1?hash=…"}
-    openapi_v3_group(SERVED, "apis/apps/v1")       # {"openapi": "3.0.0", "components": {"schemas": …}}
+    doc = openapi_v2(SERVED)                      # {"swagger": "2.0", "paths", "definitions"}
+    openapi_v3_index(SERVED)["paths"]["api/v1"]   # {"serverRelativeURL": "…/api/v1?hash=…"}
+    openapi_v3_group(SERVED, "apis/apps/v1")      # {"openapi": "3.0.0", "components": {"schemas"}}
 """
 
 from __future__ import annotations
@@ -223,7 +223,8 @@ def _v3_path_item(item: dict[str, Any]) -> dict[str, Any]:
             out[key] = [_v3_parameter(p) for p in value]
         else:
             out[key] = _v3_operation(value)
-    return _to_v3_refs(out)
+    converted: dict[str, Any] = _to_v3_refs(out)
+    return converted
 
 
 def _v3_parameter(param: dict[str, Any]) -> dict[str, Any]:

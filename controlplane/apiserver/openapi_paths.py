@@ -2,7 +2,8 @@
 
 In a nutshell: :func:`resource_paths` turns a resource-table entry (contract C2a) into its
 collection, item, all-namespaces and subresource paths, one operation per served verb, with
-kube-apiserver's operationIds (``listCoreV1NamespacedPod``, ``patchAppsV1NamespacedDeploymentScale``)
+kube-apiserver's operationIds (``listCoreV1NamespacedPod``,
+``patchAppsV1NamespacedDeploymentScale``)
 and the ``x-kubernetes-action`` / ``x-kubernetes-group-version-kind`` extensions.
 
     resource_paths(pods, SUBRESOURCE_KINDS)["/api/v1/namespaces/{namespace}/pods/{name}"]["get"]
@@ -79,20 +80,42 @@ _PATH_PARAMS = {
 _LIST_QUERY = [
     {"name": name, "in": "query", "type": typ, "uniqueItems": True, "description": description}
     for name, typ, description in (
-        ("allowWatchBookmarks", "boolean", "allowWatchBookmarks requests watch events with type "
-         '"BOOKMARK".'),
-        ("continue", "string", "The continue option should be set when retrieving more results "
-         "from the server."),
-        ("fieldSelector", "string", "A selector to restrict the list of returned objects by their "
-         "fields. Defaults to everything."),
-        ("labelSelector", "string", "A selector to restrict the list of returned objects by their "
-         "labels. Defaults to everything."),
+        (
+            "allowWatchBookmarks",
+            "boolean",
+            'allowWatchBookmarks requests watch events with type "BOOKMARK".',
+        ),
+        (
+            "continue",
+            "string",
+            "The continue option should be set when retrieving more results from the server.",
+        ),
+        (
+            "fieldSelector",
+            "string",
+            "A selector to restrict the list of returned objects by their "
+            "fields. Defaults to everything.",
+        ),
+        (
+            "labelSelector",
+            "string",
+            "A selector to restrict the list of returned objects by their "
+            "labels. Defaults to everything.",
+        ),
         ("limit", "integer", "limit is a maximum number of responses to return for a list call."),
-        ("resourceVersion", "string", "resourceVersion sets a constraint on what resource "
-         "versions a request may be served from."),
+        (
+            "resourceVersion",
+            "string",
+            "resourceVersion sets a constraint on what resource "
+            "versions a request may be served from.",
+        ),
         ("timeoutSeconds", "integer", "Timeout for the list/watch call."),
-        ("watch", "boolean", "Watch for changes to the described resources and return them as a "
-         "stream of add, update, and remove notifications."),
+        (
+            "watch",
+            "boolean",
+            "Watch for changes to the described resources and return them as a "
+            "stream of add, update, and remove notifications.",
+        ),
     )
 ]
 
@@ -144,8 +167,10 @@ def resource_paths(
     prefix = f"/apis/{res.group}/{res.version}" if res.group else f"/api/{res.version}"
     gv = _gv_token(res.group, res.version)
     scope = "Namespaced" if res.namespaced else ""
-    coll = f"{prefix}/namespaces/{{namespace}}/{res.plural}" if res.namespaced else (
-        f"{prefix}/{res.plural}"
+    coll = (
+        f"{prefix}/namespaces/{{namespace}}/{res.plural}"
+        if res.namespaced
+        else (f"{prefix}/{res.plural}")
     )
     gvk = (res.group, res.version, res.kind)
     obj = _kind_ref(*gvk)
@@ -158,19 +183,32 @@ def resource_paths(
     collection: dict[str, Any] = {}
     if "list" in verbs:
         collection["get"] = _operation(
-            f"list{gv}{scope}{res.kind}", "list", gvk, lst,
+            f"list{gv}{scope}{res.kind}",
+            "list",
+            gvk,
+            lst,
             description=f"list or watch objects of kind {res.kind}",
-            produces=(*PRODUCES, *WATCH_PRODUCES[1:]), query=_LIST_QUERY,
+            produces=(*PRODUCES, *WATCH_PRODUCES[1:]),
+            query=_LIST_QUERY,
         )
     if "create" in verbs:
         collection["post"] = _operation(
-            f"create{gv}{scope}{res.kind}", "post", gvk, obj,
-            description=f"create a {res.kind}", body=obj, created=True,
+            f"create{gv}{scope}{res.kind}",
+            "post",
+            gvk,
+            obj,
+            description=f"create a {res.kind}",
+            body=obj,
+            created=True,
         )
     if "deletecollection" in verbs:
         collection["delete"] = _operation(
-            f"deletecollection{gv}{scope}{res.kind}", "deletecollection", gvk, status,
-            description=f"delete collection of {res.kind}", query=_LIST_QUERY,
+            f"deletecollection{gv}{scope}{res.kind}",
+            "deletecollection",
+            gvk,
+            status,
+            description=f"delete collection of {res.kind}",
+            query=_LIST_QUERY,
         )
     if collection:
         collection["parameters"] = scope_params
@@ -180,17 +218,33 @@ def resource_paths(
     item_ops = (
         ("get", "get", "read", None, (JSON,), f"read the specified {res.kind}"),
         ("update", "put", "replace", obj, (JSON,), f"replace the specified {res.kind}"),
-        ("patch", "patch", "patch", _ref(f"{META}.Patch"), PATCH_TYPES,
-         f"partially update the specified {res.kind}"),
-        ("delete", "delete", "delete", _ref(f"{META}.DeleteOptions"), (JSON,),
-         f"delete a {res.kind}"),
+        (
+            "patch",
+            "patch",
+            "patch",
+            _ref(f"{META}.Patch"),
+            PATCH_TYPES,
+            f"partially update the specified {res.kind}",
+        ),
+        (
+            "delete",
+            "delete",
+            "delete",
+            _ref(f"{META}.DeleteOptions"),
+            (JSON,),
+            f"delete a {res.kind}",
+        ),
     )
     for verb, method, op_verb, body, consumes, description in item_ops:
         if verb in verbs:
             item[method] = _operation(
-                f"{op_verb}{gv}{scope}{res.kind}", method if method != "put" else "put", gvk,
+                f"{op_verb}{gv}{scope}{res.kind}",
+                method if method != "put" else "put",
+                gvk,
                 status if verb == "delete" else obj,
-                description=description, body=body, consumes=consumes,
+                description=description,
+                body=body,
+                consumes=consumes,
             )
     if item:
         item["parameters"] = [_PATH_PARAMS["name"], *scope_params]
@@ -199,9 +253,13 @@ def resource_paths(
     if res.namespaced and "list" in verbs:
         paths[f"{prefix}/{res.plural}"] = {
             "get": _operation(
-                f"list{gv}{res.kind}ForAllNamespaces", "list", gvk, lst,
+                f"list{gv}{res.kind}ForAllNamespaces",
+                "list",
+                gvk,
+                lst,
                 description=f"list or watch objects of kind {res.kind}",
-                produces=(*PRODUCES, *WATCH_PRODUCES[1:]), query=_LIST_QUERY,
+                produces=(*PRODUCES, *WATCH_PRODUCES[1:]),
+                query=_LIST_QUERY,
             ),
             "parameters": [],
         }
@@ -228,8 +286,13 @@ def _subresource(
         ref = _kind_ref(*gvk)
         return {
             "post": _operation(
-                f"create{gv}{scope}{res.kind}{suffix}", "post", gvk, ref,
-                description=f"create {suffix} of a {res.kind}", body=ref, created=True,
+                f"create{gv}{scope}{res.kind}{suffix}",
+                "post",
+                gvk,
+                ref,
+                description=f"create {suffix} of a {res.kind}",
+                body=ref,
+                created=True,
             ),
             "parameters": params,
         }
@@ -237,17 +300,28 @@ def _subresource(
     ref = _kind_ref(*gvk)
     return {
         "get": _operation(
-            f"read{gv}{scope}{res.kind}{suffix}", "get", gvk, ref,
+            f"read{gv}{scope}{res.kind}{suffix}",
+            "get",
+            gvk,
+            ref,
             description=f"read {sub} of the specified {res.kind}",
         ),
         "put": _operation(
-            f"replace{gv}{scope}{res.kind}{suffix}", "put", gvk, ref,
-            description=f"replace {sub} of the specified {res.kind}", body=ref,
+            f"replace{gv}{scope}{res.kind}{suffix}",
+            "put",
+            gvk,
+            ref,
+            description=f"replace {sub} of the specified {res.kind}",
+            body=ref,
         ),
         "patch": _operation(
-            f"patch{gv}{scope}{res.kind}{suffix}", "patch", gvk, ref,
+            f"patch{gv}{scope}{res.kind}{suffix}",
+            "patch",
+            gvk,
+            ref,
             description=f"partially update {sub} of the specified {res.kind}",
-            body=_ref(f"{META}.Patch"), consumes=PATCH_TYPES,
+            body=_ref(f"{META}.Patch"),
+            consumes=PATCH_TYPES,
         ),
         "parameters": params,
     }

@@ -1,7 +1,8 @@
 """The Swagger 2.0 document in gnostic's protobuf form, as kubectl fetches ``/openapi/v2``.
 
 In a nutshell: kubectl (1.20, and 1.32 for client-side validation and ``explain
---output plaintext-openapiv2``) asks for ``application/com.github.proto-openapi.spec.v2@v1.0+protobuf``
+--output plaintext-openapiv2``) asks for
+``application/com.github.proto-openapi.spec.v2@v1.0+protobuf``
 only and unmarshals the answer as gnostic's ``openapi.v2.Document``. :func:`v2_protobuf` fills
 that message from the JSON document :func:`openapi.openapi_v2` builds, covering exactly the
 Swagger constructs that document uses; a construct it does not know raises ``ValueError``
@@ -23,8 +24,19 @@ MEDIA_TYPE = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"  # wha
 RESPONSE_MEDIA_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 
 _SCHEMA_KEYS = frozenset(
-    {"$ref", "format", "title", "description", "required", "additionalProperties", "type",
-     "items", "allOf", "properties", "readOnly"}
+    {
+        "$ref",
+        "format",
+        "title",
+        "description",
+        "required",
+        "additionalProperties",
+        "type",
+        "items",
+        "allOf",
+        "properties",
+        "readOnly",
+    }
 )
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 

@@ -30,7 +30,6 @@ from controlplane.apiserver.resources import SERVED
 from controlplane.apiserver.status import status_body
 
 
-
 class _Documents:
     """The serialized documents, built once off the event loop."""
 

@@ -160,7 +160,10 @@ def _class_description(cls: Any) -> str:
 def _type_schema(type_str: str, info: Any, pending: list[str], *, owner: str, attr: str) -> Schema:
     if type_str.startswith("List["):
         inner = type_str[len("List[") : -1]
-        return {"type": "array", "items": _type_schema(inner, None, pending, owner=owner, attr=attr)}
+        return {
+            "type": "array",
+            "items": _type_schema(inner, None, pending, owner=owner, attr=attr),
+        }
     if type_str.startswith("Dict[str, "):
         inner = type_str[len("Dict[str, ") : -1]
         value = _type_schema(inner, None, pending, owner=owner, attr=attr)

@@ -22,8 +22,8 @@ from google.protobuf import unknown_fields
 from google.protobuf.message import DecodeError, Message
 
 from controlplane.apiserver.protobuf.convert import ConvertError, from_json, to_json
-from controlplane.apiserver.protobuf.kinds import message_for
 from controlplane.apiserver.protobuf.k8s import runtime_pb2
+from controlplane.apiserver.protobuf.kinds import message_for
 from controlplane.apiserver.status import ApiError, Reason
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
@@ -105,20 +105,23 @@ def encode(obj: dict[str, Any]) -> bytes:
     envelope = runtime_pb2.Unknown(raw=msg.SerializeToString(deterministic=True))
     envelope.typeMeta.apiVersion = api_version
     envelope.typeMeta.kind = kind
-    return MAGIC + envelope.SerializeToString(deterministic=True)
+    body: bytes = envelope.SerializeToString(deterministic=True)
+    return MAGIC + body
 
 
 def _first_unknown(msg: Message, path: str) -> str | None:
     """Where the first field unknown to our subset is, e.g. "field 34 at spec (…PodSpec)"."""
-    numbers = sorted({f.field_number for f in unknown_fields.UnknownFieldSet(msg)})
+    unknown = unknown_fields.UnknownFieldSet(msg)
+    numbers = sorted({unknown[i].field_number for i in range(len(unknown))})
     if numbers:
         return f"field {numbers[0]} at {path} ({msg.DESCRIPTOR.full_name})"
     for field, value in msg.ListFields():
         if field.type != field.TYPE_MESSAGE:
             continue
         children: list[tuple[str, Message]]
-        if field.message_type.GetOptions().map_entry:
-            if field.message_type.fields_by_name["value"].type != field.TYPE_MESSAGE:
+        entry = field.message_type
+        if entry is not None and entry.GetOptions().map_entry:
+            if entry.fields_by_name["value"].type != field.TYPE_MESSAGE:
                 continue
             children = [(f"{path}.{field.name}[{k}]", v) for k, v in value.items()]
         elif field.is_repeated:
@@ -130,4 +133,3 @@ def _first_unknown(msg: Message, path: str) -> str | None:
             if found:
                 return found
     return None
-

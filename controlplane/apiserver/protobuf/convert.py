@@ -101,6 +101,8 @@ KEEP_ZERO: frozenset[str] = frozenset(
         "api.core.v1.ContainerStatus.started",
         "api.core.v1.ContainerStatus.ready",
         "api.core.v1.ContainerStatus.restartCount",
+        "api.core.v1.ContainerStatus.image",
+        "api.core.v1.ContainerStatus.imageID",
         "api.core.v1.ContainerStateTerminated.exitCode",
         "api.core.v1.ContainerPort.containerPort",
         "api.core.v1.DaemonEndpoint.Port",
@@ -120,7 +122,7 @@ class ConvertError(ValueError):
 
 
 def to_json(msg: Message) -> dict[str, Any]:
-    """The Kubernetes JSON object of a message (no ``apiVersion``/``kind``: the envelope has them)."""
+    """The Kubernetes JSON of a message (no ``apiVersion``/``kind``: the envelope has them)."""
     out: dict[str, Any] = {}
     for field, value in msg.ListFields():
         full = f"{msg.DESCRIPTOR.full_name}.{field.name}"
@@ -128,7 +130,7 @@ def to_json(msg: Message) -> dict[str, Any]:
             out.update(to_json(value))
             continue
         converted = _field_to_json(field, value)
-        if _is_empty(converted) and full not in KEEP_ZERO:
+        if _is_empty(converted) and full not in KEEP_ZERO and not _is_scalar_message(field):
             continue
         out[field.name] = converted
     return out
@@ -136,7 +138,7 @@ def to_json(msg: Message) -> dict[str, Any]:
 
 def _field_to_json(field: FieldDescriptor, value: Any) -> Any:
     if _is_map(field):
-        value_field = field.message_type.fields_by_name["value"]
+        value_field = _msg_type(field).fields_by_name["value"]
         return {k: _single_to_json(value_field, v) for k, v in value.items()}
     if field.is_repeated:
         return [_single_to_json(field, v) for v in value]
@@ -148,7 +150,7 @@ def _single_to_json(field: FieldDescriptor, value: Any) -> Any:
         return base64.b64encode(value).decode("ascii")
     if field.type != FieldDescriptor.TYPE_MESSAGE:
         return value
-    name = field.message_type.full_name
+    name = _msg_type(field).full_name
     if name in (TIME, MICRO_TIME):
         return _time_to_json(value, micro=name == MICRO_TIME)
     if name == QUANTITY:
@@ -176,9 +178,25 @@ def _is_empty(value: Any) -> bool:
     return value is None or value in ("", 0, False) or value == {} or value == []
 
 
+def _msg_type(field: FieldDescriptor) -> Descriptor:
+    desc = field.message_type
+    if desc is None:
+        raise TypeError(f"{field.full_name} is not a message field")
+    return desc
+
+
+def _is_scalar_message(field: FieldDescriptor) -> bool:
+    """IntOrString and Quantity: present means set (``maxUnavailable: 0`` is a choice)."""
+    return bool(
+        field.type == FieldDescriptor.TYPE_MESSAGE
+        and not field.is_repeated
+        and _msg_type(field).full_name in (INT_OR_STRING, QUANTITY)
+    )
+
+
 def _is_map(field: FieldDescriptor) -> bool:
     return bool(
-        field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry
+        field.type == FieldDescriptor.TYPE_MESSAGE and _msg_type(field).GetOptions().map_entry
     )
 
 
@@ -203,12 +221,12 @@ def from_json(obj: dict[str, Any], msg: Message, path: str = "") -> None:
         _field_from_json(hit[-1], value, holder, where)
 
 
-def _json_targets(desc: Descriptor) -> dict[str, tuple[FieldDescriptor, ...]]:
+def _json_targets(desc: Any) -> dict[str, tuple[FieldDescriptor, ...]]:
     """JSON key -> the chain of fields that holds it (longer than one through inlined fields)."""
     targets: dict[str, tuple[FieldDescriptor, ...]] = {}
     for field in desc.fields:
         if f"{desc.full_name}.{field.name}" in INLINE:
-            for key, chain in _json_targets(field.message_type).items():
+            for key, chain in _json_targets(_msg_type(field)).items():
                 targets[key] = (field, *chain)
         else:
             targets[field.name] = (field,)
@@ -220,7 +238,7 @@ def _field_from_json(field: FieldDescriptor, value: Any, msg: Message, path: str
         if not isinstance(value, dict):
             raise ConvertError(path, f"expected an object, got {type(value).__name__}")
         container = getattr(msg, field.name)
-        value_field = field.message_type.fields_by_name["value"]
+        value_field = _msg_type(field).fields_by_name["value"]
         for k, v in value.items():
             if value_field.type == FieldDescriptor.TYPE_MESSAGE:
                 _message_from_json(value_field, v, container[k], f"{path}.{k}")
@@ -246,7 +264,7 @@ def _field_from_json(field: FieldDescriptor, value: Any, msg: Message, path: str
 
 
 def _message_from_json(field: FieldDescriptor, value: Any, msg: Message, path: str) -> None:
-    name = field.message_type.full_name
+    name = _msg_type(field).full_name
     if name in (TIME, MICRO_TIME):
         seconds, nanos = _parse_time(value, path)
         msg.seconds = seconds  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,9 @@ async def main() -> None:
     recorded: list[dict[str, Any]] = []
 
     @web.middleware
-    async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def record(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
         if request.method in ("POST", "PUT") and "protobuf" in request.content_type:
             recorded.append(
                 {
@@ -84,14 +87,19 @@ async def main() -> None:
                 for name, args in COMMANDS.items():
                     before = len(recorded)
                     proc = await asyncio.create_subprocess_exec(
-                        kubectl, "--kubeconfig", str(cfg), *args,
-                        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+                        kubectl,
+                        "--kubeconfig",
+                        str(cfg),
+                        *args,
+                        stdout=asyncio.subprocess.PIPE,
+                        stderr=asyncio.subprocess.STDOUT,
                     )
                     out, _ = await proc.communicate()
                     print(f"kubectl {' '.join(args)}: rc={proc.returncode} {out.decode().strip()}")
                     if len(recorded) != before + 1:
-                        raise SystemExit(f"{name}: expected one protobuf request, got "
-                                         f"{len(recorded) - before}")
+                        raise SystemExit(
+                            f"{name}: expected one protobuf request, got {len(recorded) - before}"
+                        )
                     entry = recorded[-1]
                     (HERE / f"{name}.bin").write_bytes(entry.pop("body"))
                     entry["kubectl"] = client_version
