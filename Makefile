@@ -13,7 +13,7 @@ PYPROJECT_HASH := $(shell sha256sum pyproject.toml | cut -c1-12)
 STAMP := $(VENV)/.installed-$(PYPROJECT_HASH)
 PYTEST_ARGS ?=
 
-.PHONY: help venv images browser test test-unit run smoke lint format bench clean distclean
+.PHONY: help venv images browser test test-unit run smoke lint format bench proto clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -66,6 +66,9 @@ format: venv ## ruff format + autofix
 
 bench: venv images ## benchmarks (JSON lines on stdout)
 	@for script in benchmarks/*.py; do echo "# $$script" >&2; $(BIN)/python $$script; done
+
+proto: venv ## regenerate controlplane/apiserver/protobuf/{k8s,gnostic}/*_pb2.py from their .proto files
+	controlplane/apiserver/protobuf/regenerate.sh
 
 clean: ## reap Docker leftovers of dead runs; remove tool caches (live runs are left alone)
 	@if [ -x $(BIN)/chaosplane ]; then $(BIN)/chaosplane clean; fi
