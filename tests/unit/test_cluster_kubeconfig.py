@@ -89,3 +89,25 @@ def test_no_ca_means_no_kubeconfig() -> None:
 def test_state_dir_follows_xdg_cache_home() -> None:
     assert state_dir("cp-x", {"XDG_CACHE_HOME": "/c"}) == Path("/c/chaosplane/cp-x")
     assert state_dir("cp-x", {"HOME": "/h"}) == Path("/h/.cache/chaosplane/cp-x")
+
+
+class _NoObjects:
+    def list(self, **kwargs: object) -> list[object]:
+        return []
+
+
+class _EmptyDocker:
+    containers = networks = volumes = _NoObjects()
+
+
+def test_reaping_a_run_removes_its_state_dir_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.cluster.reaper import reap_run
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    mine = write_kubeconfig(state_dir("cp-mine") / "kubeconfig", kubeconfig(info()))
+    other = write_kubeconfig(state_dir("cp-other") / "kubeconfig", kubeconfig(info()))
+    assert mine.parent == tmp_path / "chaosplane" / "cp-mine"
+    reap_run(_EmptyDocker(), "cp-mine")  # what `chaosplane down` and teardown call
+    assert not mine.parent.exists() and other.exists()
