@@ -22,7 +22,7 @@ import asyncio
 import random
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,10 +37,10 @@ from harness.nemesis.base import Verifiable
 from harness.scenario.model import FaultKind, FaultSpec
 from harness.workload.http import Http, configmap, configmaps_url, open_http, store_key_url
 from harness.workload.outcome import Effect, Outcome
-from tests.integration.conftest import ClusterFactory
 
 pytestmark = pytest.mark.docker
 
+ClusterFactory = Callable[..., DockerCluster]  # conftest.py's cluster_factory
 LATENCY_MS = 1000
 REQUEST_TIMEOUT_S = 3.0
 
