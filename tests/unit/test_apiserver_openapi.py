@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from test_apiserver_support import _serve, real_store
 
 from controlplane.apiserver import ApiConfig, StoreClientConfig, build_app
 from controlplane.apiserver.openapi import (
@@ -34,7 +35,6 @@ from controlplane.apiserver.openapi_proto import RESPONSE_MEDIA_TYPE, v2_protobu
 from controlplane.apiserver.openapi_schemas import definition_name
 from controlplane.apiserver.protobuf.gnostic import openapiv2_pb2
 from controlplane.apiserver.resources import SERVED
-from tests.unit.test_apiserver_support import _serve, real_store
 
 ALL = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 META = "io.k8s.apimachinery.pkg.apis.meta.v1"
