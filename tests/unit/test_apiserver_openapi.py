@@ -189,6 +189,7 @@ def test_paths_and_operations_follow_verbs_and_subresources() -> None:
     }  # fmt: skip
     scale = paths["/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale"]
     assert scale["patch"]["operationId"] == "patchAppsV1NamespacedDeploymentScale"
+    assert scale["patch"]["tags"] == ["apps_v1"]  # the parent's group, as kube-apiserver
     assert "application/strategic-merge-patch+json" in scale["patch"]["consumes"]
     assert paths["/api/v1/nodes/{name}/status"]["put"]["operationId"] == ("replaceCoreV1NodeStatus")
     assert "delete" not in paths["/api/v1/namespaces"]  # no deletecollection verb
