@@ -26,7 +26,7 @@ import pytest
 import yaml
 from test_apiserver_support import _serve, real_store
 
-from controlplane.apiserver import ApiConfig, StoreClientConfig, build_app
+from controlplane.apiserver import ApiConfig, StoreClientConfig, build_app, openapi_routes
 from controlplane.apiserver.openapi import (
     openapi_v2,
     openapi_v3_group,
@@ -301,6 +301,28 @@ def test_routes_serve_json_protobuf_and_v3(tmp_path: Path) -> None:
     assert r["core"].headers["Cache-Control"] == "public, immutable"
     assert r["missing"].status_code == 404
     assert r["missing"].json()["kind"] == "Status"
+
+
+def test_concurrent_first_requests_share_one_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds: list[int] = []
+    original = openapi_routes._Documents._build
+
+    def counting(self: openapi_routes._Documents) -> dict[str, bytes]:
+        builds.append(1)
+        return original(self)
+
+    monkeypatch.setattr(openapi_routes._Documents, "_build", counting)
+
+    async def scenario() -> list[int]:
+        async with served(tmp_path) as url, httpx.AsyncClient(base_url=url) as client:
+            paths = ["/openapi/v2", "/openapi/v3", "/openapi/v3/api/v1"] * 3
+            answers = await asyncio.gather(*(client.get(p) for p in paths))
+            return [a.status_code for a in answers]
+
+    assert asyncio.run(scenario()) == [200] * 9
+    assert builds == [1]
 
 
 # The kubectl on PATH, plus any listed in CHAOSPLANE_EXTRA_KUBECTL (":"-separated paths, e.g.
