@@ -21,6 +21,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from controlplane.apiserver.discovery import GIT_VERSION
 from controlplane.apiserver.merge_keys import ListStrategy, strategy_for
 from controlplane.apiserver.openapi_paths import ResourceLike, gv_path, resource_paths
 from controlplane.apiserver.openapi_schemas import META, REF, Schema, definition_name, definitions
@@ -28,7 +29,7 @@ from controlplane.apiserver.resources import SUBRESOURCES
 
 __all__ = ["ResourceLike", "openapi_v2", "openapi_v3_group", "openapi_v3_index"]
 
-SERVER_VERSION = "v1.32.0"
+SERVER_VERSION = GIT_VERSION  # what /version says
 
 # What a subresource body is (scale: autoscaling/v1 Scale, …), from the apiserver's own table;
 # ``status`` has the parent's kind and is not listed.

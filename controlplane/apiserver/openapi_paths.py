@@ -55,6 +55,11 @@ def _gv_token(group: str, version: str) -> str:
     return f"{name[:1].upper()}{name[1:]}{version[:1].upper()}{version[1:]}"
 
 
+def _tag(res: ResourceLike) -> str:
+    """``core_v1``, ``apps_v1``, ``coordination_v1``: subresources stay under their parent's."""
+    return f"{res.group.split('.')[0] if res.group else 'core'}_{res.version}"
+
+
 def _ref(definition: str) -> dict[str, str]:
     return {"$ref": REF + definition}
 
@@ -136,6 +141,7 @@ def _operation(
     produces: tuple[str, ...] = PRODUCES,
     query: list[dict[str, Any]] | None = None,
     created: bool = False,
+    tag: str,
 ) -> dict[str, Any]:
     responses: dict[str, Any] = {"200": {"description": "OK", "schema": response}}
     if created:
@@ -150,7 +156,7 @@ def _operation(
         "consumes": list(consumes),
         "produces": list(produces),
         "schemes": ["https"],
-        "tags": [gvk[0].split(".")[0] + "_" + gvk[1] if gvk[0] else "core_" + gvk[1]],
+        "tags": [tag],
         "responses": responses,
         "x-kubernetes-action": action,
         "x-kubernetes-group-version-kind": {"group": gvk[0], "version": gvk[1], "kind": gvk[2]},
@@ -188,6 +194,7 @@ def resource_paths(
             gvk,
             lst,
             description=f"list or watch objects of kind {res.kind}",
+            tag=_tag(res),
             produces=(*PRODUCES, *WATCH_PRODUCES[1:]),
             query=_LIST_QUERY,
         )
@@ -198,6 +205,7 @@ def resource_paths(
             gvk,
             obj,
             description=f"create a {res.kind}",
+            tag=_tag(res),
             body=obj,
             created=True,
         )
@@ -208,6 +216,7 @@ def resource_paths(
             gvk,
             status,
             description=f"delete collection of {res.kind}",
+            tag=_tag(res),
             query=_LIST_QUERY,
         )
     if collection:
@@ -243,6 +252,7 @@ def resource_paths(
                 gvk,
                 status if verb == "delete" else obj,
                 description=description,
+                tag=_tag(res),
                 body=body,
                 consumes=consumes,
             )
@@ -258,6 +268,7 @@ def resource_paths(
                 gvk,
                 lst,
                 description=f"list or watch objects of kind {res.kind}",
+                tag=_tag(res),
                 produces=(*PRODUCES, *WATCH_PRODUCES[1:]),
                 query=_LIST_QUERY,
             ),
@@ -291,6 +302,7 @@ def _subresource(
                 gvk,
                 ref,
                 description=f"create {suffix} of a {res.kind}",
+                tag=_tag(res),
                 body=ref,
                 created=True,
             ),
@@ -305,6 +317,7 @@ def _subresource(
             gvk,
             ref,
             description=f"read {sub} of the specified {res.kind}",
+            tag=_tag(res),
         ),
         "put": _operation(
             f"replace{gv}{scope}{res.kind}{suffix}",
@@ -312,6 +325,7 @@ def _subresource(
             gvk,
             ref,
             description=f"replace {sub} of the specified {res.kind}",
+            tag=_tag(res),
             body=ref,
         ),
         "patch": _operation(
@@ -320,6 +334,7 @@ def _subresource(
             gvk,
             ref,
             description=f"partially update {sub} of the specified {res.kind}",
+            tag=_tag(res),
             body=_ref(f"{META}.Patch"),
             consumes=PATCH_TYPES,
         ),

@@ -2,8 +2,10 @@
 
 In a nutshell: :func:`add_openapi_routes` serves the documents of :mod:`openapi` as JSON, and
 ``/openapi/v2`` also as the gnostic protobuf kubectl asks for (:mod:`openapi_proto`). They are
-built once, in a worker thread started with the application (importing the official client's
-models takes about a second), and requests wait for that build instead of repeating it.
+built once, in a worker thread, on the first request for any of them: importing the official
+client's models and walking them takes 1-3 s of CPU, which an apiserver that no client asks
+for documents (every scenario's workload) should not spend at start-up, when chaos scenarios
+restart it. Concurrent first requests share that one build.
 
     add_openapi_routes(app, SERVED)
     add_routes(app)          # the same for the served table: the hook app.py's build_app calls
@@ -13,14 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
 
 from controlplane.apiserver.openapi import (
     openapi_v2,
-    openapi_v3_group,
     openapi_v3_index,
     v3_document_bytes,
 )
@@ -38,7 +39,12 @@ class _Documents:
         self._task: asyncio.Future[dict[str, bytes]] | None = None
 
     def start(self) -> asyncio.Future[dict[str, bytes]]:
-        if self._task is None:
+        failed = (
+            self._task is not None
+            and self._task.done()
+            and (self._task.cancelled() or self._task.exception() is not None)
+        )
+        if self._task is None or failed:  # a failed build is retried by the next request
             self._task = asyncio.ensure_future(asyncio.to_thread(self._build))
         return self._task
 
@@ -50,7 +56,6 @@ class _Documents:
         }
         for gv in openapi_v3_index(self.resources)["paths"]:
             docs[f"v3/{gv}"] = v3_document_bytes(self.resources, gv)
-            openapi_v3_group(self.resources, gv)  # cached alongside its bytes
         return docs
 
     async def get(self, key: str) -> bytes | None:
@@ -105,14 +110,8 @@ async def _v3_group(request: web.Request) -> web.Response:
 
 
 def add_openapi_routes(app: web.Application, resources: Sequence[ResourceLike]) -> None:
-    """Serve the documents of ``resources``; their build starts with the application."""
+    """Serve the documents of ``resources``, built on the first request for one of them."""
     app[DOCUMENTS] = _Documents(resources)
-
-    async def build_in_background(app: web.Application) -> AsyncIterator[None]:
-        app[DOCUMENTS].start()
-        yield
-
-    app.cleanup_ctx.append(build_in_background)
     app.router.add_get("/openapi/v2", _v2)
     app.router.add_get("/openapi/v3", _v3_index)
     app.router.add_get("/openapi/v3/", _v3_index)

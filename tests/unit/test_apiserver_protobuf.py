@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_apiserver_support import apiserver, real_store
 
 from controlplane.apiserver.protobuf import MAGIC, PROTOBUF, EncodeError, decode, encode
 from controlplane.apiserver.protobuf.k8s import core_pb2, runtime_pb2
 from controlplane.apiserver.protobuf.kinds import MESSAGES
 from controlplane.apiserver.status import ApiError, Reason
-from tests.unit.test_apiserver_support import apiserver, real_store
 
 DATA = Path(__file__).parent / "data" / "kubectl"
 

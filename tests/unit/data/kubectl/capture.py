@@ -24,10 +24,12 @@ from typing import Any
 from aiohttp import web
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[3]))
+sys.path.insert(0, str(HERE.parents[3]))  # the repository
+sys.path.insert(0, str(HERE.parents[1]))  # tests/unit, as pytest puts it for the tests
+
+from test_apiserver_support import _serve, real_store  # noqa: E402
 
 from controlplane.apiserver import ApiConfig, StoreClientConfig, build_app  # noqa: E402
-from tests.unit.test_apiserver_support import _serve, real_store  # noqa: E402
 
 # name -> kubectl arguments; each sends one protobuf POST.
 COMMANDS: dict[str, list[str]] = {
