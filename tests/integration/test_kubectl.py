@@ -159,7 +159,7 @@ def test_get_all_namespaces_and_system_namespaces(kubectl: Kubectl) -> None:
     assert {"namespace/default", "namespace/kube-system"} <= set(names), names
 
 
-def test_typed_create_get_describe_yaml(kubectl: Kubectl) -> None:
+def test_typed_create_get_and_yaml(kubectl: Kubectl) -> None:
     kubectl.run("create", "configmap", "cm1", "--from-literal=a=1", "--from-literal=b=two")
     kubectl.run("create", "secret", "generic", "s1", "--from-literal=password=hunter2")
     got = yaml.safe_load(kubectl.run("get", "configmap", "cm1", "-o", "yaml").stdout)
@@ -169,6 +169,12 @@ def test_typed_create_get_describe_yaml(kubectl: Kubectl) -> None:
     assert secret["data"] == {"password": "aHVudGVyMg=="}, secret  # base64 of hunter2
     table = kubectl.run("get", "configmaps").stdout
     assert "cm1" in table and "DATA" in table, table
+
+
+def test_describe(kubectl: Kubectl) -> None:
+    # kubectl describe also lists the object's Events (a v1 events list with an
+    # involvedObject.* field selector); without that resource it fails as a whole.
+    kubectl.run("create", "configmap", "cm1", "--from-literal=a=1", "--from-literal=b=two")
     described = kubectl.run("describe", "configmap", "cm1").stdout
     assert "Name:" in described and "cm1" in described and "two" in described, described
 
