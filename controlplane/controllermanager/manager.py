@@ -11,11 +11,8 @@ ending stops them all (a lost leader goes back to candidate; see ``leaderelectio
 
 from __future__ import annotations
 
-import datetime
 import logging
-import secrets
 import threading
-import time
 from dataclasses import asdict
 from typing import Any
 
@@ -25,36 +22,12 @@ from controlplane.controllermanager.nodelifecycle_core import NodeTimings
 from controlplane.controllermanager.replicaset import ReplicaSetController
 from controlplane.kubeclient.client import Kube
 from controlplane.kubeclient.component import ComponentEnv, env_seconds
+from controlplane.leaderelection.env import elector_from_env
 from controlplane.kubeclient.informer import Informer
 from controlplane.kubeclient.objects import path
-from controlplane.leaderelection import ElectionTimings, Elector, LeaderElection, Term
+from controlplane.leaderelection import LeaderElection, Term
 
 log = logging.getLogger(__name__)
-
-
-def election_timings(env: ComponentEnv) -> ElectionTimings:
-    e = env.environ
-    t = ElectionTimings(
-        lease_duration_s=env_seconds(e, "LE_LEASE_DURATION_S", 4.0),
-        renew_deadline_s=env_seconds(e, "LE_RENEW_DEADLINE_S", 3.0),
-        retry_period_s=env_seconds(e, "LE_RETRY_PERIOD_S", 0.5),
-    )
-    t.check()
-    return t
-
-
-def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
-
-def new_elector(env: ComponentEnv) -> Elector:
-    return Elector(
-        identity=f"{env.name}_{secrets.token_hex(4)}",
-        timings=election_timings(env),
-        mono=time.monotonic,
-        wall=utcnow,
-        bugs=env.bugs,
-    )
 
 
 class ControllerManager:
@@ -67,7 +40,7 @@ class ControllerManager:
             eviction_timeout_s=env_seconds(e, "POD_EVICTION_TIMEOUT_S", 6.0),
         )
         self.kube = Kube(env.client)
-        self.elector = new_elector(env)
+        self.elector = elector_from_env(env)
         self.election = LeaderElection(
             self.kube,
             lease=("kube-system", "kube-controller-manager"),

@@ -21,7 +21,6 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 
 from controlplane.controllermanager.base import Controller
-from controlplane.controllermanager.manager import new_elector
 from controlplane.kubeclient.client import Kube, Obj, status_code
 from controlplane.kubeclient.component import ComponentEnv
 from controlplane.kubeclient.informer import Informer, key_of
@@ -35,6 +34,7 @@ from controlplane.kubeclient.objects import (
     uid_of,
 )
 from controlplane.leaderelection import LeaderElection, Term
+from controlplane.leaderelection.env import elector_from_env
 from controlplane.scheduler.core import choose_node
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ class Scheduler:
     def __init__(self, env: ComponentEnv) -> None:
         self.env = env
         self.kube = Kube(env.client)
-        self.elector = new_elector(env)
+        self.elector = elector_from_env(env)
         self.election = LeaderElection(
             self.kube,
             lease=("kube-system", "kube-scheduler"),
