@@ -45,9 +45,10 @@ class Controller:
                 for key in self.resync_keys():
                     self.queue.add(key)
                 next_resync = time.monotonic() + self.resync_s
-            key = self.queue.get(timeout_s=0.2)
-            if key is None:
+            got = self.queue.get(timeout_s=0.2)
+            if got is None:
                 continue
+            key = got
             try:
                 if self.term.active():
                     self.sync(key)
@@ -60,7 +61,9 @@ class Controller:
                 n = self._failures.get(key, 0) + 1
                 self._failures[key] = n
                 delay = min(0.1 * 2**n, 5.0)
-                log.info("%s: sync %s failed (%s); retry in %.1fs", self.name, key, _short(exc), delay)
+                log.info(
+                    "%s: sync %s failed (%s); retry in %.1fs", self.name, key, _short(exc), delay
+                )
                 self.queue.add_after(key, delay)
             except Exception:
                 log.exception("%s: sync %s crashed", self.name, key)

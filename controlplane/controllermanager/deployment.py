@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 class DeploymentController(Controller):
     name = "deployment"
 
-    def __init__(self, *, kube: Kube, term: Term, deployments: Informer, replicasets: Informer) -> None:
+    def __init__(
+        self, *, kube: Kube, term: Term, deployments: Informer, replicasets: Informer
+    ) -> None:
         super().__init__(kube=kube, term=term)
         self.deploys = deployments
         self.rs = replicasets
@@ -67,7 +69,11 @@ class DeploymentController(Controller):
         template = (d.get("spec") or {}).get("template") or {}
         hash_ = template_hash(template)
         new = next(
-            (r for r in owned if ((r.get("metadata") or {}).get("labels") or {}).get(HASH_LABEL) == hash_),
+            (
+                r
+                for r in owned
+                if ((r.get("metadata") or {}).get("labels") or {}).get(HASH_LABEL) == hash_
+            ),
             None,
         )
         olds = [r for r in owned if r is not new]
@@ -76,7 +82,9 @@ class DeploymentController(Controller):
             body = self.term.fence(new_replica_set(d, hash_, first))
             try:
                 new = self.kube.create(path("replicasets", ns), body)
-                log.info("deployment %s: created replicaset %s (replicas %d)", key, name_of(new), first)
+                log.info(
+                    "deployment %s: created replicaset %s (replicas %d)", key, name_of(new), first
+                )
             except ApiException as exc:
                 if status_code(exc) != 409:
                     raise
@@ -87,7 +95,9 @@ class DeploymentController(Controller):
                 body = self.term.fence(copy.deepcopy(rs))
                 body["spec"]["replicas"] = want
                 updated = self.kube.update(path("replicasets", ns, name_of(rs)), body)
-                log.info("deployment %s: scaled %s %d -> %d", key, name_of(rs), spec_replicas(rs), want)
+                log.info(
+                    "deployment %s: scaled %s %d -> %d", key, name_of(rs), spec_replicas(rs), want
+                )
                 if rs is new:
                     new = updated
                 else:

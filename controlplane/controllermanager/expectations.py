@@ -29,7 +29,9 @@ class _Expected:
 
 
 class Expectations:
-    def __init__(self, *, mono: Callable[[], float], timeout_s: float = EXPECTATIONS_TIMEOUT_S) -> None:
+    def __init__(
+        self, *, mono: Callable[[], float], timeout_s: float = EXPECTATIONS_TIMEOUT_S
+    ) -> None:
         self._mono = mono
         self._timeout_s = timeout_s
         self._by_owner: dict[str, _Expected] = {}

@@ -22,10 +22,10 @@ from controlplane.controllermanager.nodelifecycle_core import NodeTimings
 from controlplane.controllermanager.replicaset import ReplicaSetController
 from controlplane.kubeclient.client import Kube
 from controlplane.kubeclient.component import ComponentEnv, env_seconds
-from controlplane.leaderelection.env import elector_from_env
 from controlplane.kubeclient.informer import Informer
 from controlplane.kubeclient.objects import path
 from controlplane.leaderelection import LeaderElection, Term
+from controlplane.leaderelection.env import elector_from_env
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,9 @@ class ControllerManager:
 
     def start(self, stop: threading.Event) -> None:
         self._stop = stop
-        threading.Thread(target=self.election.run, args=(stop,), name="election", daemon=True).start()
+        threading.Thread(
+            target=self.election.run, args=(stop,), name="election", daemon=True
+        ).start()
 
     def _start_term(self, term: Term) -> None:
         self.terms += 1
@@ -76,10 +78,17 @@ class ControllerManager:
             "leases": Informer(k, path("leases", "kube-node-lease"), name="node-leases"),
         }
         rs = ReplicaSetController(
-            kube=k, term=term, replicasets=informers["replicasets"], pods=informers["pods"], bugs=self.env.bugs
+            kube=k,
+            term=term,
+            replicasets=informers["replicasets"],
+            pods=informers["pods"],
+            bugs=self.env.bugs,
         )
         dep = DeploymentController(
-            kube=k, term=term, deployments=informers["deployments"], replicasets=informers["replicasets"]
+            kube=k,
+            term=term,
+            deployments=informers["deployments"],
+            replicasets=informers["replicasets"],
         )
         nodes = NodeLifecycleController(
             kube=k,
@@ -93,7 +102,9 @@ class ControllerManager:
         self._rs, self._nodes = rs, nodes
         threading.Thread(target=watch_term, daemon=True).start()
         for name, inf in informers.items():
-            threading.Thread(target=inf.run, args=(stop,), name=f"informer-{name}", daemon=True).start()
+            threading.Thread(
+                target=inf.run, args=(stop,), name=f"informer-{name}", daemon=True
+            ).start()
 
         def run_after_sync(ctrl: Any) -> None:
             # client-go WaitForCacheSync: no controller acts on a cache that has not listed.
@@ -103,7 +114,9 @@ class ControllerManager:
             ctrl.run(stop)
 
         for ctrl in (rs, dep, nodes):
-            threading.Thread(target=run_after_sync, args=(ctrl,), name=ctrl.name, daemon=True).start()
+            threading.Thread(
+                target=run_after_sync, args=(ctrl,), name=ctrl.name, daemon=True
+            ).start()
 
     def status(self) -> dict[str, Any]:
         el = self.elector

@@ -69,7 +69,11 @@ class NodeLifecycleController:
 
     def run(self, stop: threading.Event) -> None:
         while not stop.wait(self.timings.monitor_period_s) and not self.term.ended.is_set():
-            if not (self.nodes.synced.is_set() and self.leases.synced.is_set() and self.pods.synced.is_set()):
+            if not (
+                self.nodes.synced.is_set()
+                and self.leases.synced.is_set()
+                and self.pods.synced.is_set()
+            ):
                 continue
             if not self.term.active():
                 continue
@@ -84,7 +88,11 @@ class NodeLifecycleController:
         self._observe()
         d = self.health.decide(self.nodes.items(), self.pods.items())
         if d.unhealthy != self.unhealthy:
-            log.info("nodelifecycle: unhealthy nodes %s (full disruption: %s)", sorted(d.unhealthy), d.full_disruption)
+            log.info(
+                "nodelifecycle: unhealthy nodes %s (full disruption: %s)",
+                sorted(d.unhealthy),
+                d.full_disruption,
+            )
             self.unhealthy = d.unhealthy
         for n in d.mark_unknown:
             self._mark_unknown(n)
@@ -102,7 +110,14 @@ class NodeLifecycleController:
         if node is None:
             return
         body = copy.deepcopy(node)
-        old = next((c for c in (body.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), {})
+        old: Obj = next(
+            (
+                c
+                for c in (body.get("status") or {}).get("conditions") or []
+                if c.get("type") == "Ready"
+            ),
+            {},
+        )
         set_condition(
             body,
             {
@@ -128,4 +143,9 @@ class NodeLifecycleController:
             taints.append({**UNREACHABLE, "timeAdded": _now()})
         spec["taints"] = taints
         self.kube.update(path("nodes", None, name), self.term.fence(body))
-        log.info("nodelifecycle: node %s taint %s %s", name, UNREACHABLE_TAINT, "added" if add else "removed")
+        log.info(
+            "nodelifecycle: node %s taint %s %s",
+            name,
+            UNREACHABLE_TAINT,
+            "added" if add else "removed",
+        )

@@ -132,9 +132,9 @@ class NodeHealth:
         if not full:
             for pod in pods:
                 n = str((pod.get("spec") or {}).get("nodeName") or "")
-                if n in unhealthy and n in self._tainted_at and not is_terminating(pod):
-                    if self._eviction_due(pod, n):
-                        evict.append(pod)
+                due = n in unhealthy and n in self._tainted_at and not is_terminating(pod)
+                if due and self._eviction_due(pod, n):
+                    evict.append(pod)
         return NodeDecision(
             mark_unknown=tuple(mark),
             taint=tuple(taint),
@@ -148,7 +148,15 @@ class NodeHealth:
 def _tolerates_explicitly(pod: Obj) -> bool:
     """A toleration of the taint with tolerationSeconds 0 is explicit; no toleration is not."""
     for t in (pod.get("spec") or {}).get("tolerations") or []:
-        if t.get("key") in (UNREACHABLE_TAINT, None, "") and t.get("effect") in ("NoExecute", None, ""):
-            if (t.get("operator") == "Exists") or t.get("key") == UNREACHABLE_TAINT:
-                return True
+        if (
+            t.get("key") in (UNREACHABLE_TAINT, None, "")
+            and t.get("effect")
+            in (
+                "NoExecute",
+                None,
+                "",
+            )
+            and ((t.get("operator") == "Exists") or t.get("key") == UNREACHABLE_TAINT)
+        ):
+            return True
     return False

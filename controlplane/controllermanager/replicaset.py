@@ -56,8 +56,11 @@ def fenced_delete(kube: Kube, term: Term, pod: Obj) -> None:
         term.fence({})  # re-check: the deadline may have passed during the update
         kube.delete(
             path("pods", ns, name),
-            {"kind": "DeleteOptions", "apiVersion": "v1",
-             "preconditions": {"uid": uid_of(pod), "resourceVersion": rv}},
+            {
+                "kind": "DeleteOptions",
+                "apiVersion": "v1",
+                "preconditions": {"uid": uid_of(pod), "resourceVersion": rv},
+            },
         )
     except ApiException as exc:
         if status_code(exc) != 404:  # already gone: the goal is met
@@ -122,7 +125,13 @@ class ReplicaSetController(Controller):
     def _manage(self, key: str, rs: Obj, active: list[Obj]) -> None:
         plan = plan_replicas(rs, active)
         if plan.create:
-            log.info("replicaset %s: %d active, want %d: creating %d", key, len(active), desired(rs), plan.create)
+            log.info(
+                "replicaset %s: %d active, want %d: creating %d",
+                key,
+                len(active),
+                desired(rs),
+                plan.create,
+            )
             self.expectations.expect(key, adds=plan.create, deletes=())
             sent = 0
             for batch in slow_start_batches(plan.create):
@@ -136,7 +145,13 @@ class ReplicaSetController(Controller):
                     sent += 1
                     self.creates += 1
         elif plan.delete:
-            log.info("replicaset %s: %d active, want %d: deleting %d", key, len(active), desired(rs), len(plan.delete))
+            log.info(
+                "replicaset %s: %d active, want %d: deleting %d",
+                key,
+                len(active),
+                desired(rs),
+                len(plan.delete),
+            )
             self.expectations.expect(key, adds=0, deletes=[key_of(p) for p in plan.delete])
             for pod in plan.delete:
                 try:

@@ -49,7 +49,11 @@ def deletion_order(pods: list[Obj]) -> list[Obj]:
         return (bound, phase, ready, created)
 
     # newest first among equals: sort by creation descending, then stable by rank ascending
-    by_new = sorted(pods, key=lambda p: str((p.get("metadata") or {}).get("creationTimestamp") or ""), reverse=True)
+    by_new = sorted(
+        pods,
+        key=lambda p: str((p.get("metadata") or {}).get("creationTimestamp") or ""),
+        reverse=True,
+    )
     return sorted(by_new, key=lambda p: rank(p)[:3])
 
 
@@ -73,10 +77,14 @@ def slow_start_batches(count: int) -> list[int]:
 
 
 def rs_status(rs: Obj, active: list[Obj]) -> Obj:
-    template_labels = ((rs.get("spec") or {}).get("template") or {}).get("metadata", {}).get("labels") or {}
+    template_labels = ((rs.get("spec") or {}).get("template") or {}).get("metadata", {}).get(
+        "labels"
+    ) or {}
     ready = sum(1 for p in active if is_ready(p))
     labeled = sum(
-        1 for p in active if matches({"matchLabels": template_labels}, (p.get("metadata") or {}).get("labels"))
+        1
+        for p in active
+        if matches({"matchLabels": template_labels}, (p.get("metadata") or {}).get("labels"))
     )
     status: Obj = {
         "replicas": len(active),

@@ -123,16 +123,22 @@ class Kube:
                 auth_settings=["BearerToken"],
             )
             try:
-                resp = api.call_api(*req, _request_timeout=(self.settings.connect_timeout_s, read_s))
+                resp = api.call_api(
+                    *req, _request_timeout=(self.settings.connect_timeout_s, read_s)
+                )
             except _CONNECT_ERRORS as exc:
                 last = exc
-                log.info("apiserver %s unreachable (%s); trying the next", self.settings.urls[index], exc)
+                log.info(
+                    "apiserver %s unreachable (%s); trying the next", self.settings.urls[index], exc
+                )
                 self._rotate(index)
                 continue
             except (urllib3.exceptions.HTTPError, OSError) as exc:
-                raise ApiUnavailable(f"{method} {path} via {self.settings.urls[index]}: {exc}") from exc
+                raise ApiUnavailable(
+                    f"{method} {path} via {self.settings.urls[index]}: {exc}"
+                ) from exc
             if not 200 <= resp.status <= 299:
-                resp.read()
+                resp.read()  # type: ignore[no-untyped-call]
                 raise ApiException.from_response(http_resp=resp, body=None, data=None)
             return resp
         raise ApiUnavailable(f"{method} {path}: no apiserver reachable ({last})")
@@ -147,7 +153,7 @@ class Kube:
         timeout_s: float | None = None,
     ) -> Obj:
         resp = self._send(method, path, query=query, body=body, timeout_s=timeout_s)
-        raw = resp.read()
+        raw = resp.read()  # type: ignore[no-untyped-call]
         try:
             result: Obj = json.loads(raw) if raw else {}
         except ValueError as exc:
@@ -187,7 +193,7 @@ class Kube:
         resp = self._send("GET", path, query=params, body=None, timeout_s=timeout_s + 5)
         raw = resp.response
         try:
-            for line in iter_resp_lines(raw):
+            for line in iter_resp_lines(raw):  # type: ignore[no-untyped-call]
                 if line.strip():
                     yield json.loads(line)
         except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:

@@ -57,7 +57,9 @@ def env_seconds(environ: Mapping[str, str], var: str, default: float) -> float:
 
 
 def component_env(environ: Mapping[str, str], *, default_name: str) -> ComponentEnv:
-    urls = tuple(u.strip().rstrip("/") for u in environ.get("CP_API_URLS", "").split(",") if u.strip())
+    urls = tuple(
+        u.strip().rstrip("/") for u in environ.get("CP_API_URLS", "").split(",") if u.strip()
+    )
     if not urls:
         raise EnvError(
             "CP_API_URLS: unset or empty; expected a comma list of apiserver URLs, "
@@ -106,7 +108,8 @@ def run_component(
         if env.bugs:
             print(f"{env.name}: bug switches ON: {', '.join(sorted(env.bugs))}", flush=True)
         print(
-            f"{env.name} listening on 0.0.0.0:{env.status_port} (api: {', '.join(env.client.urls)})",
+            f"{env.name} listening on 0.0.0.0:{env.status_port} "
+            f"(api: {', '.join(env.client.urls)})",
             flush=True,
         )
 
@@ -121,7 +124,9 @@ def run_component(
 
 def main_guard(fn: Callable[[], int], *, what: str) -> int:
     """Logging set up, EnvError → exit status 2 with a one-line reason."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("urllib3").setLevel(logging.WARNING)
     try:
         return fn()

@@ -142,7 +142,11 @@ class Informer:
                         return
                     self._apply(event)
             except _Relist:
-                log.info("%s informer: resourceVersion %s expired; relisting", self.name, self.resource_version)
+                log.info(
+                    "%s informer: resourceVersion %s expired; relisting",
+                    self.name,
+                    self.resource_version,
+                )
                 need_list = True
             except ApiException as exc:
                 need_list = need_list or status_code(exc) == 410

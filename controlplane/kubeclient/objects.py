@@ -133,7 +133,12 @@ def set_condition(obj: Obj, new: Obj) -> bool:
     for i, c in enumerate(conds):
         if c.get("type") == new.get("type"):
             if c.get("status") == new.get("status"):
-                new = {**new, "lastTransitionTime": c.get("lastTransitionTime", new.get("lastTransitionTime"))}
+                new = {
+                    **new,
+                    "lastTransitionTime": c.get(
+                        "lastTransitionTime", new.get("lastTransitionTime")
+                    ),
+                }
             changed = any(c.get(k) != new.get(k) for k in ("status", "reason"))
             conds[i] = new
             return changed
@@ -176,8 +181,16 @@ def toleration_seconds(tolerations: list[Obj] | None, taint: Obj) -> float | Non
 
 _QUANTITY = re.compile(r"^([0-9.]+)([a-zA-Z]*)$")
 _SUFFIX = {
-    "": 1.0, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
-    "Ki": 1024.0, "Mi": 1024.0**2, "Gi": 1024.0**3, "Ti": 1024.0**4,
+    "": 1.0,
+    "m": 1e-3,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "Ki": 1024.0,
+    "Mi": 1024.0**2,
+    "Gi": 1024.0**3,
+    "Ti": 1024.0**4,
 }
 
 

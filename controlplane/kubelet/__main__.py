@@ -1,6 +1,6 @@
 """``python -m controlplane.kubelet``: one simulated node until SIGTERM (contract C3).
 
-    CP_NAME=node-1 CP_API_URLS=http://127.0.0.1:6443 CP_STATUS_PORT=10250 python -m controlplane.kubelet
+CP_NAME=node-1 CP_API_URLS=http://127.0.0.1:6443 CP_STATUS_PORT=10250 python -m controlplane.kubelet
 """
 
 from __future__ import annotations

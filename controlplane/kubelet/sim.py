@@ -30,7 +30,15 @@ from kubernetes.client.exceptions import ApiException
 from controlplane.kubeclient.client import ApiUnavailable, Kube, Obj, status_code
 from controlplane.kubeclient.component import ComponentEnv, env_seconds
 from controlplane.kubeclient.informer import Informer, key_of
-from controlplane.kubeclient.objects import is_ready, is_terminating, name_of, ns_of, path, set_condition, uid_of
+from controlplane.kubeclient.objects import (
+    is_ready,
+    is_terminating,
+    name_of,
+    ns_of,
+    path,
+    set_condition,
+    uid_of,
+)
 from controlplane.kubeclient.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -83,7 +91,10 @@ class SimKubelet:
                 self.labels[k.strip()] = v.strip()
         self.kube = Kube(env.client)
         self.pods = Informer(
-            self.kube, path("pods"), name="pods", query={"fieldSelector": f"spec.nodeName={self.node}"}
+            self.kube,
+            path("pods"),
+            name="pods",
+            query={"fieldSelector": f"spec.nodeName={self.node}"},
         )
         self.queue = WorkQueue()
         self.pods.add_handler(lambda old, new: self.queue.add(key_of(new or old or {})))
@@ -104,12 +115,22 @@ class SimKubelet:
             {"type": "InternalIP", "address": "127.0.0.1"},
             {"type": "Hostname", "address": self.node},
         ]
-        status["nodeInfo"] = {"kubeletVersion": "v1.31.0-chaosplane-sim", "operatingSystem": "linux", "architecture": "amd64"}
+        status["nodeInfo"] = {
+            "kubeletVersion": "v1.31.0-chaosplane-sim",
+            "operatingSystem": "linux",
+            "architecture": "amd64",
+        }
         now = _now()
         set_condition(
             status_holder := {"status": status},
-            {"type": "Ready", "status": "True", "reason": "KubeletReady",
-             "message": "kubelet is posting ready status", "lastHeartbeatTime": now, "lastTransitionTime": now},
+            {
+                "type": "Ready",
+                "status": "True",
+                "reason": "KubeletReady",
+                "message": "kubelet is posting ready status",
+                "lastHeartbeatTime": now,
+                "lastTransitionTime": now,
+            },
         )
         return dict(status_holder["status"])
 
@@ -138,8 +159,11 @@ class SimKubelet:
 
     def renew_lease(self) -> None:
         lease_url = path("leases", "kube-node-lease", self.node)
-        spec = {"holderIdentity": self.node, "leaseDurationSeconds": int(round(self.timings.lease_duration_s)),
-                "renewTime": _now_micro()}
+        spec = {
+            "holderIdentity": self.node,
+            "leaseDurationSeconds": round(self.timings.lease_duration_s),
+            "renewTime": _now_micro(),
+        }
         try:
             lease = self.kube.get(lease_url)
         except ApiException as exc:
@@ -147,8 +171,12 @@ class SimKubelet:
                 raise
             self.kube.create(
                 path("leases", "kube-node-lease"),
-                {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                 "metadata": {"name": self.node, "namespace": "kube-node-lease"}, "spec": spec},
+                {
+                    "apiVersion": "coordination.k8s.io/v1",
+                    "kind": "Lease",
+                    "metadata": {"name": self.node, "namespace": "kube-node-lease"},
+                    "spec": spec,
+                },
             )
         else:
             lease["spec"] = {**(lease.get("spec") or {}), **spec}
@@ -178,8 +206,12 @@ class SimKubelet:
             self._stop_pod(key, "deletionTimestamp set")
             self.kube.delete(
                 path("pods", ns_of(pod), name_of(pod)),
-                {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0,
-                 "preconditions": {"uid": uid_of(pod)}},
+                {
+                    "kind": "DeleteOptions",
+                    "apiVersion": "v1",
+                    "gracePeriodSeconds": 0,
+                    "preconditions": {"uid": uid_of(pod)},
+                },
             )
             return
         if run is None:
@@ -189,7 +221,9 @@ class SimKubelet:
                 return
             self._starting.pop(key, None)
             with self._lock:
-                run = self.running[key] = _Running(namespace=ns_of(pod), name=name_of(pod), uid=uid_of(pod), started_at=time.time())
+                run = self.running[key] = _Running(
+                    namespace=ns_of(pod), name=name_of(pod), uid=uid_of(pod), started_at=time.time()
+                )
             log.info("kubelet %s: pod started %s uid=%s", self.node, key, uid_of(pod))
         if (pod.get("status") or {}).get("phase") != "Running" or not is_ready(pod):
             self._post_running(pod, run)
@@ -197,7 +231,9 @@ class SimKubelet:
     def _post_running(self, pod: Obj, run: _Running) -> None:
         body = copy.deepcopy(pod)
         status = body.setdefault("status", {})
-        started = datetime.datetime.fromtimestamp(run.started_at, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        started = datetime.datetime.fromtimestamp(run.started_at, datetime.UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
         status["phase"] = "Running"
         status["hostIP"] = "127.0.0.1"
         if not status.get("podIP"):
@@ -206,11 +242,26 @@ class SimKubelet:
         status["podIPs"] = [{"ip": status["podIP"]}]
         status.setdefault("startTime", started)
         for kind in ("PodScheduled", "Initialized", "ContainersReady", "Ready"):
-            set_condition(body, {"type": kind, "status": "True", "lastProbeTime": None, "lastTransitionTime": started})
+            set_condition(
+                body,
+                {
+                    "type": kind,
+                    "status": "True",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": started,
+                },
+            )
         status["containerStatuses"] = [
-            {"name": c.get("name", "c"), "image": c.get("image", ""), "imageID": f"sim://{c.get('image', '')}",
-             "containerID": f"sim://{run.uid}/{c.get('name', 'c')}", "ready": True, "started": True,
-             "restartCount": 0, "state": {"running": {"startedAt": started}}}
+            {
+                "name": c.get("name", "c"),
+                "image": c.get("image", ""),
+                "imageID": f"sim://{c.get('image', '')}",
+                "containerID": f"sim://{run.uid}/{c.get('name', 'c')}",
+                "ready": True,
+                "started": True,
+                "restartCount": 0,
+                "state": {"running": {"startedAt": started}},
+            }
             for c in (pod.get("spec") or {}).get("containers") or []
         ]
         self.kube.update(path("pods", ns_of(pod), name_of(pod), "status"), body)
@@ -245,7 +296,11 @@ class SimKubelet:
                     self.register()
                     break
                 except (ApiException, ApiUnavailable) as exc:
-                    log.info("kubelet %s: registration failed: %s", self.node, getattr(exc, "reason", exc))
+                    log.info(
+                        "kubelet %s: registration failed: %s",
+                        self.node,
+                        getattr(exc, "reason", exc),
+                    )
                     stop.wait(0.5)
             t = self.timings
             for target, args in (
@@ -260,7 +315,10 @@ class SimKubelet:
 
     def status(self) -> dict[str, Any]:
         with self._lock:
-            pods = [{"namespace": r.namespace, "name": r.name, "uid": r.uid, "phase": "Running"} for r in self.running.values()]
+            pods = [
+                {"namespace": r.namespace, "name": r.name, "uid": r.uid, "phase": "Running"}
+                for r in self.running.values()
+            ]
         return {
             "name": self.node,
             "identity": self.node,

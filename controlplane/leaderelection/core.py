@@ -62,7 +62,7 @@ class ElectionTimings:
     jitter_factor: float = 1.2  # client-go JitterFactor
 
     def check(self) -> None:
-        """client-go's NewLeaderElector: LeaseDuration > RenewDeadline > JitterFactor×RetryPeriod."""
+        """client-go NewLeaderElector: LeaseDuration > RenewDeadline > JitterFactor×RetryPeriod."""
         if not self.lease_duration_s > self.renew_deadline_s:
             raise ConfigError(
                 f"LE_LEASE_DURATION_S ({self.lease_duration_s}) must be greater than "
@@ -153,7 +153,9 @@ class Elector:
             # BUG (no-renew-deadline): once elected it acts however long renewals fail, even
             # after it has seen another holder (kubernetes#23731: OnStoppedLeading never came).
             return True
-        return self.is_leader() and self._mono() < self.last_renew_sent + self.timings.renew_deadline_s
+        return (
+            self.is_leader() and self._mono() < self.last_renew_sent + self.timings.renew_deadline_s
+        )
 
     def renew_deadline_passed(self) -> bool:
         """The shell ends the term when this is true (never, with ``no-renew-deadline``)."""
@@ -186,14 +188,18 @@ class Elector:
     def plan(self, current: LeaseRecord | None) -> Plan:
         """What to write after a GET returned ``current`` (None: the Lease does not exist)."""
         if current is None:
-            return Plan(kind=PlanKind.CREATE, record=self._fresh(acquire_time="", transitions=0, rv=""))
+            return Plan(
+                kind=PlanKind.CREATE, record=self._fresh(acquire_time="", transitions=0, rv="")
+            )
         if self.observed is None or not current.same_record(self.observed):
             self.observed = current
             self.observed_at = self._mono()
         elif current.resource_version != self.observed.resource_version:
             self.observed = current  # same record, newer rv: keep the timer, use the new rv
         if current.holder and current.holder != self.identity and self.lease_valid():
-            return Plan(kind=PlanKind.WAIT, reason=f"lease held by {current.holder} and still valid")
+            return Plan(
+                kind=PlanKind.WAIT, reason=f"lease held by {current.holder} and still valid"
+            )
         if current.holder == self.identity:
             rec = self._fresh(
                 acquire_time=current.acquire_time,

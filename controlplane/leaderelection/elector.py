@@ -144,7 +144,9 @@ class LeaderElection:
         sent = self._mono()
         try:
             if kind is PlanKind.CREATE:
-                obj = self._kube.create(lease_path(self._namespace), body, timeout_s=self._timeout_s())
+                obj = self._kube.create(
+                    lease_path(self._namespace), body, timeout_s=self._timeout_s()
+                )
             else:
                 obj = self._kube.update(
                     lease_path(self._namespace, self._name), body, timeout_s=self._timeout_s()
@@ -204,7 +206,11 @@ class LeaderElection:
             if self.try_acquire_or_renew():
                 continue
             if self.elector.renew_deadline_passed():
-                log.warning("%s: failed to renew lease within %.1fs", self.elector.identity, t.renew_deadline_s)
+                log.warning(
+                    "%s: failed to renew lease within %.1fs",
+                    self.elector.identity,
+                    t.renew_deadline_s,
+                )
                 return
             if not self.elector.is_leader() and not self.elector.acting():
                 log.warning("%s: lease taken by %s", self.elector.identity, _holder(self.elector))

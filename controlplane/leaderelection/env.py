@@ -1,6 +1,6 @@
 """An :class:`Elector` from a component's environment (contract C3: ``LE_*`` durations).
 
-    elector = elector_from_env(env)   # identity "<CP_NAME>_<8 hex>"
+elector = elector_from_env(env)   # identity "<CP_NAME>_<8 hex>"
 """
 
 from __future__ import annotations

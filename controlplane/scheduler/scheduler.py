@@ -90,9 +90,9 @@ class SchedulingLoop(Controller):
                 out.setdefault(str(n), []).append(p)
                 seen.add(key_of(p))
         for key, (_uid, n) in list(self.assumed.items()):
-            p = self.pods.get(key)
-            if p is not None and key not in seen:
-                out.setdefault(n, []).append(p)
+            assumed = self.pods.get(key)
+            if assumed is not None and key not in seen:
+                out.setdefault(n, []).append(assumed)
         return out
 
     def sync(self, key: str) -> None:
@@ -138,8 +138,14 @@ class SchedulingLoop(Controller):
         now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         set_condition(
             body,
-            {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-             "message": message, "lastProbeTime": None, "lastTransitionTime": now},
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": message,
+                "lastProbeTime": None,
+                "lastTransitionTime": now,
+            },
         )
         body.setdefault("status", {}).setdefault("phase", "Pending")
         self.kube.update(path("pods", ns_of(pod), name_of(pod), "status"), self.term.fence(body))
@@ -164,7 +170,9 @@ class Scheduler:
 
     def start(self, stop: threading.Event) -> None:
         self._stop = stop
-        threading.Thread(target=self.election.run, args=(stop,), name="election", daemon=True).start()
+        threading.Thread(
+            target=self.election.run, args=(stop,), name="election", daemon=True
+        ).start()
 
     def _start_term(self, term: Term) -> None:
         self.terms += 1

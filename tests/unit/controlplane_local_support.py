@@ -56,7 +56,11 @@ def deployment(name: str, replicas: int, *, image: str = "x", cpu: str = "100m")
             "selector": {"matchLabels": {"app": name}},
             "template": {
                 "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": "c", "image": image, "resources": {"requests": {"cpu": cpu}}}]},
+                "spec": {
+                    "containers": [
+                        {"name": "c", "image": image, "resources": {"requests": {"cpu": cpu}}}
+                    ]
+                },
             },
         },
     }
@@ -102,8 +106,12 @@ class LocalControlPlane:
         self._spawn(
             "api-1",
             "controlplane.apiserver",
-            {"API_NAME": "api-1", "API_STORE_URLS": self.store.url("store-1"), "API_PORT": str(self.api_port),
-             "API_HOST": "127.0.0.1"},
+            {
+                "API_NAME": "api-1",
+                "API_STORE_URLS": self.store.url("store-1"),
+                "API_PORT": str(self.api_port),
+                "API_HOST": "127.0.0.1",
+            },
         )
         self._wait_listening("api-1")
         self.wait_for(self._api_ready, timeout_s=30, what="apiserver /readyz")
@@ -113,7 +121,9 @@ class LocalControlPlane:
             self._wait_listening(name)
         return self
 
-    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -139,13 +149,23 @@ class LocalControlPlane:
         return self.log_path(name).read_text(errors="replace")
 
     def _spawn(self, name: str, module: str, env: dict[str, str]) -> None:
-        full = {**os.environ, "PYTHONUNBUFFERED": "1", "CHAOSPLANE_BUGS": self._bugs, **self._env, **env}
+        full = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "CHAOSPLANE_BUGS": self._bugs,
+            **self._env,
+            **env,
+        }
         with self.log_path(name).open("ab") as log:
             log.write(f"--- start {name} at {time.time():.3f}\n".encode())
             log.flush()
             self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", module], env=full, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=_die_with_parent,
+                [sys.executable, "-m", module],
+                env=full,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
 
     def start(self, name: str, *, wait: bool = True) -> None:
@@ -153,7 +173,11 @@ class LocalControlPlane:
         self._spawn(
             name,
             MODULES[kind],
-            {"CP_NAME": name, "CP_API_URLS": self.api_url, "CP_STATUS_PORT": str(self.status_ports[name])},
+            {
+                "CP_NAME": name,
+                "CP_API_URLS": self.api_url,
+                "CP_STATUS_PORT": str(self.status_ports[name]),
+            },
         )
         if wait:
             self._wait_listening(name)
@@ -177,9 +201,13 @@ class LocalControlPlane:
             if "listening" in text:
                 return
             if self.procs[name].poll() is not None:
-                raise AssertionError(f"{name} exited with {self.procs[name].returncode}:\n{text[-3000:]}")
+                raise AssertionError(
+                    f"{name} exited with {self.procs[name].returncode}:\n{text[-3000:]}"
+                )
             time.sleep(0.05)
-        raise AssertionError(f"{name} printed no 'listening' within {timeout_s}s:\n{self.log_text(name)[-3000:]}")
+        raise AssertionError(
+            f"{name} printed no 'listening' within {timeout_s}s:\n{self.log_text(name)[-3000:]}"
+        )
 
     def _api_ready(self) -> bool:
         try:
@@ -200,8 +228,11 @@ class LocalControlPlane:
     def leader(self, kind: str) -> str | None:
         """The member of ``kind`` whose /status says it leads (None unless exactly one)."""
         leaders = [
-            n for n in self.status_ports
-            if n.startswith(kind + "-") and self.procs[n].poll() is None and (self.status(n) or {}).get("leader")
+            n
+            for n in self.status_ports
+            if n.startswith(kind + "-")
+            and self.procs[n].poll() is None
+            and (self.status(n) or {}).get("leader")
         ]
         return leaders[0] if len(leaders) == 1 else None
 
@@ -220,17 +251,26 @@ class LocalControlPlane:
         ready_nodes = {
             n["metadata"]["name"]
             for n in self.get("/api/v1/nodes")["items"]
-            if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))
+            if any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in n["status"].get("conditions", [])
+            )
         }
         return [
-            p for p in self.pods(app)
+            p
+            for p in self.pods(app)
             if not p["metadata"].get("deletionTimestamp")
             and p.get("status", {}).get("phase") == "Running"
             and p["spec"].get("nodeName") in ready_nodes
-            and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
+            and any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in p["status"].get("conditions", [])
+            )
         ]
 
-    def wait_for(self, cond: Callable[[], Any], *, timeout_s: float, what: str, poll_s: float = 0.2) -> float:
+    def wait_for(
+        self, cond: Callable[[], Any], *, timeout_s: float, what: str, poll_s: float = 0.2
+    ) -> float:
         """Seconds until ``cond()`` is truthy; AssertionError naming ``what`` after the timeout."""
         start = time.monotonic()
         last_exc: BaseException | None = None

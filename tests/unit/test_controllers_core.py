@@ -53,18 +53,40 @@ def rs(name: str = "web-abc", replicas: int = 3, uid: str = "rs-uid") -> Obj:
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": {"app": "web"}},
-            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "c", "image": "x"}]},
+            },
         },
     }
 
 
-def pod(name: str, *, node: str = "", phase: str = "Pending", ready: bool = False, created: str = "2026-01-01T00:00:00Z",
-        cpu: str = "", tolerations: list[Obj] | None = None) -> Obj:
+def pod(
+    name: str,
+    *,
+    node: str = "",
+    phase: str = "Pending",
+    ready: bool = False,
+    created: str = "2026-01-01T00:00:00Z",
+    cpu: str = "",
+    tolerations: list[Obj] | None = None,
+) -> Obj:
     p: Obj = {
-        "metadata": {"name": name, "namespace": "default", "uid": f"uid-{name}", "creationTimestamp": created,
-                     "labels": {"app": "web"}},
-        "spec": {"nodeName": node, "containers": [{"name": "c", "resources": {"requests": {"cpu": cpu}} if cpu else {}}]},
-        "status": {"phase": phase, "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
+        "metadata": {
+            "name": name,
+            "namespace": "default",
+            "uid": f"uid-{name}",
+            "creationTimestamp": created,
+            "labels": {"app": "web"},
+        },
+        "spec": {
+            "nodeName": node,
+            "containers": [{"name": "c", "resources": {"requests": {"cpu": cpu}} if cpu else {}}],
+        },
+        "status": {
+            "phase": phase,
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+        },
     }
     if tolerations is not None:
         p["spec"]["tolerations"] = tolerations
@@ -76,9 +98,11 @@ def pod(name: str, *, node: str = "", phase: str = "Pending", ready: bool = Fals
 
 def test_plan_creates_the_missing_and_deletes_the_surplus() -> None:
     assert plan_replicas(rs(replicas=3), [pod("a")]).create == 2
-    plan = plan_replicas(rs(replicas=1), [pod("a", node="n1", phase="Running", ready=True), pod("b")])
+    plan = plan_replicas(
+        rs(replicas=1), [pod("a", node="n1", phase="Running", ready=True), pod("b")]
+    )
     assert [p["metadata"]["name"] for p in plan.delete] == ["b"]  # unbound goes first
-    assert plan_replicas(rs(replicas=1), [pod("a")]) .create == 0
+    assert plan_replicas(rs(replicas=1), [pod("a")]).create == 0
 
 
 def test_deletion_order_unbound_pending_notready_newest_first() -> None:
@@ -90,7 +114,11 @@ def test_deletion_order_unbound_pending_notready_newest_first() -> None:
         pod("unbound"),
     ]
     assert [p["metadata"]["name"] for p in deletion_order(pods)] == [
-        "unbound", "pending", "notready", "new-ready", "old-ready",
+        "unbound",
+        "pending",
+        "notready",
+        "new-ready",
+        "old-ready",
     ]
 
 
@@ -101,14 +129,22 @@ def test_slow_start_batches_double() -> None:
 
 def test_status_counts_and_pod_template_owner() -> None:
     st = rs_status(rs(), [pod("a", ready=True), pod("b")])
-    assert st == {"replicas": 2, "fullyLabeledReplicas": 2, "readyReplicas": 1, "availableReplicas": 1, "observedGeneration": 2}
+    assert st == {
+        "replicas": 2,
+        "fullyLabeledReplicas": 2,
+        "readyReplicas": 1,
+        "availableReplicas": 1,
+        "observedGeneration": 2,
+    }
     p = pod_from_template(rs())
     ref = p["metadata"]["ownerReferences"][0]
     assert ref["controller"] is True and ref["uid"] == "rs-uid" and ref["kind"] == "ReplicaSet"
     assert p["metadata"]["generateName"] == "web-abc-" and p["metadata"]["labels"] == {"app": "web"}
 
 
-def _sync(exp: Expectations, cache: list[Obj], *, no_expectations: bool, created: list[Obj]) -> None:
+def _sync(
+    exp: Expectations, cache: list[Obj], *, no_expectations: bool, created: list[Obj]
+) -> None:
     """One RS sync as the controller does it, against a (possibly stale) pod cache."""
     r = rs(replicas=3)
     if exp.satisfied("default/web-abc") or no_expectations:
@@ -162,8 +198,14 @@ def deploy(replicas: int = 6, image: str = "x", surge: Any = 1, unavailable: Any
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": {"app": "web"}},
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable}},
-            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": image}]}},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable},
+            },
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "c", "image": image}]},
+            },
         },
     }
 
@@ -182,7 +224,10 @@ def test_template_hash_is_stable_and_changes_with_the_template() -> None:
     assert template_hash(a) != template_hash(a, collision_count=1)
     assert set(template_hash(a)) <= set("bcdfghjklmnpqrstvwxz2456789")
     r = new_replica_set(deploy(), "h1", 2)
-    assert r["metadata"]["name"] == "web-h1" and r["spec"]["selector"]["matchLabels"][HASH_LABEL] == "h1"
+    assert (
+        r["metadata"]["name"] == "web-h1"
+        and r["spec"]["selector"]["matchLabels"][HASH_LABEL] == "h1"
+    )
 
 
 def test_fenceposts_percentages_round_surge_up_unavailable_down() -> None:
@@ -210,7 +255,9 @@ def test_rolling_update_respects_surge_and_unavailable_at_every_step() -> None:
         total = target["web-new"] + target["web-old"]
         assert total <= 7
         # old pods are removed at once; new ones get ready in the next step
-        old = with_state(old, target["web-old"], min(old["status"]["availableReplicas"], target["web-old"]), "t0")
+        old = with_state(
+            old, target["web-old"], min(old["status"]["availableReplicas"], target["web-old"]), "t0"
+        )
         assert old["status"]["availableReplicas"] + new["status"]["availableReplicas"] >= 5
         new = with_state(new, target["web-new"], new["spec"]["replicas"], "t1")
         if target["web-old"] == 0 and new["status"]["availableReplicas"] == 6:
@@ -221,22 +268,34 @@ def test_rolling_update_respects_surge_and_unavailable_at_every_step() -> None:
 def test_deployment_status_sums_its_replicasets() -> None:
     new, old = _rs("new", 4, 3, "t1"), _rs("old", 2, 2, "t0")
     st = deployment_status(deploy(replicas=6), new, [new, old])
-    assert st == {"observedGeneration": 3, "replicas": 6, "updatedReplicas": 4, "readyReplicas": 5,
-                  "availableReplicas": 5, "unavailableReplicas": 1}
+    assert st == {
+        "observedGeneration": 3,
+        "replicas": 6,
+        "updatedReplicas": 4,
+        "readyReplicas": 5,
+        "availableReplicas": 5,
+        "unavailableReplicas": 1,
+    }
 
 
 # ---- node lifecycle ---------------------------------------------------------------------------
 
 
 def node(name: str, *, ready: str = "True", tainted: bool = False) -> Obj:
-    n: Obj = {"metadata": {"name": name}, "spec": {}, "status": {"conditions": [{"type": "Ready", "status": ready}]}}
+    n: Obj = {
+        "metadata": {"name": name},
+        "spec": {},
+        "status": {"conditions": [{"type": "Ready", "status": ready}]},
+    }
     if tainted:
         n["spec"]["taints"] = [{"key": UNREACHABLE_TAINT, "effect": "NoExecute"}]
     return n
 
 
 def health(clock: Clock, bugs: frozenset[str] = frozenset()) -> NodeHealth:
-    return NodeHealth(timings=NodeTimings(grace_s=4.0, eviction_timeout_s=6.0), mono=clock, bugs=bugs)
+    return NodeHealth(
+        timings=NodeTimings(grace_s=4.0, eviction_timeout_s=6.0), mono=clock, bugs=bugs
+    )
 
 
 def beat(h: NodeHealth, clock: Clock, *names: str) -> None:
@@ -265,8 +324,23 @@ def test_eviction_after_toleration_seconds_from_the_taint() -> None:
     nodes = [node("n1", ready="Unknown", tainted=True), node("n2")]
     pods = [
         pod("default-tol", node="n1"),
-        pod("short", node="n1", tolerations=[{"key": UNREACHABLE_TAINT, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 2}]),
-        pod("forever", node="n1", tolerations=[{"key": UNREACHABLE_TAINT, "operator": "Exists", "effect": "NoExecute"}]),
+        pod(
+            "short",
+            node="n1",
+            tolerations=[
+                {
+                    "key": UNREACHABLE_TAINT,
+                    "operator": "Exists",
+                    "effect": "NoExecute",
+                    "tolerationSeconds": 2,
+                }
+            ],
+        ),
+        pod(
+            "forever",
+            node="n1",
+            tolerations=[{"key": UNREACHABLE_TAINT, "operator": "Exists", "effect": "NoExecute"}],
+        ),
         pod("elsewhere", node="n2"),
     ]
     assert h.decide(nodes, pods).evict == ()  # taint first seen now
@@ -275,7 +349,10 @@ def test_eviction_after_toleration_seconds_from_the_taint() -> None:
     assert [p["metadata"]["name"] for p in h.decide(nodes, pods).evict] == ["short"]
     clock.t += 4.0
     beat(h, clock, "n2")
-    assert sorted(p["metadata"]["name"] for p in h.decide(nodes, pods).evict) == ["default-tol", "short"]
+    assert sorted(p["metadata"]["name"] for p in h.decide(nodes, pods).evict) == [
+        "default-tol",
+        "short",
+    ]
 
 
 def test_full_disruption_evicts_nothing_and_lifts_taints() -> None:
@@ -319,13 +396,22 @@ def test_bug_eviction_before_grace_evicts_on_one_missed_heartbeat() -> None:
 # ---- scheduler ------------------------------------------------------------------------------
 
 
-def snode(name: str, *, cpu: str = "2", ready: bool = True, taints: list[Obj] | None = None,
-          labels: dict[str, str] | None = None, unschedulable: bool = False) -> Obj:
+def snode(
+    name: str,
+    *,
+    cpu: str = "2",
+    ready: bool = True,
+    taints: list[Obj] | None = None,
+    labels: dict[str, str] | None = None,
+    unschedulable: bool = False,
+) -> Obj:
     return {
         "metadata": {"name": name, "labels": labels or {}},
         "spec": {"taints": taints or [], "unschedulable": unschedulable},
-        "status": {"allocatable": {"cpu": cpu, "memory": "4Gi", "pods": "10"},
-                   "conditions": [{"type": "Ready", "status": "True" if ready else "Unknown"}]},
+        "status": {
+            "allocatable": {"cpu": cpu, "memory": "4Gi", "pods": "10"},
+            "conditions": [{"type": "Ready", "status": "True" if ready else "Unknown"}],
+        },
     }
 
 
@@ -337,7 +423,10 @@ def test_filter_reasons() -> None:
     assert filter_reason(p, snode("n", taints=unreachable), []) == "node(s) had untolerated taint"
     tol = pod("t", tolerations=[{"key": UNREACHABLE_TAINT, "operator": "Exists"}])
     assert filter_reason(tol, snode("n", taints=unreachable), []) is None
-    assert filter_reason(p, snode("n", taints=[{"key": "x", "effect": "PreferNoSchedule"}]), []) is None
+    assert (
+        filter_reason(p, snode("n", taints=[{"key": "x", "effect": "PreferNoSchedule"}]), [])
+        is None
+    )
     full = [pod(f"b{i}", node="n", cpu="500m") for i in range(4)]
     assert filter_reason(p, snode("n"), full) == "Insufficient cpu"
     assert filter_reason(p, snode("n"), full[:3]) is None
@@ -358,10 +447,17 @@ def test_least_allocated_with_ties_by_name() -> None:
 
 
 def test_selector_toleration_and_quantity_helpers() -> None:
-    assert matches({"matchExpressions": [{"key": "a", "operator": "In", "values": ["1"]}]}, {"a": "1"})
+    assert matches(
+        {"matchExpressions": [{"key": "a", "operator": "In", "values": ["1"]}]}, {"a": "1"}
+    )
     assert not matches({"matchExpressions": [{"key": "a", "operator": "DoesNotExist"}]}, {"a": "1"})
     assert parse_quantity("250m") == 0.25 and parse_quantity("1Gi") == 1024**3
     taint = {"key": UNREACHABLE_TAINT, "effect": "NoExecute"}
     assert toleration_seconds([], taint) == 0.0
     assert toleration_seconds([{"operator": "Exists"}], taint) is None
-    assert toleration_seconds([{"key": UNREACHABLE_TAINT, "operator": "Exists", "tolerationSeconds": 5}], taint) == 5
+    assert (
+        toleration_seconds(
+            [{"key": UNREACHABLE_TAINT, "operator": "Exists", "tolerationSeconds": 5}], taint
+        )
+        == 5
+    )

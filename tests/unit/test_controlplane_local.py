@@ -66,7 +66,11 @@ def _wait_running(cp: LocalControlPlane, app: str, n: int, *, timeout_s: float =
 def test_deployment_runs_spreads_and_scales_both_ways(tmp_path: Path) -> None:
     with LocalControlPlane(tmp_path) as cp:
         _require_apps(cp)
-        cp.wait_for(lambda: cp.leader("controller-manager") and cp.leader("scheduler"), timeout_s=30, what="leaders")
+        cp.wait_for(
+            lambda: cp.leader("controller-manager") and cp.leader("scheduler"),
+            timeout_s=30,
+            what="leaders",
+        )
         r = cp.api.post(DEPLOYMENTS, json=deployment("web", 6))
         assert r.status_code == 201, r.text
         t_create = _wait_running(cp, "web", 6)
@@ -83,7 +87,9 @@ def test_deployment_runs_spreads_and_scales_both_ways(tmp_path: Path) -> None:
             assert ann.get(TRANSITIONS_ANNOTATION) == str(leader["lease_transitions"]), ann
         # kubelets report what they run; together exactly the 6 pods
         reported = {
-            p["uid"] for n in ("node-1", "node-2", "node-3") for p in (cp.status(n) or {}).get("pods", [])
+            p["uid"]
+            for n in ("node-1", "node-2", "node-3")
+            for p in (cp.status(n) or {}).get("pods", [])
         }
         assert reported == {p["metadata"]["uid"] for p in pods}
         t0 = time.monotonic()
@@ -95,9 +101,13 @@ def test_deployment_runs_spreads_and_scales_both_ways(tmp_path: Path) -> None:
         _wait_running(cp, "web", 3)
         t_down = time.monotonic() - t0
         status = cp.wait_for(
-            lambda: (s := cp.get(f"{DEPLOYMENTS}/web").get("status", {})).get("availableReplicas") == 3
-            and s.get("replicas") == 3 and s,
-            timeout_s=30, what="deployment status 3/3",
+            lambda: (
+                (s := cp.get(f"{DEPLOYMENTS}/web").get("status", {})).get("availableReplicas") == 3
+                and s.get("replicas") == 3
+                and s
+            ),
+            timeout_s=30,
+            what="deployment status 3/3",
         )
         assert status >= 0
         _record(tmp_path, create_6_running_s=t_create, scale_6_to_9_s=t_up, scale_9_to_3_s=t_down)
@@ -106,7 +116,11 @@ def test_deployment_runs_spreads_and_scales_both_ways(tmp_path: Path) -> None:
 def test_killing_leaders_hands_over_the_leases_and_work_goes_on(tmp_path: Path) -> None:
     with LocalControlPlane(tmp_path) as cp:
         _require_apps(cp)
-        cp.wait_for(lambda: cp.leader("controller-manager") and cp.leader("scheduler"), timeout_s=30, what="leaders")
+        cp.wait_for(
+            lambda: cp.leader("controller-manager") and cp.leader("scheduler"),
+            timeout_s=30,
+            what="leaders",
+        )
         assert cp.api.post(DEPLOYMENTS, json=deployment("web", 3)).status_code == 201
         _wait_running(cp, "web", 3)
         figures: dict[str, float] = {}
@@ -116,8 +130,14 @@ def test_killing_leaders_hands_over_the_leases_and_work_goes_on(tmp_path: Path) 
             assert old_holder.startswith(old + "_")
             t0 = time.monotonic()
             cp.kill(old)
+
+            def new_leader(k: str = kind, o: str = old) -> bool:
+                n = cp.leader(k)
+                return n is not None and n != o
+
             figures[f"{kind}_failover_s"] = cp.wait_for(
-                lambda k=kind, o=old: (n := cp.leader(k)) is not None and n != o, timeout_s=30,
+                new_leader,
+                timeout_s=30,
                 what=f"a new {kind} leader",
             )
             new_holder, new_transitions = _holder(cp, lease)
@@ -133,7 +153,8 @@ def test_killing_leaders_hands_over_the_leases_and_work_goes_on(tmp_path: Path) 
         sched = cp.status(str(cp.leader("scheduler"))) or {}
         assert kcm["pods_created"] >= 2 and sched["binds"] >= 2  # the new leaders did the work
         bound_by_new = [
-            p for p in cp.running_pods("web")
+            p
+            for p in cp.running_pods("web")
             if (p["metadata"].get("annotations") or {}).get(WRITER_ANNOTATION) == sched["identity"]
         ]
         assert len(bound_by_new) >= 2
@@ -143,22 +164,31 @@ def test_killing_leaders_hands_over_the_leases_and_work_goes_on(tmp_path: Path) 
 def test_a_stopped_kubelet_makes_its_node_not_ready_and_its_pods_move(tmp_path: Path) -> None:
     with LocalControlPlane(tmp_path) as cp:
         _require_apps(cp)
-        cp.wait_for(lambda: cp.leader("controller-manager") and cp.leader("scheduler"), timeout_s=30, what="leaders")
+        cp.wait_for(
+            lambda: cp.leader("controller-manager") and cp.leader("scheduler"),
+            timeout_s=30,
+            what="leaders",
+        )
         assert cp.api.post(DEPLOYMENTS, json=deployment("web", 6)).status_code == 201
         _wait_running(cp, "web", 6)
         victim = "node-2"
-        on_victim = {p["metadata"]["uid"] for p in cp.running_pods("web") if p["spec"]["nodeName"] == victim}
+        on_victim = {
+            p["metadata"]["uid"] for p in cp.running_pods("web") if p["spec"]["nodeName"] == victim
+        }
         assert on_victim
         t0 = time.monotonic()
         cp.pause(victim)
         try:
+
             def not_ready() -> bool:
                 node = cp.get(f"/api/v1/nodes/{victim}")
                 ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
                 taints = {t["key"] for t in node["spec"].get("taints") or []}
                 return ready["status"] == "Unknown" and "node.kubernetes.io/unreachable" in taints
 
-            t_unknown = cp.wait_for(not_ready, timeout_s=60, what=f"{victim} Ready=Unknown and tainted")
+            t_unknown = cp.wait_for(
+                not_ready, timeout_s=60, what=f"{victim} Ready=Unknown and tainted"
+            )
 
             def moved() -> bool:
                 running = cp.running_pods("web")
@@ -173,16 +203,26 @@ def test_a_stopped_kubelet_makes_its_node_not_ready_and_its_pods_move(tmp_path: 
             cp.resume(victim)
         # back: the node is Ready again, confirms the deletions, and runs none of the replaced pods
         cp.wait_for(
-            lambda: not ({p["metadata"]["uid"] for p in cp.pods("web")} & on_victim)
-            and not ({p["uid"] for p in (cp.status(victim) or {"pods": [{"uid": "?"}]})["pods"]} & on_victim),
-            timeout_s=60, what=f"{victim} confirmed the evictions",
+            lambda: (
+                not ({p["metadata"]["uid"] for p in cp.pods("web")} & on_victim)
+                and not (
+                    {p["uid"] for p in (cp.status(victim) or {"pods": [{"uid": "?"}]})["pods"]}
+                    & on_victim
+                )
+            ),
+            timeout_s=60,
+            what=f"{victim} confirmed the evictions",
         )
         cp.wait_for(
-            lambda: any(
-                c["type"] == "Ready" and c["status"] == "True"
-                for c in cp.get(f"/api/v1/nodes/{victim}")["status"]["conditions"]
-            ) and not cp.get(f"/api/v1/nodes/{victim}")["spec"].get("taints"),
-            timeout_s=60, what=f"{victim} Ready and untainted",
+            lambda: (
+                any(
+                    c["type"] == "Ready" and c["status"] == "True"
+                    for c in cp.get(f"/api/v1/nodes/{victim}")["status"]["conditions"]
+                )
+                and not cp.get(f"/api/v1/nodes/{victim}")["spec"].get("taints")
+            ),
+            timeout_s=60,
+            what=f"{victim} Ready and untainted",
         )
         assert len(cp.running_pods("web")) == 6
         _record(tmp_path, node_not_ready_s=t_unknown, node_pods_running_elsewhere_s=t_moved)

@@ -140,7 +140,11 @@ def test_released_lease_is_taken_at_once_with_plus_one() -> None:
     c = Clock()
     b = elector("b", c)
     released = LeaseRecord(
-        holder="", lease_duration_s=4, acquire_time="", renew_time="", transitions=3,
+        holder="",
+        lease_duration_s=4,
+        acquire_time="",
+        renew_time="",
+        transitions=3,
         resource_version="9",
     )
     plan = b.plan(released)
@@ -170,8 +174,12 @@ def test_seeing_another_holder_ends_acting() -> None:
     a = elector("a", c)
     held = acquire(a, None, 1, c)
     other = LeaseRecord(
-        holder="b", lease_duration_s=4, acquire_time=held.renew_time,
-        renew_time=held.renew_time, transitions=1, resource_version="2",
+        holder="b",
+        lease_duration_s=4,
+        acquire_time=held.renew_time,
+        renew_time=held.renew_time,
+        transitions=1,
+        resource_version="2",
     )
     assert a.plan(other).kind is PlanKind.WAIT
     assert not a.acting()
@@ -184,16 +192,21 @@ def test_bug_no_renew_deadline_keeps_acting() -> None:
     c.advance(60.0)
     assert a.acting() and not a.renew_deadline_passed()
     other = LeaseRecord(
-        holder="b", lease_duration_s=4, acquire_time=held.renew_time,
-        renew_time=held.renew_time, transitions=1, resource_version="2",
+        holder="b",
+        lease_duration_s=4,
+        acquire_time=held.renew_time,
+        renew_time=held.renew_time,
+        transitions=1,
+        resource_version="2",
     )
     a.plan(other)
     assert a.acting()  # even with another holder in view
 
 
 def test_bug_lease_clock_takes_over_early_under_skew() -> None:
-    """A candidate whose wall clock runs 5 s ahead (more than the 4 s lease) judges the holder's renewTime expired
-    at once; the correct elector (monotonic observation) is immune to the skew."""
+    """A candidate whose wall clock runs 5 s ahead (more than the 4 s lease) judges the
+    holder's renewTime expired at once; the correct elector (monotonic observation) is
+    immune to the skew."""
     holder_clock = Clock()
     a = elector("a", holder_clock)
     held = acquire(a, None, 1, holder_clock)
