@@ -21,6 +21,7 @@ Switches (who implements them):
 - ``no-expectations`` (controllermanager): the ReplicaSet controller trusts a stale cache.
 - ``eviction-before-grace`` (controllermanager): a node is judged unreachable, and its pods
   evicted, on the first missed heartbeat.
+- ``bind-without-check`` (apiserver): a pod binding is accepted although the pod is bound.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ KNOWN_BUGS: frozenset[str] = frozenset(
         "lease-clock",
         "no-expectations",
         "eviction-before-grace",
+        "bind-without-check",
     }
 )
 
