@@ -74,6 +74,7 @@ class LocalControlPlane:
         controller_managers: int = 2,
         schedulers: int = 2,
         nodes: int = 3,
+        apiservers: int = 1,
         bugs: str = "",
         env: dict[str, str] | None = None,
     ) -> None:
@@ -86,16 +87,18 @@ class LocalControlPlane:
             + [f"scheduler-{i + 1}" for i in range(schedulers)]
             + [f"node-{i + 1}" for i in range(nodes)]
         )
-        ports = port_pairs(len(names) + 1)
-        self.api_port = ports[0][0]
-        self.status_ports = {n: ports[i + 1][0] for i, n in enumerate(names)}
+        ports = port_pairs(len(names) + apiservers)
+        self.api_ports = {f"api-{i + 1}": ports[i][0] for i in range(apiservers)}
+        self.status_ports = {n: ports[i + apiservers][0] for i, n in enumerate(names)}
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.api = httpx.Client(base_url=self.api_url, timeout=5.0)
+        # The test's own client uses the LAST apiserver; components list api-1 first, so a
+        # test can kill api-1 and still watch the components fail over.
+        self.api = httpx.Client(base_url=self.api_urls[-1], timeout=5.0)
         self._status = httpx.Client(timeout=1.0)
 
     @property
-    def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
+    def api_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.api_ports.values()]
 
     # ---- lifecycle ----
 
@@ -103,17 +106,19 @@ class LocalControlPlane:
         (self.base_dir / "store").mkdir(parents=True, exist_ok=True)
         self.store.start_all()
         self.store.wait_leader(timeout_s=20)
-        self._spawn(
-            "api-1",
-            "controlplane.apiserver",
-            {
-                "API_NAME": "api-1",
-                "API_STORE_URLS": self.store.url("store-1"),
-                "API_PORT": str(self.api_port),
-                "API_HOST": "127.0.0.1",
-            },
-        )
-        self._wait_listening("api-1")
+        for api, port in self.api_ports.items():
+            self._spawn(
+                api,
+                "controlplane.apiserver",
+                {
+                    "API_NAME": api,
+                    "API_STORE_URLS": self.store.url("store-1"),
+                    "API_PORT": str(port),
+                    "API_HOST": "127.0.0.1",
+                },
+            )
+        for api in self.api_ports:
+            self._wait_listening(api)
         self.wait_for(self._api_ready, timeout_s=30, what="apiserver /readyz")
         for name in self.status_ports:
             self.start(name, wait=False)
@@ -175,7 +180,7 @@ class LocalControlPlane:
             MODULES[kind],
             {
                 "CP_NAME": name,
-                "CP_API_URLS": self.api_url,
+                "CP_API_URLS": ",".join(self.api_urls),
                 "CP_STATUS_PORT": str(self.status_ports[name]),
             },
         )

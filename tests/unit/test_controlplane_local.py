@@ -223,3 +223,30 @@ def test_a_stopped_kubelet_makes_its_node_not_ready_and_its_pods_move(tmp_path: 
         )
         assert len(cp.running_pods("web")) == 6
         _record(tmp_path, node_not_ready_s=t_unknown, node_pods_running_elsewhere_s=t_moved)
+
+
+def test_components_fail_over_to_the_next_apiserver(tmp_path: Path) -> None:
+    """CP_API_URLS lists api-1 then api-2: with api-1 killed every component moves on —
+    leases are renewed, new pods created, bound and run through api-2."""
+    with LocalControlPlane(
+        tmp_path, controller_managers=1, schedulers=1, nodes=2, apiservers=2
+    ) as cp:
+        _require_apps(cp)
+        cp.wait_for(
+            lambda: cp.leader("controller-manager") and cp.leader("scheduler"),
+            timeout_s=30,
+            what="leaders",
+        )
+        assert cp.api.post(DEPLOYMENTS, json=deployment("web", 2)).status_code == 201
+        _wait_running(cp, "web", 2)
+        cp.kill("api-1")
+        t0 = time.monotonic()
+        _scale(cp, "web", 4)
+        _wait_running(cp, "web", 4)
+        t_scale = time.monotonic() - t0
+        # still leaders (renewing through api-2) and the nodes still Ready (leases renewed)
+        assert cp.leader("controller-manager") and cp.leader("scheduler")
+        for n in ("node-1", "node-2"):
+            assert (cp.status(n) or {}).get("node_ready") is True
+        assert "trying the next" in cp.log_text("node-1")
+        _record(tmp_path, scale_2_to_4_after_api_1_killed_s=t_scale)
