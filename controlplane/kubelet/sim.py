@@ -121,8 +121,9 @@ class SimKubelet:
             "architecture": "amd64",
         }
         now = _now()
+        holder = {"status": status}  # set_condition works on an object with a status
         set_condition(
-            status_holder := {"status": status},
+            holder,
             {
                 "type": "Ready",
                 "status": "True",
@@ -132,7 +133,7 @@ class SimKubelet:
                 "lastTransitionTime": now,
             },
         )
-        return dict(status_holder["status"])
+        return dict(holder["status"])
 
     def register(self) -> None:
         body: Obj = {
