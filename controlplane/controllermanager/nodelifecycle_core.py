@@ -132,7 +132,9 @@ class NodeHealth:
         if not full:
             for pod in pods:
                 n = str((pod.get("spec") or {}).get("nodeName") or "")
-                due = n in unhealthy and n in self._tainted_at and not is_terminating(pod)
+                # BUG (eviction-before-grace) evicts at once, without waiting for the taint.
+                tainted = n in self._tainted_at or "eviction-before-grace" in self.bugs
+                due = n in unhealthy and tainted and not is_terminating(pod)
                 if due and self._eviction_due(pod, n):
                     evict.append(pod)
         return NodeDecision(

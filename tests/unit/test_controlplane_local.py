@@ -250,3 +250,32 @@ def test_components_fail_over_to_the_next_apiserver(tmp_path: Path) -> None:
             assert (cp.status(n) or {}).get("node_ready") is True
         assert "trying the next" in cp.log_text("node-1")
         _record(tmp_path, scale_2_to_4_after_api_1_killed_s=t_scale)
+
+
+def _short_pause_evictions(tmp_path: Path, bugs: str, pause_s: float) -> int:
+    """Pause node-1 for ``pause_s`` (missed 1 s heartbeats, below the 4 s grace); return how
+    many evictions the controller-manager made."""
+    with LocalControlPlane(tmp_path, controller_managers=1, schedulers=1, nodes=2, bugs=bugs) as cp:
+        _require_apps(cp)
+        cp.wait_for(
+            lambda: cp.leader("controller-manager") and cp.leader("scheduler"),
+            timeout_s=30,
+            what="leaders",
+        )
+        assert cp.api.post(DEPLOYMENTS, json=deployment("web", 4)).status_code == 201
+        _wait_running(cp, "web", 4)
+        assert any(p["spec"]["nodeName"] == "node-1" for p in cp.running_pods("web"))
+        cp.pause("node-1")
+        time.sleep(pause_s)
+        cp.resume("node-1")
+        time.sleep(1.0)
+        return int((cp.status("controller-manager-1") or {})["evictions"])
+
+
+def test_a_heartbeat_gap_below_the_grace_changes_nothing(tmp_path: Path) -> None:
+    assert _short_pause_evictions(tmp_path, "", pause_s=2.0) == 0
+
+
+def test_bug_eviction_before_grace_evicts_on_a_short_gap(tmp_path: Path) -> None:
+    # 3 s: still below the grace, and a wide window above the bug's 1.5 s threshold
+    assert _short_pause_evictions(tmp_path, "eviction-before-grace", pause_s=3.0) >= 1
