@@ -279,3 +279,42 @@ def test_a_heartbeat_gap_below_the_grace_changes_nothing(tmp_path: Path) -> None
 def test_bug_eviction_before_grace_evicts_on_a_short_gap(tmp_path: Path) -> None:
     # 3 s: still below the grace, and a wide window above the bug's 1.5 s threshold
     assert _short_pause_evictions(tmp_path, "eviction-before-grace", pause_s=3.0) >= 1
+
+
+def test_unschedulable_pods_get_the_condition_and_are_retried(tmp_path: Path) -> None:
+    """A nodeSelector no node matches → PodScheduled=False/Unschedulable via pods/status; once
+    a node is labelled to match, the retried pods are bound there and run."""
+    with LocalControlPlane(tmp_path, controller_managers=1, schedulers=1, nodes=2) as cp:
+        _require_apps(cp)
+        cp.wait_for(
+            lambda: cp.leader("controller-manager") and cp.leader("scheduler"),
+            timeout_s=30,
+            what="leaders",
+        )
+        body = deployment("web", 2)
+        body["spec"]["template"]["spec"]["nodeSelector"] = {"zone": "b"}
+        assert cp.api.post(DEPLOYMENTS, json=body).status_code == 201
+
+        def unschedulable() -> bool:
+            pods = cp.pods("web")
+            conds = [
+                c
+                for p in pods
+                for c in p.get("status", {}).get("conditions", [])
+                if c["type"] == "PodScheduled"
+            ]
+            return (
+                len(pods) == 2
+                and len(conds) == 2
+                and all(c["status"] == "False" and c["reason"] == "Unschedulable" for c in conds)
+                and all(not p["spec"].get("nodeName") for p in pods)
+            )
+
+        cp.wait_for(unschedulable, timeout_s=30, what="2 pods PodScheduled=False Unschedulable")
+        for _ in range(10):
+            node = cp.get("/api/v1/nodes/node-2")
+            node["metadata"].setdefault("labels", {})["zone"] = "b"
+            if cp.api.put("/api/v1/nodes/node-2", json=node).status_code == 200:
+                break
+        _wait_running(cp, "web", 2)
+        assert {p["spec"]["nodeName"] for p in cp.running_pods("web")} == {"node-2"}
