@@ -1,9 +1,10 @@
 """The aiohttp application: routes, authentication, Status errors, readiness.
 
-In a nutshell: :func:`build_app` wires a :class:`Registry` and watches to Kubernetes-style
-routes. Two middlewares wrap every request: ``errors`` (outermost) turns any failure into a
-Status body — never a traceback — and ``authenticate`` demands a known bearer token on
-``/api`` (401). Each handler then checks the verb (403). ``/healthz`` answers while the process
+In a nutshell: :func:`build_app` mounts ``/version``, ``/api…`` and ``/apis…`` (dispatched by
+``routes``) over a :class:`Registry`. Two middlewares wrap every request: ``errors``
+(outermost) turns any failure into a Status body — never a traceback — and ``authenticate``
+demands a known bearer token on ``/api`` and ``/apis`` (401). Each handler then checks the
+verb (403). ``/healthz`` answers while the process
 lives; ``/readyz`` only once a store URL names a leader and the system namespaces exist.
 
     app = build_app(ApiConfig(store=StoreClientConfig(urls=("http://127.0.0.1:2379",))))

@@ -92,7 +92,7 @@ def discovery_response(request: web.Request, target: Target) -> web.Response:
     if not target.version and not target.group and discovery.wants_aggregated(accept):
         body = discovery.aggregated(core=path_root == "api")
         return web.Response(
-            text=json.dumps(body),
+            body=json.dumps(body).encode(),
             headers={"Content-Type": discovery.AGGREGATED_V2, "Vary": "Accept"},
         )
     doc: Obj | None

@@ -18,7 +18,8 @@ import pytest
 from test_apiserver_support import PODS, READER, apiserver, pod, real_store
 
 from controlplane.apiserver.patch import PatchType, apply_patch
-from controlplane.apiserver.resources import DEPLOYMENTS, PODS as POD_RES
+from controlplane.apiserver.resources import DEPLOYMENTS
+from controlplane.apiserver.resources import PODS as POD_RES
 from controlplane.apiserver.status import ApiError, Reason
 
 MERGE = {"Content-Type": PatchType.MERGE.value}
@@ -32,16 +33,24 @@ def a_pod() -> dict[str, Any]:
         "metadata": {"name": "web", "labels": {"app": "web", "tier": "fe"}, "finalizers": ["a"]},
         "spec": {
             "containers": [
-                {"name": "app", "image": "v1", "env": [{"name": "A", "value": "1"}],
-                 "ports": [{"containerPort": 80}]},
+                {
+                    "name": "app",
+                    "image": "v1",
+                    "env": [{"name": "A", "value": "1"}],
+                    "ports": [{"containerPort": 80}],
+                },
                 {"name": "sidecar", "image": "s1"},
             ],
             "tolerations": [{"key": "k1"}],
             "volumes": [{"name": "data", "emptyDir": {}}],
         },
-        "status": {"conditions": [{"type": "Ready", "status": "False"},
-                                  {"type": "PodScheduled", "status": "True"}]},
-    }  # fmt: skip
+        "status": {
+            "conditions": [
+                {"type": "Ready", "status": "False"},
+                {"type": "PodScheduled", "status": "True"},
+            ]
+        },
+    }
 
 
 def smp(obj: dict[str, Any], patch: dict[str, Any], res: Any = POD_RES) -> dict[str, Any]:
@@ -50,8 +59,10 @@ def smp(obj: dict[str, Any], patch: dict[str, Any], res: Any = POD_RES) -> dict[
 
 def test_merge_patch_merges_maps_deletes_on_null_and_replaces_lists() -> None:
     """RFC 7386: maps merge, null deletes, a list is replaced whole."""
-    patch = {"metadata": {"labels": {"tier": None, "new": "x"}},
-             "spec": {"containers": [{"name": "only"}]}}  # fmt: skip
+    patch = {
+        "metadata": {"labels": {"tier": None, "new": "x"}},
+        "spec": {"containers": [{"name": "only"}]},
+    }
     out = apply_patch(PatchType.MERGE, a_pod(), json.dumps(patch).encode(), POD_RES)
     assert out["metadata"]["labels"] == {"app": "web", "new": "x"}
     assert out["spec"]["containers"] == [{"name": "only"}]
@@ -63,13 +74,19 @@ def test_strategic_merge_uses_kubernetes_merge_keys() -> None:
     without a patchStrategy (tolerations) are replaced."""
     patch = {
         "spec": {
-            "containers": [{"name": "app", "image": "v2", "env": [{"name": "B", "value": "2"}],
-                            "ports": [{"containerPort": 80, "name": "http"}]}],
+            "containers": [
+                {
+                    "name": "app",
+                    "image": "v2",
+                    "env": [{"name": "B", "value": "2"}],
+                    "ports": [{"containerPort": 80, "name": "http"}],
+                }
+            ],
             "tolerations": [{"key": "k2"}],
         },
         "status": {"conditions": [{"type": "Ready", "status": "True"}]},
         "metadata": {"finalizers": ["b"]},
-    }  # fmt: skip
+    }
     out = smp(a_pod(), patch)
     app, sidecar = out["spec"]["containers"]
     assert (app["image"], sidecar["name"]) == ("v2", "sidecar")
@@ -97,14 +114,31 @@ def test_strategic_merge_directives() -> None:
     order = {"$setElementOrder/containers": [{"name": "sidecar"}, {"name": "app"}]}
     out = smp(a_pod(), {"spec": order})
     assert [c["name"] for c in out["spec"]["containers"]] == ["sidecar", "app"]
-    out = smp(a_pod(), {"spec": {"volumes": [{"name": "data", "hostPath": {"path": "/x"},
-                                              "$retainKeys": ["name", "hostPath"]}]}})  # fmt: skip
+    out = smp(
+        a_pod(),
+        {
+            "spec": {
+                "volumes": [
+                    {
+                        "name": "data",
+                        "hostPath": {"path": "/x"},
+                        "$retainKeys": ["name", "hostPath"],
+                    }
+                ]
+            }
+        },
+    )
     assert out["spec"]["volumes"] == [{"name": "data", "hostPath": {"path": "/x"}}]
 
 
 def test_strategic_merge_of_a_deployment_template_merges_containers_by_name() -> None:
-    dep = {"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "1"},
-                                                         {"name": "b", "image": "1"}]}}}}  # fmt: skip
+    dep = {
+        "spec": {
+            "template": {
+                "spec": {"containers": [{"name": "a", "image": "1"}, {"name": "b", "image": "1"}]}
+            }
+        }
+    }
     patch = {"spec": {"template": {"spec": {"containers": [{"name": "b", "image": "2"}]}}}}
     out = smp(dep, patch, DEPLOYMENTS)
     assert out["spec"]["template"]["spec"]["containers"] == [
@@ -156,32 +190,50 @@ def test_patch_over_http_honours_resource_version_and_content_types(tmp_path: Pa
     async def body(api: httpx.AsyncClient) -> None:
         created = (await api.post(PODS, json=pod("web", app="web"))).json()
         rv = created["metadata"]["resourceVersion"]
-        ok = await api.patch(f"{PODS}/web", content=b'{"metadata":{"labels":{"v":"1"}}}',
-                             headers=MERGE)  # fmt: skip
+        ok = await api.patch(
+            f"{PODS}/web", content=b'{"metadata":{"labels":{"v":"1"}}}', headers=MERGE
+        )
         assert ok.status_code == 200, ok.text
         assert ok.json()["metadata"]["labels"] == {"app": "web", "v": "1"}
         assert int(ok.json()["metadata"]["resourceVersion"]) > int(rv)
         stale = json.dumps({"metadata": {"resourceVersion": rv, "labels": {"v": "2"}}})
         conflict = await api.patch(f"{PODS}/web", content=stale.encode(), headers=SMP)
         assert conflict.status_code == 409 and conflict.json()["reason"] == "Conflict"
-        fresh = json.dumps({"metadata": {"resourceVersion": ok.json()["metadata"]["resourceVersion"],
-                                         "labels": {"v": "3"}}})  # fmt: skip
-        assert (await api.patch(f"{PODS}/web", content=fresh.encode(), headers=SMP)).status_code == 200
-        apply = await api.patch(f"{PODS}/web", content=b"{}",
-                                headers={"Content-Type": "application/apply-patch+yaml"})  # fmt: skip
+        fresh = json.dumps(
+            {
+                "metadata": {
+                    "resourceVersion": ok.json()["metadata"]["resourceVersion"],
+                    "labels": {"v": "3"},
+                }
+            }
+        )
+        assert (
+            await api.patch(f"{PODS}/web", content=fresh.encode(), headers=SMP)
+        ).status_code == 200
+        apply = await api.patch(
+            f"{PODS}/web", content=b"{}", headers={"Content-Type": "application/apply-patch+yaml"}
+        )
         assert apply.status_code == 415 and apply.json()["reason"] == "UnsupportedMediaType"
         assert "server-side apply" in apply.json()["message"]
-        plain = await api.patch(f"{PODS}/web", content=b"{}",
-                                headers={"Content-Type": "application/json"})  # fmt: skip
+        plain = await api.patch(
+            f"{PODS}/web", content=b"{}", headers={"Content-Type": "application/json"}
+        )
         assert plain.status_code == 415
-        failed = await api.patch(f"{PODS}/web", headers=JSONP, content=json.dumps(
-            [{"op": "test", "path": "/metadata/labels/v", "value": "nope"}]).encode())  # fmt: skip
+        failed = await api.patch(
+            f"{PODS}/web",
+            headers=JSONP,
+            content=json.dumps(
+                [{"op": "test", "path": "/metadata/labels/v", "value": "nope"}]
+            ).encode(),
+        )
         assert failed.status_code == 422 and failed.json()["reason"] == "Invalid"
-        forbidden = await api.patch(f"{PODS}/web", content=b"{}",
-                                    headers={**MERGE, "Authorization": f"Bearer {READER}"})  # fmt: skip
+        forbidden = await api.patch(
+            f"{PODS}/web", content=b"{}", headers={**MERGE, "Authorization": f"Bearer {READER}"}
+        )
         assert forbidden.status_code == 403 and "cannot patch" in forbidden.json()["message"]
-        dry = await api.patch(f"{PODS}/web?dryRun=All", content=b'{"metadata":{"labels":{"d":"1"}}}',
-                              headers=MERGE)  # fmt: skip
+        dry = await api.patch(
+            f"{PODS}/web?dryRun=All", content=b'{"metadata":{"labels":{"d":"1"}}}', headers=MERGE
+        )
         assert dry.status_code == 200 and dry.json()["metadata"]["labels"]["d"] == "1"
         now = (await api.get(f"{PODS}/web")).json()
         assert "d" not in now["metadata"]["labels"] and now["metadata"]["labels"]["v"] == "3"
@@ -198,10 +250,13 @@ def test_concurrent_patches_all_land(tmp_path: Path) -> None:
     async def body(api: httpx.AsyncClient) -> None:
         await api.post(PODS, json=pod("web"))
         patches = [
-            api.patch(f"{PODS}/web", headers=MERGE,
-                      content=json.dumps({"metadata": {"labels": {f"k{i}": "v"}}}).encode())
+            api.patch(
+                f"{PODS}/web",
+                headers=MERGE,
+                content=json.dumps({"metadata": {"labels": {f"k{i}": "v"}}}).encode(),
+            )
             for i in range(8)
-        ]  # fmt: skip
+        ]
         answers = await asyncio.gather(*patches)
         assert all(r.status_code == 200 for r in answers), [r.text for r in answers]
         labels = (await api.get(f"{PODS}/web")).json()["metadata"]["labels"]

@@ -19,7 +19,8 @@ import pytest
 from test_apiserver_support import PODS, Watcher, apiserver, compacted_store, pod, real_store
 
 from controlplane.apiserver.paging import encode_continue
-from controlplane.apiserver.resources import NODES, PODS as POD_RES
+from controlplane.apiserver.resources import NODES
+from controlplane.apiserver.resources import PODS as POD_RES
 from controlplane.apiserver.selectors import parse_selector
 from controlplane.apiserver.status import ApiError
 
@@ -27,8 +28,11 @@ MERGE = {"Content-Type": "application/merge-patch+json"}
 
 
 def labelled(**labels: str) -> dict[str, Any]:
-    return {"metadata": {"name": "p", "labels": labels}, "spec": {"nodeName": "n1"},
-            "status": {"phase": "Running"}}  # fmt: skip
+    return {
+        "metadata": {"name": "p", "labels": labels},
+        "spec": {"nodeName": "n1"},
+        "status": {"phase": "Running"},
+    }
 
 
 @pytest.mark.parametrize(
@@ -55,14 +59,23 @@ def test_label_selector_grammar(selector: str, labels: dict[str, str], expected:
 def test_field_selectors_per_kind_and_errors() -> None:
     obj = labelled()
     assert parse_selector(POD_RES, labels=None, fields="spec.nodeName=n1").matches(obj)
-    assert parse_selector(POD_RES, labels=None, fields="status.phase!=Running").matches(obj) is False
-    assert parse_selector(POD_RES, labels=None, fields="metadata.name==p,spec.nodeName!=").matches(obj)
+    assert (
+        parse_selector(POD_RES, labels=None, fields="status.phase!=Running").matches(obj) is False
+    )
+    assert parse_selector(POD_RES, labels=None, fields="metadata.name==p,spec.nodeName!=").matches(
+        obj
+    )
     unbound = {"metadata": {"name": "q"}}
     assert parse_selector(POD_RES, labels=None, fields="spec.nodeName=").matches(unbound)
     node = {"metadata": {"name": "n1"}, "spec": {}}
     assert parse_selector(NODES, labels=None, fields="spec.unschedulable=false").matches(node)
-    for bad_labels, bad_fields in (("app in web", None), ("a=b=c", None), (None, "spec.image=x"),
-                                   (None, "metadata.name"), (None, "status.phase=x")):  # fmt: skip
+    for bad_labels, bad_fields in (
+        ("app in web", None),
+        ("a=b=c", None),
+        (None, "spec.image=x"),
+        (None, "metadata.name"),
+        (None, "status.phase=x"),
+    ):
         res = NODES if bad_fields == "status.phase=x" else POD_RES  # nodes have no status.phase
         with pytest.raises(ApiError) as err:
             parse_selector(res, labels=bad_labels, fields=bad_fields)
@@ -85,10 +98,17 @@ def names(resp: httpx.Response) -> list[str]:
 def test_list_with_selectors_and_paging(tmp_path: Path) -> None:
     async def body(api: httpx.AsyncClient) -> None:
         for i in range(7):
-            assert (await api.post(PODS, json=pod(f"p{i}", app="web" if i % 2 else "db"))).status_code == 201
+            assert (
+                await api.post(PODS, json=pod(f"p{i}", app="web" if i % 2 else "db"))
+            ).status_code == 201
         assert names(await api.get(PODS, params={"labelSelector": "app=web"})) == ["p1", "p3", "p5"]
-        assert names(await api.get("/api/v1/pods", params={"fieldSelector": "metadata.name=p2"})) == ["p2"]
-        assert names(await api.get(PODS, params={"fieldSelector": "metadata.namespace=kube-system"})) == []
+        assert names(
+            await api.get("/api/v1/pods", params={"fieldSelector": "metadata.name=p2"})
+        ) == ["p2"]
+        assert (
+            names(await api.get(PODS, params={"fieldSelector": "metadata.namespace=kube-system"}))
+            == []
+        )
         bad = await api.get(PODS, params={"fieldSelector": "spec.image=x"})
         assert bad.status_code == 400 and bad.json()["reason"] == "BadRequest"
         # Paging: a consistent snapshot even while objects change between pages.
@@ -103,7 +123,9 @@ def test_list_with_selectors_and_paging(tmp_path: Path) -> None:
         assert names(second) == ["p3", "p4", "p5"]  # as of the first page's revision
         assert second.json()["metadata"]["resourceVersion"] == rv
         assert "new" not in second.json()["items"][2]["metadata"].get("labels", {})
-        third = await api.get(PODS, params={"limit": "3", "continue": second.json()["metadata"]["continue"]})
+        third = await api.get(
+            PODS, params={"limit": "3", "continue": second.json()["metadata"]["continue"]}
+        )
         assert names(third) == ["p6"] and "continue" not in third.json()["metadata"]
         paged_web = await api.get(PODS, params={"limit": "2", "labelSelector": "app=web"})
         assert names(paged_web) == ["p1", "p3"] and paged_web.json()["metadata"]["continue"]
@@ -133,9 +155,15 @@ def test_watch_with_selector_sends_added_and_deleted_on_crossing(tmp_path: Path)
         rv = (await api.get(PODS)).json()["metadata"]["resourceVersion"]
         path = f"{PODS}?watch=1&resourceVersion={rv}&labelSelector=app%3Dweb"
         async with Watcher(api, path) as w:
-            await api.patch(f"{PODS}/out", content=b'{"metadata":{"labels":{"app":"web"}}}', headers=MERGE)
-            await api.patch(f"{PODS}/in", content=b'{"metadata":{"labels":{"app":"db"}}}', headers=MERGE)
-            await api.patch(f"{PODS}/in", content=b'{"metadata":{"labels":{"x":"1"}}}', headers=MERGE)
+            await api.patch(
+                f"{PODS}/out", content=b'{"metadata":{"labels":{"app":"web"}}}', headers=MERGE
+            )
+            await api.patch(
+                f"{PODS}/in", content=b'{"metadata":{"labels":{"app":"db"}}}', headers=MERGE
+            )
+            await api.patch(
+                f"{PODS}/in", content=b'{"metadata":{"labels":{"x":"1"}}}', headers=MERGE
+            )
             await api.post(PODS, json=pod("other", app="db"))
             await api.delete(f"{PODS}/other")
             await api.patch(f"{PODS}/out", content=b'{"spec":{"v":1}}', headers=MERGE)

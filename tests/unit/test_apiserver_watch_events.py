@@ -17,7 +17,7 @@ from test_apiserver_support import PODS, Watcher, apiserver, pod, real_store
 
 from controlplane.apiserver.etcd_store import EtcdStoreClient
 from controlplane.apiserver.store import EventType, StoreClient, StoreClientConfig
-from controlplane.kvstore.state import Delete, KVState, Put
+from controlplane.kvstore.state import Delete, KVState, Put, WatchResult
 
 
 def test_kvstore_events_carry_the_previous_value() -> None:
@@ -26,8 +26,8 @@ def test_kvstore_events_carry_the_previous_value() -> None:
     state.apply(Put(key="a", value_json='{"v":2}'))
     state.apply(Delete(key="a"))
     result = state.events_since("", 0)
-    assert not hasattr(result, "compact_revision")
-    first, second, gone = result.events  # type: ignore[union-attr]
+    assert isinstance(result, WatchResult)
+    first, second, gone = result.events
     assert (first.prev_value_json, first.prev_mod_revision) == (None, 0)
     assert (second.prev_value_json, second.prev_mod_revision) == ('{"v":1}', 1)
     assert (gone.value_json, gone.prev_value_json, gone.prev_mod_revision) == (None, '{"v":2}', 2)
@@ -41,8 +41,11 @@ def test_deleted_events_carry_the_last_state_over_the_real_store(tmp_path: Path)
             start = created["metadata"]["resourceVersion"]
             async with Watcher(api, f"{PODS}?watch=1&resourceVersion={start}") as w:
                 patch = {"metadata": {"labels": {"final": "yes"}}}
-                await api.patch(f"{PODS}/web", json=patch,
-                                headers={"Content-Type": "application/merge-patch+json"})  # fmt: skip
+                await api.patch(
+                    f"{PODS}/web",
+                    json=patch,
+                    headers={"Content-Type": "application/merge-patch+json"},
+                )
                 await api.delete(f"{PODS}/web")
                 for _ in range(250):
                     if len(w.events) >= 2:
@@ -50,11 +53,16 @@ def test_deleted_events_carry_the_last_state_over_the_real_store(tmp_path: Path)
                     await asyncio.sleep(0.02)
             assert [e["type"] for e in w.events] == ["MODIFIED", "DELETED"]
             gone = w.events[1]["object"]
-            assert gone["kind"] == "Pod" and gone["metadata"]["labels"] == {"app": "web", "final": "yes"}
+            assert gone["kind"] == "Pod" and gone["metadata"]["labels"] == {
+                "app": "web",
+                "final": "yes",
+            }
             assert gone["metadata"]["uid"] == created["metadata"]["uid"]
-            assert int(gone["metadata"]["resourceVersion"]) > int(w.events[0]["object"]["metadata"]["resourceVersion"])
+            assert int(gone["metadata"]["resourceVersion"]) > int(
+                w.events[0]["object"]["metadata"]["resourceVersion"]
+            )
             batch = await store.watch("/registry/pods/", int(start), poll_s=0)
-            delete = [e for e in batch.events if e.type is EventType.DELETE][0]
+            delete = next(e for e in batch.events if e.type is EventType.DELETE)
             assert delete.prev_value["metadata"]["labels"]["final"] == "yes"
             await store.aclose()
 
@@ -69,8 +77,10 @@ def test_bookmarks_only_when_asked_and_with_a_moving_revision(tmp_path: Path) ->
             async with Watcher(api, ask) as w, Watcher(api, ask.replace("true", "false")) as plain:
                 # Writes elsewhere move the store's revision; our collection sees no event.
                 for i in range(4):
-                    await api.post("/api/v1/namespaces/default/configmaps",
-                                   json={"metadata": {"name": f"c{i}"}})  # fmt: skip
+                    await api.post(
+                        "/api/v1/namespaces/default/configmaps",
+                        json={"metadata": {"name": f"c{i}"}},
+                    )
                     await asyncio.sleep(0.4)
             marks = [e for e in w.events if e["type"] == "BOOKMARK"]
             assert marks, w.events
@@ -90,10 +100,15 @@ def test_etcd_watch_asks_for_prev_kv_and_reads_it() -> None:
 
     def handle(request: httpx.Request) -> httpx.Response:
         seen.append(json.loads(request.content))
-        event = {"type": "DELETE", "kv": {"key": b64("/r/a"), "mod_revision": "7"},
-                 "prev_kv": {"key": b64("/r/a"), "value": b64('{"n":1}'), "mod_revision": "5"}}  # fmt: skip
-        lines = [{"result": {"header": {"revision": "7"}, "created": True}},
-                 {"result": {"header": {"revision": "7"}, "events": [event]}}]  # fmt: skip
+        event = {
+            "type": "DELETE",
+            "kv": {"key": b64("/r/a"), "mod_revision": "7"},
+            "prev_kv": {"key": b64("/r/a"), "value": b64('{"n":1}'), "mod_revision": "5"},
+        }
+        lines = [
+            {"result": {"header": {"revision": "7"}, "created": True}},
+            {"result": {"header": {"revision": "7"}, "events": [event]}},
+        ]
         return httpx.Response(200, text="".join(json.dumps(x) + "\n" for x in lines))
 
     async def scenario() -> None:
@@ -103,8 +118,11 @@ def test_etcd_watch_asks_for_prev_kv_and_reads_it() -> None:
         await client.aclose()
         (ev,) = batch.events
         assert (ev.type, ev.value, ev.prev_value, ev.prev_mod_revision) == (
-            EventType.DELETE, None, {"n": 1}, 5,
-        )  # fmt: skip
+            EventType.DELETE,
+            None,
+            {"n": 1},
+            5,
+        )
 
     asyncio.run(scenario())
     assert seen[0]["create_request"]["prev_kv"] is True  # type: ignore[index]
