@@ -15,6 +15,12 @@ Switches (who implements them):
 - ``no-step-down`` (kvstore): a deposed leader keeps believing it leads and serves local reads.
 - ``forget-vote`` (kvstore): a restarted member forgets its persisted term and vote.
 - ``watch-gap`` (apiserver): a watch skips events.
+- ``no-renew-deadline`` (leaderelection): a leader keeps acting after it failed to renew.
+- ``lease-clock`` (leaderelection): lease expiry judged from the holder's renewTime on the
+  candidate's wall clock instead of its own observation time (bites under clock skew).
+- ``no-expectations`` (controllermanager): the ReplicaSet controller trusts a stale cache.
+- ``eviction-before-grace`` (controllermanager): a node is judged unreachable, and its pods
+  evicted, on the first missed heartbeat.
 - ``bind-without-check`` (apiserver): a pod binding is accepted although the pod is bound.
 """
 
@@ -33,6 +39,10 @@ KNOWN_BUGS: frozenset[str] = frozenset(
         "no-step-down",
         "forget-vote",
         "watch-gap",
+        "no-renew-deadline",
+        "lease-clock",
+        "no-expectations",
+        "eviction-before-grace",
         "bind-without-check",
     }
 )

@@ -1,0 +1,1 @@
+"""A simulated kubelet (kwok-style) for chaosplane. ``python -m controlplane.kubelet``."""
