@@ -16,7 +16,6 @@ holder change in the run: **unknown**.
 from __future__ import annotations
 
 import itertools
-
 from typing import Any
 
 from harness.checker.controllers.context import Context, context, seconds
