@@ -303,6 +303,7 @@ class K8sHistory:
         writer: Writer = (CM1, 0),
         terminating: bool = False,
         image: str = "img:1",
+        silent: bool = False,
     ) -> int:
         meta = _meta(name, "default", writer)
         if rs is not None:
@@ -322,7 +323,7 @@ class K8sHistory:
                 "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
             },
         }
-        return self.put(K8sResource.PODS, obj)
+        return self.put(K8sResource.PODS, obj, silent=silent)
 
     def running_pod(
         self,
