@@ -167,5 +167,5 @@ def test_timings_read_lower_or_env_case_and_name_their_defaults() -> None:
     assert t.le_lease_duration_s == 8.0 and t.node_monitor_grace_s == 5.0
     assert "le_renew_deadline_s" in t.defaulted and "le_lease_duration_s" not in t.defaulted
     assert ControlplaneTimings.from_json(None).pod_eviction_timeout_s == 6.0
-    with pytest.raises(ValueError, match="controlplane_timings.le_retry_period_s"):
+    with pytest.raises(ValueError, match=r"controlplane_timings\.le_retry_period_s"):
         ControlplaneTimings.from_json({"le_retry_period_s": "soon"})

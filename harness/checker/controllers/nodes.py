@@ -166,9 +166,7 @@ def _evictions(
     ctx: Context, spans: dict[str, list[tuple[int, int | None]]]
 ) -> list[dict[str, Any]]:
     h = ctx.objects
-    deleted_by_client = {
-        o.key for o in ctx.client_ops if o.f in ("delete-pod", "delete-deployment")
-    }
+    deleted_by_client = client_deleted_pods(ctx)
     out: list[dict[str, Any]] = []
     for v, state in h.sweep(SWEPT):
         if v.resource is not K8sResource.PODS or v.listed:
@@ -205,6 +203,19 @@ def _evictions(
                 "after_not_ready_ns": v.time - span[0],
             }
         )
+    return out
+
+
+def client_deleted_pods(ctx: Context) -> set[str]:
+    """Keys of the pods the workload deleted itself (C4: key "<ns>/<name>"; a delete-pod of a
+    Deployment's pod names the pod it picked in its value's ``pod``)."""
+    out: set[str] = set()
+    for o in ctx.client_ops:
+        if o.f != "delete-pod" or o.key is None or "/" not in o.key:
+            continue
+        ns, name = o.key.split("/", 1)
+        value = o.value if isinstance(o.value, dict) else {}
+        out.add(event_key(K8sResource.PODS, ns, str(value.get("pod") or name)))
     return out
 
 
