@@ -21,7 +21,7 @@ and the list may be missing. The listed objects follow as ``ADDED`` events with
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -338,6 +338,31 @@ class ControlplaneTimings:
 
     def to_json(self) -> dict[str, float]:
         return {n: getattr(self, n) for n in self.__dataclass_fields__ if n != "defaulted"}
+
+    @classmethod
+    def from_components(cls, samples: Iterable[ComponentSample]) -> ControlplaneTimings:
+        """The timings the components report on ``/status`` (feat/ctrl's key names), for a run
+        whose run.json lacks ``controlplane_timings``; the first sample naming a key wins."""
+        found: dict[str, float] = {}
+        for s in samples:
+            for key, value in s.timings.items():
+                name = STATUS_TIMING_NAMES.get(key)
+                if name is not None:
+                    found.setdefault(name, value)
+        return cls.from_json(found)
+
+
+# /status "timings" keys of the components (C3 as built) → ControlplaneTimings fields.
+STATUS_TIMING_NAMES: dict[str, str] = {
+    "lease_duration_s": "le_lease_duration_s",
+    "renew_deadline_s": "le_renew_deadline_s",
+    "retry_period_s": "le_retry_period_s",
+    "node_monitor_period_s": "node_monitor_period_s",
+    "node_grace_s": "node_monitor_grace_s",
+    "node_eviction_timeout_s": "pod_eviction_timeout_s",
+    "node_lease_duration_s": "node_lease_duration_s",
+    "node_renew_interval_s": "node_renew_interval_s",
+}
 
 
 __all__ = [

@@ -169,3 +169,19 @@ def test_timings_read_lower_or_env_case_and_name_their_defaults() -> None:
     assert ControlplaneTimings.from_json(None).pod_eviction_timeout_s == 6.0
     with pytest.raises(ValueError, match=r"controlplane_timings\.le_retry_period_s"):
         ControlplaneTimings.from_json({"le_retry_period_s": "soon"})
+
+
+def test_timings_from_the_components_status_keys() -> None:
+    kcm = ComponentSample(
+        time=1,
+        member="controller-manager-1",
+        reachable=True,
+        timings={"lease_duration_s": 6, "node_grace_s": 5, "node_eviction_timeout_s": 9},
+    )
+    kubelet = ComponentSample(
+        time=2, member="node-1", reachable=True, timings={"node_renew_interval_s": 0.5}
+    )
+    t = ControlplaneTimings.from_components([kcm, kubelet])
+    assert (t.le_lease_duration_s, t.node_monitor_grace_s) == (6.0, 5.0)
+    assert (t.pod_eviction_timeout_s, t.node_renew_interval_s) == (9.0, 0.5)
+    assert "le_retry_period_s" in t.defaulted

@@ -115,7 +115,7 @@ def build(run: RunData) -> Context:
     )
     return Context(
         objects=objects,
-        timings=ControlplaneTimings.from_json(run.meta.get("controlplane_timings")),
+        timings=_timings(run.meta, components),
         tolerances=Tolerances.from_meta(run.meta),
         components=components,
         client_ops=client_ops,
@@ -123,6 +123,14 @@ def build(run: RunData) -> Context:
         end_time=end,
         faults=list(run.faults),
     )
+
+
+def _timings(meta: Mapping[str, Any], components: list[ComponentSample]) -> ControlplaneTimings:
+    """run.json's ``controlplane_timings`` (C4); else what the components reported."""
+    raw = meta.get("controlplane_timings")
+    if raw:
+        return ControlplaneTimings.from_json(raw)
+    return ControlplaneTimings.from_components(components)
 
 
 def _components(source: Path) -> list[ComponentSample]:
