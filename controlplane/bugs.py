@@ -15,6 +15,7 @@ Switches (who implements them):
 - ``no-step-down`` (kvstore): a deposed leader keeps believing it leads and serves local reads.
 - ``forget-vote`` (kvstore): a restarted member forgets its persisted term and vote.
 - ``watch-gap`` (apiserver): a watch skips events.
+- ``bind-without-check`` (apiserver): a pod binding is accepted although the pod is bound.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ KNOWN_BUGS: frozenset[str] = frozenset(
         "no-step-down",
         "forget-vote",
         "watch-gap",
+        "bind-without-check",
     }
 )
 

@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from controlplane.apiserver import discovery
 from controlplane.apiserver.config import ApiConfig, TokenGrant, Verb
 from controlplane.apiserver.etcd_store import store_client
 from controlplane.apiserver.registry import Registry
-from controlplane.apiserver.resources import NAMESPACES, Obj, Resource, lookup, parse_body
+from controlplane.apiserver.resources import Resource
+from controlplane.apiserver.routes import dispatch
 from controlplane.apiserver.status import ApiError, Reason, reason_for_code, status_body
 from controlplane.apiserver.store import (
     StoreClient,
@@ -34,7 +37,6 @@ from controlplane.apiserver.store import (
     StoreOutcomeUnknown,
     StoreUnavailable,
 )
-from controlplane.apiserver.watch import WatchStream, watch_params
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +119,9 @@ def _authorize(request: web.Request, verb: Verb, res: Resource, namespace: str |
     raise ApiError(
         Reason.FORBIDDEN,
         f'{res.plural} is forbidden: User "{grant.user}" cannot {verb} resource "{res.plural}" '
-        f'in API group ""{where}',
+        f'in API group "{res.group}"{where}',
         kind=res.plural,
+        group=res.group,
     )
 
 
@@ -140,51 +143,20 @@ async def readyz(request: web.Request) -> web.Response:
     raise ApiError(Reason.SERVICE_UNAVAILABLE, f"readyz check failed: {', '.join(failed)}")
 
 
-async def collection(request: web.Request) -> web.StreamResponse:
-    """``/api/v1/namespaces/{ns}/{resource}``, ``/api/v1/namespaces`` and ``/api/v1/{resource}``."""
-    namespace = request.match_info.get("namespace")
-    plural = request.match_info["resource"]
-    res = lookup(plural, namespaced=namespace is not None or plural != NAMESPACES.plural)
-    if request.method == "POST":
-        if namespace is None and res.namespaced:
-            raise ApiError(
-                Reason.METHOD_NOT_ALLOWED, f"create {plural} needs a namespace in the path"
-            )
-        _authorize(request, Verb.CREATE, res, namespace)
-        obj = await request.app[REGISTRY].create(res, namespace, parse_body(await request.read()))
-        return web.json_response(obj, status=201)
-    if request.query.get("watch", "").lower() in ("1", "true"):
-        _authorize(request, Verb.WATCH, res, namespace)
-        cfg = request.app[CONFIG]
-        params = watch_params(dict(request.query), max_s=cfg.watch_max_s)
-        stream = WatchStream(
-            request.app[STORE], res, namespace=namespace, params=params, bugs=cfg.bugs
-        )
-        return await stream.serve(request)
-    _authorize(request, Verb.LIST, res, namespace)
-    return web.json_response(await request.app[REGISTRY].list(res, namespace))
+async def version(request: web.Request) -> web.Response:
+    return web.json_response(discovery.version_info())
 
 
-async def item(request: web.Request) -> web.StreamResponse:
-    """``/api/v1/namespaces/{ns}/{resource}/{name}`` and ``/api/v1/namespaces/{name}``."""
-    namespace = request.match_info.get("namespace")
-    res = lookup(
-        request.match_info.get("resource", NAMESPACES.plural), namespaced=namespace is not None
+async def api(request: web.Request) -> web.StreamResponse:
+    """Everything under ``/api`` and ``/apis``: discovery and resources (see ``routes``)."""
+    app = request.app
+    return await dispatch(
+        request,
+        registry=app[REGISTRY],
+        store=app[STORE],
+        config=app[CONFIG],
+        authorize=_authorize,
     )
-    name = request.match_info["name"]
-    registry = request.app[REGISTRY]
-    obj: Obj
-    if request.method == "GET":
-        _authorize(request, Verb.GET, res, namespace)
-        obj = await registry.get(res, namespace, name)
-    elif request.method == "PUT":
-        _authorize(request, Verb.UPDATE, res, namespace)
-        obj = await registry.update(res, namespace, name, parse_body(await request.read()))
-    else:  # DELETE; the router allows no other method here
-        _authorize(request, Verb.DELETE, res, namespace)
-        raw = await request.read()
-        obj = await registry.delete(res, namespace, name, parse_body(raw) if raw.strip() else None)
-    return web.json_response(obj)
 
 
 # ---- lifecycle --------------------------------------------------------------------------------
@@ -225,13 +197,27 @@ def build_app(config: ApiConfig) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/livez", healthz)
     app.router.add_get("/readyz", readyz)
-    base = "/api/v1/namespaces/{namespace}/{resource}"
-    app.router.add_route("GET", base, collection)
-    app.router.add_route("POST", base, collection)
-    for method in ("GET", "PUT", "DELETE"):
-        app.router.add_route(method, base + "/{name}", item)
-        app.router.add_route(method, "/api/v1/namespaces/{name}", item)
-    # /api/v1/namespaces (list, watch, create) and /api/v1/pods etc. across all namespaces.
-    app.router.add_route("GET", "/api/v1/{resource}", collection)
-    app.router.add_route("POST", "/api/v1/{resource}", collection)
+    app.router.add_get("/version", version)
+    app.router.add_get("/version/", version)
+    _add_openapi_routes(app)
+    for root in ("/api", "/apis"):
+        app.router.add_route("*", root, api)
+        app.router.add_route("*", root + "/{tail:.*}", api)
     return app
+
+
+def _add_openapi_routes(app: web.Application) -> None:
+    """Mount ``/openapi/v2`` and ``/openapi/v3`` when the openapi module is present.
+
+    ``openapi_routes`` (another module's job) may offer ``add_routes(app)`` or a
+    ``routes`` RouteTableDef; without it those paths are 404, as before.
+    """
+    try:
+        module = importlib.import_module("controlplane.apiserver.openapi_routes")
+    except ImportError:
+        return
+    add_routes = getattr(module, "add_routes", None)
+    if callable(add_routes):
+        add_routes(app)
+    elif isinstance(getattr(module, "routes", None), web.RouteTableDef):
+        app.router.add_routes(module.routes)

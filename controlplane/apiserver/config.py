@@ -32,7 +32,9 @@ class Verb(enum.StrEnum):
     WATCH = "watch"
     CREATE = "create"
     UPDATE = "update"
+    PATCH = "patch"
     DELETE = "delete"
+    DELETECOLLECTION = "deletecollection"
 
 
 class ConfigError(ValueError):
@@ -57,6 +59,7 @@ class ApiConfig:
     tokens: Mapping[str, TokenGrant] | None = None  # None: authentication off
     bugs: frozenset[str] = field(default_factory=frozenset)
     watch_max_s: float = 1800.0  # a watch without timeoutSeconds ends after this
+    watch_bookmark_s: float = 5.0  # BOOKMARK period of a watch with allowWatchBookmarks
     bootstrap_retry_s: float = 0.5  # pause between attempts to create default namespaces
 
 
@@ -110,6 +113,7 @@ def config_from_env(environ: Mapping[str, str]) -> ApiConfig:
         port=int(_float(environ, "API_PORT", 6443)),
         tokens=parse_tokens(raw_tokens) if raw_tokens else None,
         bugs=bugs.validate(environ),
+        watch_bookmark_s=_float(environ, "API_WATCH_BOOKMARK_S", 5.0),
     )
 
 

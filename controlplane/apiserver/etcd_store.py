@@ -163,6 +163,7 @@ class EtcdStoreClient(StoreClient):
                 "key": b64(prefix),
                 "range_end": prefix_end(prefix),
                 "start_revision": str(since_revision + 1),
+                "prev_kv": True,  # DELETE events then carry the deleted value
             }
         }
         failures = 0
@@ -279,6 +280,7 @@ def _value(value: Json) -> str:
 
 def _event(raw: Mapping[str, Any]) -> WatchEvent:
     kv = raw.get("kv") or {}
+    prev = raw.get("prev_kv") or {}
     kind = EventType.DELETE if raw.get("type") == "DELETE" else EventType.PUT
     return WatchEvent(
         type=kind,
@@ -286,6 +288,8 @@ def _event(raw: Mapping[str, Any]) -> WatchEvent:
         value=json.loads(unb64(kv.get("value"))) if kv.get("value") else None,
         mod_revision=int(kv.get("mod_revision") or 0),
         create_revision=int(kv.get("create_revision") or 0),
+        prev_value=json.loads(unb64(prev.get("value"))) if prev.get("value") else None,
+        prev_mod_revision=int(prev.get("mod_revision") or 0),
     )
 
 

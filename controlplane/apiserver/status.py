@@ -27,6 +27,9 @@ class Reason(enum.StrEnum):
     CONFLICT = "Conflict"
     EXPIRED = "Expired"
     INVALID = "Invalid"
+    UNSUPPORTED_MEDIA_TYPE = "UnsupportedMediaType"
+    NOT_ACCEPTABLE = "NotAcceptable"
+    GONE = "Gone"
     INTERNAL_ERROR = "InternalError"
     SERVICE_UNAVAILABLE = "ServiceUnavailable"
     TIMEOUT = "Timeout"
@@ -43,6 +46,9 @@ CODES: dict[Reason, int] = {
     Reason.CONFLICT: 409,
     Reason.EXPIRED: 410,
     Reason.INVALID: 422,
+    Reason.UNSUPPORTED_MEDIA_TYPE: 415,
+    Reason.NOT_ACCEPTABLE: 406,
+    Reason.GONE: 410,
     Reason.INTERNAL_ERROR: 500,
     Reason.SERVICE_UNAVAILABLE: 503,
     Reason.TIMEOUT: 504,
@@ -55,7 +61,9 @@ _REASON_BY_CODE: dict[int, Reason] = {
     404: Reason.NOT_FOUND,
     405: Reason.METHOD_NOT_ALLOWED,
     409: Reason.CONFLICT,
+    406: Reason.NOT_ACCEPTABLE,
     410: Reason.EXPIRED,
+    415: Reason.UNSUPPORTED_MEDIA_TYPE,
     422: Reason.INVALID,
     503: Reason.SERVICE_UNAVAILABLE,
     504: Reason.TIMEOUT,
@@ -71,20 +79,29 @@ class ApiError(Exception):
     """An API failure the client can act on; rendered as a Status body by the middleware."""
 
     def __init__(
-        self, reason: Reason, message: str, *, kind: str | None = None, name: str | None = None
+        self,
+        reason: Reason,
+        message: str,
+        *,
+        kind: str | None = None,
+        name: str | None = None,
+        group: str | None = None,
     ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.kind = kind
         self.name = name
+        self.group = group
 
     @property
     def code(self) -> int:
         return CODES[self.reason]
 
     def body(self) -> dict[str, Any]:
-        return status_body(self.reason, self.message, kind=self.kind, name=self.name)
+        return status_body(
+            self.reason, self.message, kind=self.kind, name=self.name, group=self.group
+        )
 
 
 def status_body(
@@ -94,6 +111,7 @@ def status_body(
     code: int | None = None,
     kind: str | None = None,
     name: str | None = None,
+    group: str | None = None,
 ) -> dict[str, Any]:
     """A ``Status`` object with ``status: Failure``; ``details`` only when we know the object."""
     body: dict[str, Any] = {
@@ -109,7 +127,14 @@ def status_body(
         details: dict[str, Any] = {}
         if name is not None:
             details["name"] = name
+        if group:
+            details["group"] = group
         if kind is not None:
             details["kind"] = kind
         body["details"] = details
     return body
+
+
+def success_body(code: int = 201) -> dict[str, Any]:
+    """The ``Status`` Kubernetes answers a binding or an eviction with."""
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": code}

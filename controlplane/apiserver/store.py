@@ -98,6 +98,8 @@ class WatchEvent:
     value: Json
     mod_revision: int
     create_revision: int
+    prev_value: Json = None  # the value before this event (None: absent, or not reported)
+    prev_mod_revision: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,6 +171,8 @@ class StoreClient:
                 value=raw.get("value"),
                 mod_revision=int(raw["mod_revision"]),
                 create_revision=int(raw.get("create_revision") or 0),
+                prev_value=raw.get("prev_value"),
+                prev_mod_revision=int(raw.get("prev_mod_revision") or 0),
             )
             for raw in body.get("events", [])
         )

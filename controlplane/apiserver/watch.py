@@ -7,6 +7,13 @@ per existing object, then continues from the list revision. A revision the store
 is refused with 410 ``Expired`` before the stream opens, or ends an open stream with an
 ``ERROR`` event holding that Status, as kube-apiserver does.
 
+DELETED events carry the object's last state (the store reports every event's previous
+value, as etcd's ``prev_kv``). With a label or field selector, an object that stops matching
+is sent as DELETED (with its new state) and one that starts matching as ADDED, as
+kube-apiserver's watch cache does; so ``fieldSelector=metadata.name=X`` watches one object.
+``allowWatchBookmarks=true`` adds a BOOKMARK event (an object of the watched kind holding only
+``metadata.resourceVersion``) every ``bookmark_s`` when the store's revision moved on.
+
 The stream survives the loss of the store: a failed long poll is retried (the store client
 moves to the next URL) from the last revision *delivered*, and events at or below it are
 dropped, so a reconnect causes neither a gap nor a duplicate — whether the store's
@@ -24,19 +31,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from controlplane.apiserver.resources import (
-    Obj,
-    Resource,
-    collection_prefix,
-    identity_from_key,
-    parse_resource_version,
-    with_resource_version,
-)
+from controlplane.apiserver.objects import Obj, parse_resource_version, with_resource_version
+from controlplane.apiserver.resources import Resource, collection_prefix, identity_from_key
+from controlplane.apiserver.selectors import EVERYTHING, Selector
 from controlplane.apiserver.status import ApiError, Reason
 from controlplane.apiserver.store import (
     EventType,
@@ -55,9 +58,18 @@ _RETRY_PAUSE_S = 0.2  # between failed long polls while the store is away
 class WatchParams:
     resource_version: str | None  # None or "0": start with the current state
     timeout_s: float  # the stream ends cleanly after this (timeoutSeconds)
+    selector: Selector = EVERYTHING
+    bookmarks: bool = False  # allowWatchBookmarks
+    bookmark_s: float = 60.0
 
 
-def watch_params(query: dict[str, str], *, max_s: float) -> WatchParams:
+def watch_params(
+    query: dict[str, str],
+    *,
+    max_s: float,
+    selector: Selector = EVERYTHING,
+    bookmark_s: float = 60.0,
+) -> WatchParams:
     raw_timeout = query.get("timeoutSeconds")
     timeout_s = max_s
     if raw_timeout:
@@ -68,7 +80,14 @@ def watch_params(query: dict[str, str], *, max_s: float) -> WatchParams:
                 Reason.BAD_REQUEST, f"timeoutSeconds: got {raw_timeout!r}; expected seconds"
             ) from exc
     rv = query.get("resourceVersion") or None
-    return WatchParams(resource_version=rv, timeout_s=timeout_s)
+    bookmarks = query.get("allowWatchBookmarks", "").lower() in ("1", "true")
+    return WatchParams(
+        resource_version=rv,
+        timeout_s=timeout_s,
+        selector=selector,
+        bookmarks=bookmarks,
+        bookmark_s=bookmark_s,
+    )
 
 
 class WatchStream:
@@ -82,13 +101,17 @@ class WatchStream:
         namespace: str | None,
         params: WatchParams,
         bugs: frozenset[str],
+        render: Callable[[Obj], Obj] | None = None,
     ) -> None:
+        self._render = render  # e.g. objects as Tables for kubectl get -w
         self._store = store
         self._res = res
         self._prefix = collection_prefix(res, namespace)
         self._params = params
         self._gap_bug = "watch-gap" in bugs
         self._last = 0  # revision of the last event delivered (or the starting point)
+        self._progress = 0  # highest revision known to hold no undelivered event (bookmarks)
+        self._bookmarked = 0  # revision of the last BOOKMARK sent
         self._skip_next = False
 
     async def serve(self, request: web.Request) -> web.StreamResponse:
@@ -114,6 +137,7 @@ class WatchStream:
             return [
                 {"type": "ADDED", "object": with_resource_version(i.value, i.mod_revision)}
                 for i in listed.items
+                if self._params.selector.matches(i.value)
             ]
         self._last = parse_resource_version(rv)
         try:
@@ -127,10 +151,13 @@ class WatchStream:
     ) -> None:
         loop = asyncio.get_running_loop()
         lost_store = False
+        next_bookmark = loop.time() + self._params.bookmark_s
         while loop.time() < deadline:
             if request.transport is None or request.transport.is_closing():
                 return
             wait_s = max(0.0, min(self._store.config.watch_poll_s, deadline - loop.time()))
+            if self._params.bookmarks:
+                wait_s = max(0.0, min(wait_s, next_bookmark - loop.time()))
             try:
                 batch = await self._store.watch(self._prefix, self._last, poll_s=wait_s)
             except StoreCompacted as exc:
@@ -154,6 +181,24 @@ class WatchStream:
                 # BUG (watch-gap): forget one event of the resumed stream.
                 self._skip_next = self._gap_bug
             await self._deliver(resp, self._events(batch.events))
+            if not batch.events:
+                # No event under our prefix up to the store's revision: safe to bookmark it.
+                self._progress = max(self._progress, self._last, batch.revision)
+            if self._params.bookmarks and loop.time() >= next_bookmark:
+                next_bookmark = loop.time() + self._params.bookmark_s
+                await self._bookmark(resp)
+
+    async def _bookmark(self, resp: web.StreamResponse) -> None:
+        revision = max(self._progress, self._last)
+        if revision <= self._bookmarked:
+            return
+        self._bookmarked = revision
+        obj = {
+            "kind": self._res.kind,
+            "apiVersion": self._res.api_version,
+            "metadata": {"resourceVersion": str(revision)},
+        }
+        await _write(resp, {"type": "BOOKMARK", "object": obj})
 
     def _events(self, events: tuple[WatchEvent, ...]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -164,18 +209,39 @@ class WatchStream:
             if self._skip_next:
                 self._skip_next = False
                 continue
-            out.append({"type": self._event_type(ev), "object": self._object(ev)})
+            event = self._event(ev)
+            if event is not None:
+                out.append(event)
         return out
 
-    @staticmethod
-    def _event_type(ev: WatchEvent) -> str:
+    def _event(self, ev: WatchEvent) -> dict[str, Any] | None:
+        """The client's event for a store event, or None when the selector hides it."""
+        sel = self._params.selector
         if ev.type is EventType.DELETE:
-            return "DELETED"
-        return "ADDED" if ev.create_revision == ev.mod_revision else "MODIFIED"
+            gone = ev.prev_value
+            if gone is not None and not sel.matches(gone):
+                return None
+            if gone is None and not sel.empty:
+                return None  # the store did not say what was deleted: cannot tell
+            return {"type": "DELETED", "object": self._object(ev, gone)}
+        now = sel.matches(ev.value)
+        if ev.create_revision == ev.mod_revision:
+            return {"type": "ADDED", "object": self._object(ev, ev.value)} if now else None
+        # Without a previous value (an older store) assume it matched as it matches now.
+        before = now if ev.prev_value is None else sel.matches(ev.prev_value)
+        if now and before:
+            kind = "MODIFIED"
+        elif now:
+            kind = "ADDED"
+        elif before:
+            kind = "DELETED"  # left the selection: kube-apiserver sends its new state
+        else:
+            return None
+        return {"type": kind, "object": self._object(ev, ev.value)}
 
-    def _object(self, ev: WatchEvent) -> Obj:
-        if isinstance(ev.value, dict):
-            return with_resource_version(ev.value, ev.mod_revision)
+    def _object(self, ev: WatchEvent, value: Any) -> Obj:
+        if isinstance(value, dict):
+            return with_resource_version(value, ev.mod_revision)
         # A DELETE event may come without the old value: rebuild the object's identity.
         namespace, name = identity_from_key(ev.key)
         meta: Obj = {"name": name}
@@ -186,6 +252,8 @@ class WatchStream:
 
     async def _deliver(self, resp: web.StreamResponse, events: list[dict[str, Any]]) -> None:
         for event in events:
+            if self._render is not None:
+                event = {**event, "object": self._render(event["object"])}
             await _write(resp, event)
 
 

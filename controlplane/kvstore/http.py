@@ -349,4 +349,6 @@ def _event_json(event: Event) -> dict[str, Any]:
         "value": _decode(event.value_json),
         "mod_revision": event.mod_revision,
         "create_revision": event.create_revision,
+        "prev_value": _decode(event.prev_value_json),
+        "prev_mod_revision": event.prev_mod_revision,
     }

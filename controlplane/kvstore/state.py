@@ -52,13 +52,19 @@ class Entry:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
-    """One mutation, as a watch reports it. ``value_json`` is None for a DELETE."""
+    """One mutation, as a watch reports it. ``value_json`` is None for a DELETE.
+
+    ``prev_value_json``/``prev_mod_revision``: the key's value before the mutation (None/0 when
+    it was absent), as etcd's ``prev_kv``: a DELETE still tells what was deleted, and a
+    watcher can tell an object leaving its selector."""
 
     type: EventType
     key: str
     value_json: str | None
     mod_revision: int
     create_revision: int
+    prev_value_json: str | None = None
+    prev_mod_revision: int = 0
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -231,6 +237,8 @@ class KVState:
                 value_json=value_json,
                 mod_revision=self.revision,
                 create_revision=create,
+                prev_value_json=old.value_json if old is not None else None,
+                prev_mod_revision=old.mod_revision if old is not None else 0,
             )
         )
         return PutResult(revision=self.revision)
@@ -270,6 +278,8 @@ class KVState:
                 value_json=None,
                 mod_revision=self.revision,
                 create_revision=old.create_revision,
+                prev_value_json=old.value_json,
+                prev_mod_revision=old.mod_revision,
             )
         )
         return DeleteResult(deleted=True, revision=self.revision)

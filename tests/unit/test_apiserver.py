@@ -267,9 +267,10 @@ def test_every_error_is_a_status_body(tmp_path: Path) -> None:
         )
         assert_status(bad_json, 400, "BadRequest")
         assert_status(await api.post(PODS, json=[1, 2]), 400, "BadRequest")
-        assert_status(await api.get("/api/v1/namespaces/default/secrets"), 404, "NotFound")
+        assert_status(await api.get("/api/v1/namespaces/default/services"), 404, "NotFound")
         assert_status(await api.get("/no/such/path"), 404, "NotFound")
-        assert_status(await api.patch(f"{PODS}/web", json={}), 405, "MethodNotAllowed")
+        assert_status(await api.post(f"{PODS}/web", json={}), 405, "MethodNotAllowed")
+        assert_status(await api.patch(PODS, json={}), 405, "MethodNotAllowed")
         assert_status(await api.post(PODS, json=pod("Not_A_Name")), 422, "Invalid")
         wrong_kind = {"kind": "ConfigMap", "metadata": {"name": "x"}}
         assert_status(await api.post(PODS, json=wrong_kind), 400, "BadRequest")

@@ -197,6 +197,7 @@ async def apiserver(
     tokens: dict[str, TokenGrant] | None = None,
     wait_ready: bool = True,
     request_timeout_s: float = 2.0,
+    watch_bookmark_s: float = 5.0,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """One apiserver replica; yields a client authenticated as the admin token."""
     store = StoreClientConfig(
@@ -211,6 +212,7 @@ async def apiserver(
         tokens=TOKENS if tokens is None else tokens,
         bugs=bugs,
         bootstrap_retry_s=0.05,
+        watch_bookmark_s=watch_bookmark_s,
     )
     app = build_app(config)
     runner, port = await _serve(app)
