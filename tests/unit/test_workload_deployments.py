@@ -134,7 +134,7 @@ class OneOp(DeploymentsWorkload):
         return self.op
 
 
-def perform_once(tmp_path: Path, url: str, inv: Invocation, timeout_s: float = 0.5) -> Op:
+def perform_once(tmp_path: Path, url: str, inv: Invocation, timeout_s: float = 5.0) -> Op:
     """One op through the workload's own invoke/execute/complete path; its completion."""
     with JsonlWriter(tmp_path / "h.jsonl") as writer:
         w = OneOp(spec(op_timeout_s=timeout_s), info(url), writer, start_ns=0, seed=1)
@@ -182,38 +182,57 @@ def test_a_hang_or_a_reset_is_info(tmp_path: Path, kind: str, error: str) -> Non
     assert error in (op.error or "")
 
 
+def write(f: str, name: str, **value: Any) -> Invocation:
+    return Invocation(
+        f=f, key=f"default/{name}", value={"name": name, **value}, effect=Effect.WRITE
+    )
+
+
 def test_real_apiserver_answers_classify_as_ok_and_fail(tmp_path: Path) -> None:
     """create-pod: 201 ok, then 409 AlreadyExists fail; delete-pod ok; a scale of a Deployment
-    the apiserver does not have (or does not serve yet) is a definite fail."""
+    that does not exist is a definite fail; the Deployment verbs of apps/v1 do what they say."""
     with serving_stack(tmp_path) as url:
         first = perform_once(tmp_path / "1", url, CREATE_POD)
         again = perform_once(tmp_path / "2", url, CREATE_POD)
-        scale = perform_once(tmp_path / "3", url, SCALE)
-        delete = perform_once(
-            tmp_path / "4",
-            url,
-            Invocation(
-                f="delete-pod",
-                key="default/pod-0-0",
-                value={"name": "pod-0-0", "pick": 0},
-                effect=Effect.WRITE,
-            ),
-        )
-        pick = perform_once(
+        missing = perform_once(tmp_path / "3", url, SCALE)
+        delete = perform_once(tmp_path / "4", url, write("delete-pod", "pod-0-0", pick=0))
+        created = perform_once(
             tmp_path / "5",
             url,
-            Invocation(
-                f="delete-pod",
-                key="default/dep-0-0",
-                value={"name": "dep-0-0", "owner": "dep-0-0", "pick": 3},
-                effect=Effect.WRITE,
-            ),
+            write("create-deployment", "dep-0-0", replicas=1, image="chaosplane/sim:1"),
         )
+        scaled = perform_once(tmp_path / "6", url, SCALE)
+        rolled = perform_once(
+            tmp_path / "7", url, write("roll-deployment", "dep-0-0", image="chaosplane/sim:2")
+        )
+        none_to_pick = perform_once(
+            tmp_path / "8", url, write("delete-pod", "dep-0-0", owner="dep-0-0", pick=3)
+        )
+        headers = {"Authorization": f"Bearer {ADMIN}"}
+        with httpx.Client(base_url=url, headers=headers, trust_env=False) as api:
+            for name in ("web-b", "web-a", "web-c"):  # pods as its ReplicaSet would label them
+                labels = {"chaosplane.io/deployment": "dep-0-0", "app": "dep-0-0"}
+                body = {"metadata": {"name": name, "labels": labels}, "spec": {"containers": []}}
+                assert api.post(PODS, json=body).status_code == 201
+            picked = perform_once(
+                tmp_path / "9", url, write("delete-pod", "dep-0-0", owner="dep-0-0", pick=4)
+            )
+            dep = api.get("/apis/apps/v1/namespaces/default/deployments/dep-0-0").json()
+            gone = perform_once(tmp_path / "10", url, write("delete-deployment", "dep-0-0"))
+            after = api.get("/apis/apps/v1/namespaces/default/deployments/dep-0-0")
     assert first.type is OpType.OK and int(first.value["resourceVersion"]) > 0
     assert again.type is OpType.FAIL and "409" in (again.error or "")
-    assert scale.type is OpType.FAIL and "404" in (scale.error or "")
+    assert missing.type is OpType.FAIL and "404" in (missing.error or "")
     assert delete.type is OpType.OK and delete.value["pod"] == "pod-0-0"
-    assert pick.type is OpType.FAIL and "no live pod of dep-0-0" in (pick.error or "")
+    assert created.type is OpType.OK and scaled.type is OpType.OK and rolled.type is OpType.OK
+    assert dep["spec"]["replicas"] == 2
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "chaosplane/sim:2"
+    assert none_to_pick.type is OpType.FAIL and "no live pod of dep-0-0" in (
+        none_to_pick.error or ""
+    )
+    # pick 4 of the 3 live pods in name order (web-a, web-b, web-c): the second, web-b
+    assert picked.type is OpType.OK and picked.value["pod"] == "web-b"
+    assert gone.type is OpType.OK and after.status_code == 404
 
 
 # ---- a real stack in a thread of its own (the workload runs its own event loop) -----------
@@ -274,17 +293,22 @@ def serving_stack(tmp_path: Path, max_events: int = 10_000) -> Iterator[str]:
 
 
 def test_the_workload_records_its_ops_and_the_pods_it_watches(tmp_path: Path) -> None:
-    mix = {"create-pod": 1.0, "delete-bare-pod": 1.0, "scale-deployment": 0.5}
+    mix = {
+        "create-pod": 1.0,
+        "delete-bare-pod": 1.0,
+        "scale-deployment": 0.5,
+        "roll-deployment": 0.5,
+    }
     with serving_stack(tmp_path) as url, JsonlWriter(tmp_path / "h.jsonl") as writer:
         w = DeploymentsWorkload(
             spec(duration_s=2.0, mix=mix), info(url), writer, start_ns=0, seed=3, drain_s=1.0
         )
         result = w.run()
     ops = list(read_ops(tmp_path / "h.jsonl"))
-    client = [o for o in ops if o.f != "k8s-event"]
+    client = [o for o in ops if o.f != "k8s-event" and o.type is not OpType.INVOKE]
     events = [K8sEvent.from_op(o) for o in ops if o.f == "k8s-event"]
-    assert result.by_f.get("create-pod", 0) >= 1 and result.extra["watchers"]["pods"]["served"]
-    assert not result.extra["watchers"]["deployments"]["served"]  # apps/v1 not served here yet
+    assert result.by_f.get("create-pod", 0) >= 1
+    assert all(w["served"] for w in result.extra["watchers"].values()), result.extra
     created = {o.value["name"] for o in client if o.f == "create-pod" and o.type is OpType.OK}
     seen = {
         e.object["metadata"]["name"]
@@ -294,9 +318,18 @@ def test_the_workload_records_its_ops_and_the_pods_it_watches(tmp_path: Path) ->
     assert created and created <= seen  # every pod the workload created was seen being added
     first = next(e for e in events if e is not None)
     assert first.event is WatchEventType.RELIST and not first.gap
-    # the checkers' object model reads the recorded events back
+    # the checkers' object model reads the recorded events back; the Deployment's last version
+    # carries the replicas of the last acknowledged scale
     h = ObjectHistory.of_ops(ops)
     assert {k.rsplit("/", 1)[1] for k in h.keys(K8sResource.PODS)} >= created
+    scales = [
+        o
+        for o in client
+        if o.f in ("create-deployment", "scale-deployment") and o.type is OpType.OK
+    ]
+    assert scales and all(o.type is OpType.OK for o in client if o.f == "create-deployment")
+    last = h.chain("deployments/default/dep-0-0")[-1]
+    assert last.obj["spec"]["replicas"] == scales[-1].value["replicas"]
 
 
 def test_a_watcher_relists_after_410_and_marks_the_gap(tmp_path: Path) -> None:
@@ -347,13 +380,16 @@ def test_a_watcher_relists_after_410_and_marks_the_gap(tmp_path: Path) -> None:
                 for t in tasks:
                     t.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
-            assert not nodes.served and nodes.events == 0  # v1 nodes not served by this apiserver
+            # no node exists, yet its resume revision was compacted too: it listed again
+            assert nodes.served and nodes.lists == 1 + nodes.relists_after_expiry
             recorder.close()
             writer.close()
         return list(read_ops(tmp_path / "h.jsonl"))
 
     ops = asyncio.run(main())
     events = [e for e in (K8sEvent.from_op(o) for o in ops) if e is not None]
+    assert {o.process for o in ops} == {5, 6}  # each watcher records as its own process
+    events = [e for e in events if e.resource is K8sResource.PODS]
     relists = [e for e in events if e.event is WatchEventType.RELIST]
     assert [r.gap for r in relists] == [False, True]
     assert set(relists[1].keys) == {f"pods/default/gone-{i}" for i in range(8)}
