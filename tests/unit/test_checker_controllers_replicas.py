@@ -161,3 +161,16 @@ def test_pods_seen_only_in_a_list_prove_nothing_about_overshoot(tmp_path: Path) 
     b.relist(K8sResource.PODS)
     result = CONTROLLER_CHECKS["no_overshoot"](b.save(tmp_path))
     assert result.verdict is Verdict.UNKNOWN, result
+
+
+def test_a_creation_just_after_a_scale_down_counts_the_old_limit(tmp_path: Path) -> None:
+    """Seen in a local run: RS 3 → 2 at 7.64 s, its controller (still seeing 3) created a pod
+    at 7.87 s — a view 0.23 s old, Kubernetes' normal race, not an overshoot."""
+    b = K8sHistory()
+    b.at(0)
+    cluster(b)
+    scaled_web(b, pods=2)
+    b.at(4.71).replicaset("web-a", "web", 3)
+    b.at(7.64).replicaset("web-a", "web", 2)
+    b.at(7.87).pod("web-a-2", rs="web-a")
+    assert CONTROLLER_CHECKS["no_overshoot"](b.save(tmp_path)).verdict is Verdict.VALID

@@ -102,10 +102,12 @@ def judge(ctx: Context) -> CheckResult:
 
 
 def _limit(history: list[tuple[int, int]], at: int, slack_ns: int) -> int | None:
-    """The highest limit in force within ``slack_ns`` before ``at`` (and the one in force)."""
-    current = [lim for t, lim in history if t <= at]
+    """The highest limit in force at any moment of the ε before ``at``: the one in force at
+    ``at - ε`` and every one set since."""
     if not history:
         return None
-    recent = [lim for t, lim in history if at - slack_ns <= t <= at]
-    base = current[-1] if current else history[0][1]
-    return max([base, *recent])
+    start = at - slack_ns
+    before = [lim for t, lim in history if t <= start]
+    since = [lim for t, lim in history if start < t <= at]
+    in_force = before[-1:] or [history[0][1]]
+    return max(in_force + since)

@@ -8,8 +8,9 @@ timestamps, and compared with the same reduction of a reference run directory: r
 inside the run directory. Per Deployment (by its name without the workload's key prefix):
 desired ``spec.replicas`` and template; actual: live pods, Running+Ready pods of the current
 template, ReplicaSets still holding replicas, and the templates of the live pods. Per bare
-pod: present or not, phase, bound or not. A Deployment whose desired state differs between the
-runs (a client op failed in one of them) is not comparable and is listed, not judged.
+pod: present or not, phase, bound or not. An object whose desired state differs between the
+runs (a Deployment's spec; a bare pod's last create/delete op), or whose last op on a bare pod
+did not certainly happen (fail or info), is not comparable and is listed, not judged.
 **Invalid**: a comparable object whose actual state differs (each difference shown). No
 reference run, or nothing comparable: **unknown**.
 """
@@ -17,10 +18,11 @@ reference run, or nothing comparable: **unknown**.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from harness.checker.controllers.context import Context, context
+from harness.checker.controllers.context import context
 from harness.checker.controllers.model import (
     ObjectHistory,
     controller_uid,
@@ -33,7 +35,7 @@ from harness.checker.controllers.model import (
 from harness.checker.controllers.owners import Owners
 from harness.checker.rundata import RunData
 from harness.checker.verdict import CheckResult
-from harness.history import read_ops
+from harness.history import Op, OpType, read_ops
 from harness.history.k8s import K8sResource
 
 REFERENCE_DIR = "reference"
@@ -70,10 +72,11 @@ def reference_end_state(run: RunData) -> CheckResult:
     ref_meta: dict[str, Any] = {}
     if (path / "run.json").is_file():
         ref_meta = json.loads((path / "run.json").read_text(encoding="utf-8"))
-    ref = ObjectHistory.of_ops(read_ops(history))
+    ref_ops = list(read_ops(history))
+    ctx = context(run)
     return compare(
-        end_state(context(run), _prefix(run.meta)),
-        end_state_of(ref, _prefix(ref_meta)),
+        end_state_of(ctx.objects, _prefix(run.meta), ctx.client_ops),
+        end_state_of(ObjectHistory.of_ops(ref_ops), _prefix(ref_meta), ref_ops),
         reference=str(path),
     )
 
@@ -83,13 +86,18 @@ def _prefix(meta: dict[str, Any]) -> str:
     return str(workload.get("key_prefix") or "") if isinstance(workload, dict) else ""
 
 
-def end_state(ctx: Context, prefix: str) -> dict[str, dict[str, Any]]:
-    return end_state_of(ctx.objects, prefix)
+def end_state_of(h: ObjectHistory, prefix: str, ops: Iterable[Op]) -> dict[str, dict[str, Any]]:
+    """Logical name → reduced end state of the workload's Deployments and bare pods.
 
-
-def end_state_of(h: ObjectHistory, prefix: str) -> dict[str, dict[str, Any]]:
-    """Logical name → reduced end state of the workload's Deployments and bare pods."""
+    A bare pod's desired state is the workload's last op on it and whether it certainly
+    happened (ok): a create or delete that failed or timed out may differ between the runs."""
     state = h.final_state()
+    last_op: dict[str, Op] = {}
+    for op in ops:
+        if op.f in ("create-pod", "delete-pod") and op.type is not OpType.INVOKE and op.key:
+            value = op.value if isinstance(op.value, dict) else {}
+            if "owner" not in value:  # a Deployment's pod: its owner replaces it
+                last_op[op.key.split("/", 1)[-1]] = op
     owners = Owners.of(state)
     out: dict[str, dict[str, Any]] = {}
     for key, obj in sorted(state.items()):
@@ -117,14 +125,26 @@ def end_state_of(h: ObjectHistory, prefix: str) -> dict[str, dict[str, Any]]:
             kind == K8sResource.PODS and controller_uid(obj) is None and logical.startswith("pod-")
         ):
             out[f"pod/{logical}"] = {
-                "desired": {},
+                "desired": _pod_desired(last_op.get(name)),
                 "actual": {
                     "present": pod_live(obj),
                     "phase": pod_phase(obj),
                     "bound": node_name(obj) is not None,
                 },
             }
+    for pod_name, op in last_op.items():
+        if pod_name.startswith(prefix) and f"pod/{pod_name[len(prefix) :]}" not in out:
+            out[f"pod/{pod_name[len(prefix) :]}"] = {
+                "desired": _pod_desired(op),
+                "actual": {"present": False},
+            }
     return out
+
+
+def _pod_desired(op: Op | None) -> dict[str, Any]:
+    if op is None:
+        return {"last_op": None, "certain": True}  # not the workload's doing at all
+    return {"last_op": op.f, "certain": op.type is OpType.OK}
 
 
 def _pod_template(state: dict[str, Any], owners: Owners, pod_key: str) -> str:
@@ -140,10 +160,12 @@ def compare(
     compared = 0
     for name in sorted(set(got) | set(want)):
         a, b = got.get(name), want.get(name)
-        if name.startswith("pod/"):
-            a = a or {"desired": {}, "actual": {"present": False}}
-            b = b or {"desired": {}, "actual": {"present": False}}
-        if a is None or b is None or a["desired"] != b["desired"]:
+        if (
+            a is None
+            or b is None
+            or a["desired"] != b["desired"]
+            or not a["desired"].get("certain", True)
+        ):
             incomparable.append(name)
             continue
         compared += 1
