@@ -138,7 +138,8 @@ def test_a_scale_down_leaves_surplus_pods_without_an_overshoot(tmp_path: Path) -
 
 
 def test_a_creation_on_a_spec_a_moment_old_is_not_an_overshoot(tmp_path: Path) -> None:
-    """The RS went 3 → 2 0.2 s before its controller created the third pod: within ε."""
+    """The RS went 3 → 2 0.2 s before its controller created the third pod: within the
+    decision lag."""
     b = K8sHistory()
     b.at(0)
     cluster(b)
@@ -147,7 +148,7 @@ def test_a_creation_on_a_spec_a_moment_old_is_not_an_overshoot(tmp_path: Path) -
     b.at(1.1).replicaset("web-a", "web", 2)
     b.at(1.3).pod("web-a-2", rs="web-a")
     assert CONTROLLER_CHECKS["no_overshoot"](b.save(tmp_path)).verdict is Verdict.VALID
-    b.at(4.0).pod("web-a-3", rs="web-a")  # long after: a real overshoot
+    b.at(7.0).pod("web-a-3", rs="web-a")  # long after (> decision_lag_s): a real overshoot
     assert CONTROLLER_CHECKS["no_overshoot"](b.save(tmp_path / "late")).verdict is Verdict.INVALID
 
 
@@ -174,3 +175,39 @@ def test_a_creation_just_after_a_scale_down_counts_the_old_limit(tmp_path: Path)
     b.at(7.64).replicaset("web-a", "web", 2)
     b.at(7.87).pod("web-a-2", rs="web-a")
     assert CONTROLLER_CHECKS["no_overshoot"](b.save(tmp_path)).verdict is Verdict.VALID
+
+
+def test_a_slow_deployment_controller_is_no_overshoot(tmp_path: Path) -> None:
+    """Seen in a local run under load: web scaled 1 → 5 → 1; its controller scaled the RS to
+    5 just before the second change, and the RS controller then created up to 5 pods — each
+    controller right about what it saw, the Deployment briefly above 1 + maxSurge."""
+    b = K8sHistory()
+    b.at(0)
+    cluster(b)
+    scaled_web(b, pods=1)
+    b.at(5.51).deployment("web", 5)
+    b.at(8.24).replicaset("web-a", "web", 5)
+    b.at(8.42).deployment("web", 1)
+    for i in range(1, 5):
+        b.at(9.2 + i / 10).pod(f"web-a-{i}", rs="web-a")
+    result = CONTROLLER_CHECKS["no_overshoot"](b.save(tmp_path))
+    assert result.verdict is Verdict.VALID, result
+    assert result.details["peaks"]["deployments/default/web"]["pods"] == 5
+
+
+def test_replicasets_scaled_past_max_surge_are_an_overshoot(tmp_path: Path) -> None:
+    """A roll with maxSurge 1: the new RS scaled to 2 while the old one still holds 2."""
+    b = K8sHistory()
+    b.at(0)
+    cluster(b)
+    scaled_web(b, pods=2)
+    b.at(3).deployment("web", 2, image="img:2", surge=1)
+    b.at(5).replicaset("web-b", "web", 2, image="img:2")
+    result = CONTROLLER_CHECKS["no_overshoot"](b.save(tmp_path))
+    assert result.verdict is Verdict.INVALID, result
+    o = result.details["overshoots"][0]
+    assert o["rule"] == "replicasets-over-deployment" and (o["pods"], o["limit"]) == (4, 3)
+    assert o["replicasets"] == {
+        "replicasets/default/web-a": 2,
+        "replicasets/default/web-b": 2,
+    }

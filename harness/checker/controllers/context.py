@@ -6,7 +6,8 @@ In a nutshell: ``context(run)`` builds (and caches for the last few runs) a ``Co
 ops, the last heal, and the tolerances of run.json's optional ``checker.controllers`` object:
 
     {"checker": {"controllers": {"slack_s": 1.0, "converge_within_s": 30,
-                                 "reschedule_within_s": 30, "action_slack_s": 2.0}}}
+                                 "reschedule_within_s": 30, "action_slack_s": 2.0,
+                                 "decision_lag_s": 5.0}}}
 
 ``slack_s`` (ε) absorbs the watch's delivery delay between the harness seeing two versions.
 """
@@ -47,6 +48,9 @@ class Tolerances:
     converge_within_s: float = 30.0
     reschedule_within_s: float = 30.0
     action_slack_s: float = 2.0
+    # From a controller's decision to its write reaching the store: seconds on a loaded
+    # machine (seen: a ReplicaSet's creations landing 2.6 s after its decision).
+    decision_lag_s: float = 5.0
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any]) -> Tolerances:
@@ -83,6 +87,10 @@ class Context:
     @property
     def slack_ns(self) -> int:
         return int(self.tolerances.slack_s * NS_PER_S)
+
+    @property
+    def lag_ns(self) -> int:
+        return int(self.tolerances.decision_lag_s * NS_PER_S)
 
 
 _CACHE: list[tuple[RunData, Context]] = []
