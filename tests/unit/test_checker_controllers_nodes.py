@@ -133,3 +133,37 @@ def test_no_node_lease_is_unknown(tmp_path: Path) -> None:
     b = K8sHistory()
     b.at(0).node("node-1")
     assert check(b, tmp_path)[0] is Verdict.UNKNOWN
+
+
+def test_an_eviction_landing_just_after_the_node_returned_is_still_judged(tmp_path: Path) -> None:
+    """Seen in a local run: the eviction decided at 19.8 s landed 0.14 s after the kubelet
+    posted Ready again; it still counts as an eviction (and is judged against the timeout)."""
+    b = node_down(evict_at=None, replace=False)
+    b.at(16.4).pod(
+        "web-a-1", rs="web-a", node="node-2", phase="Running", ready=True, terminating=True
+    )
+    b.delete(K8sResource.PODS, "default", "web-a-1")
+    b.at(16.5).running_pod("web-a-2", "web-a", "node-1")
+    result = CONTROLLER_CHECKS["node_failure"](b.save(tmp_path, timings=TIMINGS))
+    assert result.verdict is Verdict.VALID, result
+    assert result.details["evictions"] == 1
+    early = node_down(evict_at=None, replace=False, not_ready_at=12.0)
+    early.at(16.4).pod("web-a-1", rs="web-a", node="node-2", phase="Running", terminating=True)
+    verdict, rules = check(early, tmp_path / "early")
+    assert verdict is Verdict.INVALID and "evicted-before-timeout" in rules
+
+
+def test_a_pod_the_workload_deleted_is_no_eviction(tmp_path: Path) -> None:
+    b = node_down(evict_at=None, replace=False)
+    b.at(10.0).client("delete-pod", "default/web", process=0)
+    b.ops[-1] = type(b.ops[-1]).from_json(
+        {
+            **b.ops[-1].to_json(),
+            "value": {"name": "web", "owner": "web", "pick": 1, "pod": "web-a-1"},
+        }
+    )
+    b.at(10.1).pod("web-a-1", rs="web-a", node="node-2", phase="Running", terminating=True)
+    b.at(10.2).running_pod("web-a-2", "web-a", "node-1")
+    result = CONTROLLER_CHECKS["node_failure"](b.save(tmp_path, timings=TIMINGS))
+    assert result.verdict is Verdict.VALID, result
+    assert result.details["evictions"] == 0

@@ -180,8 +180,13 @@ def _evictions(
         )
         if not began:
             continue
+        # A decision taken while the node was not Ready may land a moment after it came back.
         span = next(
-            (s for s in spans.get(node, []) if s[0] <= v.time and (s[1] is None or v.time < s[1])),
+            (
+                s
+                for s in spans.get(node, [])
+                if s[0] <= v.time and (s[1] is None or v.time < s[1] + ctx.lag_ns)
+            ),
             None,
         )
         if span is None:
