@@ -167,3 +167,18 @@ def test_a_pod_the_workload_deleted_is_no_eviction(tmp_path: Path) -> None:
     result = CONTROLLER_CHECKS["node_failure"](b.save(tmp_path, timings=TIMINGS))
     assert result.verdict is Verdict.VALID, result
     assert result.details["evictions"] == 0
+
+
+def test_a_stalled_lease_watcher_fakes_no_heartbeat_gap(tmp_path: Path) -> None:
+    """The lease watcher's stream broke at 4 s and resumed at 12 s, delivering 8 renewals at
+    once, while the node watcher kept up: the renewals were committed on time (revisions are
+    global), so no gap over the grace is judged."""
+    b = K8sHistory()
+    b.at(0).node("node-1")
+    for t in range(0, 20):
+        delivered = 12.0 if 4 < t < 12 else float(t)
+        b.at(delivered).heartbeat("node-1")
+        b.at(t + 0.1).node("node-1")  # the kubelet's status post, seen on time
+    result = CONTROLLER_CHECKS["node_failure"](b.save(tmp_path, timings=TIMINGS))
+    assert result.verdict is Verdict.VALID, result
+    assert result.details["gaps_over_grace"] == 0

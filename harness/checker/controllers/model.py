@@ -3,9 +3,11 @@
 In a nutshell: ``ObjectHistory.of_ops(ops)`` turns the ``k8s-event`` ops (C4) of every watcher
 into one chain of ``Version``s per object key, sorted by resourceVersion (the store's global
 revision, so versions of different objects are ordered too) and deduplicated (two watchers, or
-a relist, may report the same version). ``time`` is when the harness first saw a version (ns
-since the run started). A RELIST whose keys lack an object we believed alive adds an inferred
-deletion at the list's resourceVersion. ``sweep`` replays every version in store order.
+a relist, may report the same version). ``time`` (ns since the run started) is the earliest
+moment any watcher had seen that revision or a later one: an upper bound on its commit time
+that one slow watcher does not push back. A RELIST whose keys lack an object we believed
+alive adds an inferred deletion at the list's resourceVersion. ``sweep`` replays every
+version in store order.
 
     h = ObjectHistory.of_ops(run.ops)
     for v, state in h.sweep({K8sResource.PODS, K8sResource.NODES}): ...
@@ -17,6 +19,7 @@ Object predicates used by several checkers (pod Ready, node Ready, owner, reques
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -102,9 +105,30 @@ class ObjectHistory:
                     listed=ev.listed,
                 )
             )
+        h._commit_times()
         for chain in h.chains.values():
             chain.sort(key=lambda v: (v.rv, v.deleted))
         return h
+
+    def _commit_times(self) -> None:
+        """Re-time each version by the earliest moment any watcher saw it or a later revision.
+
+        Revisions are global, so once revision R' > R has been seen, R was committed already:
+        the suffix minimum over revisions is an upper bound on each commit time, as tight as
+        the fastest watcher. A watcher that stalled (a broken stream resumed later, a relist)
+        then no longer makes its versions look late, which would fake heartbeat gaps or
+        early evictions."""
+        versions = sorted((v for c in self.chains.values() for v in c), key=lambda v: -v.rv)
+        earliest: dict[int, int] = {}
+        best: int | None = None
+        for v in versions:
+            best = v.time if best is None else min(best, v.time)
+            earliest[v.rv] = best
+        for key, chain in self.chains.items():
+            self.chains[key] = [
+                v if earliest[v.rv] >= v.time else dataclasses.replace(v, time=earliest[v.rv])
+                for v in chain
+            ]
 
     def _infer_deletions(self, ev: K8sEvent, time: int, seen: set[tuple[str, int, bool]]) -> None:
         listed = set(ev.keys)

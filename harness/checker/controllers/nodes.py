@@ -60,7 +60,7 @@ def judge(ctx: Context) -> CheckResult:
     t = ctx.timings
     late_bound = _ns(t.node_monitor_grace_s + t.node_monitor_period_s) + ctx.slack_ns
     early_bound = _ns(t.node_monitor_grace_s) - ctx.slack_ns
-    gap_rvs = [g.time for g in h.gaps(K8sResource.LEASES) + h.gaps(K8sResource.NODES)]
+    gap_times = [g.time for g in h.gaps(K8sResource.LEASES) + h.gaps(K8sResource.NODES)]
     problems: list[dict[str, Any]] = []
     counts = {"gaps_over_grace": 0, "not_ready_changes": 0, "evictions": 0, "returns": 0}
     not_ready_since: dict[str, list[tuple[int, int | None]]] = {}  # node → [(from, to)]
@@ -71,7 +71,7 @@ def judge(ctx: Context) -> CheckResult:
         not_ready_since[node] = _spans(changes)
         # rule 1: long gaps must be noticed
         for start, stop in zip(renewals, [*renewals[1:], ctx.end_time], strict=False):
-            if stop - start <= late_bound or any(start < g < start + late_bound for g in gap_rvs):
+            if stop - start <= late_bound or any(start < g < start + late_bound for g in gap_times):
                 continue
             counts["gaps_over_grace"] += 1
             went = next((c for c, ready in changes if not ready and start < c), None)
