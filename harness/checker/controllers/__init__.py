@@ -1,0 +1,73 @@
+"""Checkers of the controller layer (issue 16): leaders, leases, replicas, binding, nodes.
+
+In a nutshell: pure functions ``RunData → CheckResult`` over the ``k8s-event`` ops (C4) of a
+run's history.jsonl, its faults.jsonl, components.jsonl and run.json's
+``controlplane_timings``; each is three-valued and puts the evidence a report shows in its
+details. ``CONTROLLER_CHECKS`` maps each name to its function and ``CONTROLLER_APPLIES`` to
+when it applies (the coordinator registers both in ``harness.checker.registry``):
+
+    from harness.checker.controllers import CONTROLLER_CHECKS
+    result = CONTROLLER_CHECKS["leader_exclusive"](load_run(RunDir(path)))
+
+| name                | module             | judges                                            |
+|---------------------|--------------------|---------------------------------------------------|
+| leader_exclusive    | leader_exclusive   | no write while another identity held a lease      |
+| lease_integrity     | lease_integrity    | Lease record rules; lost leader stops in time     |
+| failover            | failover           | loss → next holder's first action within bound    |
+| replicas_converge   | converge           | spec.replicas Running+Ready within T after heal   |
+| no_overshoot        | overshoot          | ≤ replicas (+ maxSurge) live pods per owner       |
+| binding             | binding            | bound once, to a Ready node with room             |
+| node_failure        | nodes              | NotReady timing, eviction timing, rescheduling    |
+| no_overcommit       | overcommit         | Running requests ≤ allocatable per node           |
+| reference_end_state | reference          | end state = a fault-free reference run's          |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from harness.checker.controllers import (
+    binding,
+    converge,
+    failover,
+    leader_exclusive,
+    lease_integrity,
+    nodes,
+    overcommit,
+    overshoot,
+    reference,
+)
+from harness.checker.controllers.context import has_k8s_events
+from harness.checker.rundata import RunData
+from harness.checker.verdict import CheckResult
+
+Check = Callable[[RunData], CheckResult]
+
+CONTROLLER_CHECKS: dict[str, Check] = {
+    "leader_exclusive": leader_exclusive.leader_exclusive,
+    "lease_integrity": lease_integrity.lease_integrity,
+    "failover": failover.failover,
+    "replicas_converge": converge.replicas_converge,
+    "no_overshoot": overshoot.no_overshoot,
+    "binding": binding.binding,
+    "node_failure": nodes.node_failure,
+    "no_overcommit": overcommit.no_overcommit,
+    "reference_end_state": reference.reference_end_state,
+}
+
+
+def applies(run: RunData) -> bool:
+    """A run whose history holds watch events of the controller layer."""
+    return not run.bare and has_k8s_events(run)
+
+
+def _reference_applies(run: RunData) -> bool:
+    return applies(run) and reference.applies(run)
+
+
+CONTROLLER_APPLIES: dict[str, Callable[[RunData], bool]] = {
+    name: (_reference_applies if name == "reference_end_state" else applies)
+    for name in CONTROLLER_CHECKS
+}
+
+__all__ = ["CONTROLLER_APPLIES", "CONTROLLER_CHECKS", "applies"]

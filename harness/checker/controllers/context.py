@@ -1,0 +1,156 @@
+"""What every controller checker reads, parsed once per run: objects, timings, samples, faults.
+
+In a nutshell: ``context(run)`` builds (and caches for the last few runs) a ``Context`` from a
+``RunData``: the ``ObjectHistory`` of the k8s-event ops, run.json's ``controlplane_timings``
+(C4), the component samples of ``components.jsonl`` beside the history, the workload's client
+ops, the last heal, and the tolerances of run.json's optional ``checker.controllers`` object:
+
+    {"checker": {"controllers": {"slack_s": 1.0, "converge_within_s": 30,
+                                 "reschedule_within_s": 30, "action_slack_s": 2.0,
+                                 "decision_lag_s": 5.0}}}
+
+``slack_s`` (ε) absorbs the watch's delivery delay between the harness seeing two versions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.checker.controllers.model import ObjectHistory
+from harness.checker.rundata import NS_PER_S, RunData
+from harness.history import FaultPhase, Op
+from harness.history.k8s import (
+    COMPONENTS_FILE,
+    K8S_EVENT_F,
+    ComponentSample,
+    ControlplaneTimings,
+    read_components,
+)
+
+CLIENT_FS = frozenset(
+    {
+        "create-deployment",
+        "scale-deployment",
+        "roll-deployment",
+        "delete-deployment",
+        "create-pod",
+        "delete-pod",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tolerances:
+    slack_s: float = 1.0
+    converge_within_s: float = 30.0
+    reschedule_within_s: float = 30.0
+    action_slack_s: float = 2.0
+    # From a controller's decision to its write reaching the store: seconds on a loaded
+    # machine (seen: a ReplicaSet's creations landing 2.6 s after its decision).
+    decision_lag_s: float = 5.0
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any]) -> Tolerances:
+        checker = meta.get("checker") or {}
+        raw = checker.get("controllers") if isinstance(checker, Mapping) else None
+        raw = raw if isinstance(raw, Mapping) else {}
+        expect = meta.get("expect") or {}
+        values: dict[str, float] = {}
+        converge = expect.get("converged_within_s") if isinstance(expect, Mapping) else None
+        if converge is not None:
+            values["converge_within_s"] = float(converge)
+        for name in cls.__dataclass_fields__:
+            if name in raw:
+                try:
+                    values[name] = float(raw[name])
+                except (TypeError, ValueError):
+                    raise ValueError(
+                        f"run.json: checker.controllers.{name}: got {raw[name]!r}; expected seconds"
+                    ) from None
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Context:
+    objects: ObjectHistory
+    timings: ControlplaneTimings
+    tolerances: Tolerances
+    components: list[ComponentSample] = field(default_factory=list)
+    client_ops: list[Op] = field(default_factory=list)
+    last_heal: int | None = None  # ns; None: the run had no faults
+    end_time: int = 0
+    faults: list[Any] = field(default_factory=list)  # FaultEvent records, by time
+
+    @property
+    def slack_ns(self) -> int:
+        return int(self.tolerances.slack_s * NS_PER_S)
+
+    @property
+    def lag_ns(self) -> int:
+        return int(self.tolerances.decision_lag_s * NS_PER_S)
+
+
+_CACHE: list[tuple[RunData, Context]] = []
+_CACHE_SIZE = 2
+
+
+def context(run: RunData) -> Context:
+    """The parsed run; cached by identity so nine checkers parse one history once."""
+    for cached_run, ctx in _CACHE:
+        if cached_run is run:
+            return ctx
+    ctx = build(run)
+    _CACHE.insert(0, (run, ctx))
+    del _CACHE[_CACHE_SIZE:]
+    return ctx
+
+
+def build(run: RunData) -> Context:
+    objects = ObjectHistory.of_ops(run.ops)
+    components = _components(run.source)
+    client_ops = [o for o in run.ops if o.f in CLIENT_FS]
+    heals = [f.time for f in run.faults if f.type is FaultPhase.END]
+    starts = {f.id for f in run.faults if f.type is FaultPhase.START}
+    ended = {f.id for f in run.faults if f.type is FaultPhase.END}
+    # An instantaneous fault (a kill with no end) heals as it starts, as far as we can tell.
+    heals += [f.time for f in run.faults if f.type is FaultPhase.START and f.id not in ended]
+    end = max(
+        [objects.end_time, run.end_time] + [c.time for c in components[-1:]],
+        default=0,
+    )
+    return Context(
+        objects=objects,
+        timings=_timings(run.meta, components),
+        tolerances=Tolerances.from_meta(run.meta),
+        components=components,
+        client_ops=client_ops,
+        last_heal=max(heals) if heals and starts else None,
+        end_time=end,
+        faults=list(run.faults),
+    )
+
+
+def _timings(meta: Mapping[str, Any], components: list[ComponentSample]) -> ControlplaneTimings:
+    """run.json's ``controlplane_timings`` (C4); else what the components reported."""
+    raw = meta.get("controlplane_timings")
+    if raw:
+        return ControlplaneTimings.from_json(raw)
+    return ControlplaneTimings.from_components(components)
+
+
+def _components(source: Path) -> list[ComponentSample]:
+    path = (source if source.is_dir() else source.parent) / COMPONENTS_FILE
+    if not path.is_file():
+        return []
+    return sorted(read_components(path), key=lambda s: s.time)
+
+
+def has_k8s_events(run: RunData) -> bool:
+    return any(o.f == K8S_EVENT_F for o in run.ops)
+
+
+def seconds(ns: int | float) -> float:
+    return round(ns / NS_PER_S, 3)

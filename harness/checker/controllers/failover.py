@@ -1,0 +1,156 @@
+"""failover: from a component leader's loss to the next holder's first successful action.
+
+In a nutshell: each change of holder of a component Lease (kube-controller-manager,
+kube-scheduler) is a failover. Its **loss** is the start of the last fault aimed at the old
+holder's member before the takeover (faults.jsonl targets), else the old holder's last renewal
+seen. Its **action** is the new holder's first attributed write (``leaders``). The bound comes
+from the run's own timings: a candidate waits a full ``LE_LEASE_DURATION_S`` from when it saw
+the record change, plus up to two jittered retries (1.2 × ``LE_RETRY_PERIOD_S`` each), plus
+``action_slack_s`` to start acting. A new holder with nothing to do cannot act, so the action
+is only due ``action_slack_s`` after work appeared (an unbound pod for the scheduler; a client
+op or a lost pod for the controller-manager); with no work at all the takeover alone is judged.
+**Invalid**: takeover or action later than its bound, or work due and never acted on. No
+holder change in the run: **unknown**.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from harness.checker.controllers.context import Context, context, seconds
+from harness.checker.controllers.leaders import (
+    COMPONENT_LEASES,
+    SCHEDULER,
+    Term,
+    Write,
+    attributed_writes,
+    lease_terms,
+    member_of,
+)
+from harness.checker.controllers.model import controller_uid, node_name
+from harness.checker.rundata import NS_PER_S, RunData
+from harness.checker.verdict import CheckResult
+from harness.history import FaultPhase, OpType
+from harness.history.k8s import K8sResource
+
+JITTER = 1.2  # client-go's JitterFactor
+WORK_FS = frozenset({"create-deployment", "scale-deployment", "roll-deployment", "delete-pod"})
+
+
+def failover(run: RunData) -> CheckResult:
+    return judge(context(run))
+
+
+def bound_s(ctx: Context, term: Term | None) -> float:
+    t = ctx.timings
+    duration = (term.duration_s if term is not None else None) or t.le_lease_duration_s
+    return duration + 2 * JITTER * t.le_retry_period_s + ctx.tolerances.action_slack_s
+
+
+def judge(ctx: Context) -> CheckResult:
+    h = ctx.objects
+    terms = lease_terms(h, [k for k in h.keys(K8sResource.LEASES) if k in COMPONENT_LEASES])
+    writes = attributed_writes(h)
+    measured: list[dict[str, Any]] = []
+    slow: list[dict[str, Any]] = []
+    for lease, ts in terms.items():
+        held = [t for t in ts if t.holder]
+        for old, new in itertools.pairwise(held):
+            if old.holder == new.holder:
+                continue
+            item = _one(ctx, lease, old, new, writes)
+            measured.append(item)
+            if item.get("problem"):
+                slow.append(item)
+    if not measured:
+        return CheckResult.unknown(
+            "no change of holder of a component Lease: no failover to measure",
+            leases={k: len(v) for k, v in terms.items()},
+        )
+    details: dict[str, Any] = {"failovers": measured}
+    if slow:
+        first = slow[0]
+        return CheckResult.invalid(
+            f"{len(slow)} of {len(measured)} failover(s) too slow; first: {first['lease']} "
+            f"{first['from']} -> {first['to']}: {first['problem']}",
+            **details,
+        )
+    worst = max(m["failover_s"] for m in measured)
+    return CheckResult.valid(
+        f"{len(measured)} failover(s), slowest {worst} s (bound {measured[0]['bound_s']} s "
+        "from the run's lease timings)",
+        **details,
+    )
+
+
+def _one(ctx: Context, lease: str, old: Term, new: Term, writes: list[Write]) -> dict[str, Any]:
+    bound_ns = int(bound_s(ctx, old) * NS_PER_S)
+    slack_ns = int(ctx.tolerances.action_slack_s * NS_PER_S)
+    member = member_of(old.holder)
+    aimed = [
+        f.time
+        for f in ctx.faults
+        if f.type is FaultPhase.START
+        and member in f.targets
+        and old.start_time <= f.time <= new.start_time
+    ]
+    loss, loss_from = (max(aimed), "fault") if aimed else (old.last_renew_time, "last renewal")
+    first = next((w for w in writes if w.identity == new.holder and w.rv >= new.start_rv), None)
+    due = _work_due(ctx, COMPONENT_LEASES[lease], new.start_time)
+    item: dict[str, Any] = {
+        "lease": lease,
+        "from": old.holder,
+        "to": new.holder,
+        "loss_at_s": seconds(loss),
+        "loss_from": loss_from,
+        "acquired_at_s": seconds(new.start_time),
+        "takeover_s": seconds(new.start_time - loss),
+        "bound_s": round(bound_ns / NS_PER_S, 3),
+        "first_action": first.to_json() if first is not None else None,
+        "work_due_at_s": None if due is None else seconds(due),
+    }
+    item["failover_s"] = seconds((first.time if first is not None else new.start_time) - loss)
+    if new.start_time - loss > bound_ns:
+        item["problem"] = f"takeover {item['takeover_s']} s after the loss > {item['bound_s']} s"
+        return item
+    if due is None:
+        return item  # nothing to do: the takeover is all there is to judge
+    deadline = max(loss + bound_ns, due + slack_ns)
+    if first is None:
+        if ctx.end_time > deadline:
+            item["problem"] = f"work due at {item['work_due_at_s']} s and no action by the end"
+    elif first.time > deadline:
+        item["problem"] = (
+            f"first action {item['failover_s']} s after the loss, later than "
+            f"{seconds(deadline - loss)} s"
+        )
+    return item
+
+
+def _work_due(ctx: Context, component: str, since: int) -> int | None:
+    """When, at or after ``since``, the component first had something to do."""
+    h = ctx.objects
+    times: list[int] = []
+    if component == SCHEDULER:
+        for key in h.keys(K8sResource.PODS):
+            for v in h.chain(key):
+                if not v.deleted and node_name(v.obj) is None and v.time >= since:
+                    times.append(v.time)
+                    break
+            else:
+                live = h.chain(key)
+                # unbound already before the takeover and still unbound at it
+                before = [v for v in live if v.time < since]
+                if before and not before[-1].deleted and node_name(before[-1].obj) is None:
+                    times.append(since)
+        return min(times, default=None)
+    times += [
+        o.time for o in ctx.client_ops if o.f in WORK_FS and o.type is OpType.OK and o.time >= since
+    ]
+    for key in h.keys(K8sResource.PODS):
+        for v in h.chain(key):
+            if v.deleted and v.time >= since and controller_uid(v.obj) is not None:
+                times.append(v.time)
+                break
+    return min(times, default=None)

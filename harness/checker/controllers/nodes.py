@@ -1,0 +1,303 @@
+"""node_failure: heartbeats, NotReady, eviction, rescheduling and a node coming back.
+
+In a nutshell, per node (its Lease in ``kube-node-lease`` is its heartbeat; times are when the
+harness saw each version; G = ``NODE_MONITOR_GRACE_S``, P = ``NODE_MONITOR_PERIOD_S``,
+E = ``POD_EVICTION_TIMEOUT_S`` from run.json's ``controlplane_timings``, ε = ``slack_s``):
+
+1. a heartbeat gap longer than G + P + ε makes the node not Ready within G + P + ε of its last
+   renewal (the node lifecycle controller's grace period and monitor period);
+2. a node is never marked not Ready less than G − ε after its last renewal (no flapping while
+   the gaps stay below the grace);
+3. a pod deleted from a not-Ready node (an eviction: not a client's delete-pod, not a
+   scale-down, not an owner with surplus pods) is deleted no earlier than E − ε after the node
+   became not Ready (the NoExecute taint's tolerationSeconds);
+4. its owner is back to spec.replicas Running, Ready pods on Ready nodes within T
+   (``reschedule_within_s``) of the eviction;
+5. a node Ready again does not keep running (components.jsonl ``pods``) a pod whose object was
+   deleted while it was away, later than 2 × ``NODE_RENEW_INTERVAL_S`` + ε after its return.
+
+**Invalid** on any of those, with the node, the times and the bound. No node Lease in the
+history: **unknown**. Heartbeats with no gap to judge are valid for rule 2 alone (details say
+how much was judged). A watch gap on leases or nodes leaves the span it covers unjudged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.checker.controllers.context import Context, context, seconds
+from harness.checker.controllers.model import (
+    Version,
+    controller_uid,
+    node_name,
+    node_ready,
+    replicas,
+    terminating,
+)
+from harness.checker.controllers.owners import Owners
+from harness.checker.rundata import NS_PER_S, RunData
+from harness.checker.verdict import CheckResult
+from harness.history.k8s import K8sResource, event_key
+
+NODE_LEASE_NS = "kube-node-lease"
+SWEPT = (K8sResource.DEPLOYMENTS, K8sResource.REPLICASETS, K8sResource.PODS, K8sResource.NODES)
+MAX_LISTED = 10
+
+
+def node_failure(run: RunData) -> CheckResult:
+    return judge(context(run))
+
+
+def _ns(seconds_: float) -> int:
+    return int(seconds_ * NS_PER_S)
+
+
+def judge(ctx: Context) -> CheckResult:
+    h = ctx.objects
+    leases = [k for k in h.keys(K8sResource.LEASES) if k.split("/")[1] == NODE_LEASE_NS]
+    if not leases:
+        return CheckResult.unknown("no node Lease (kube-node-lease) in the history: no heartbeats")
+    t = ctx.timings
+    late_bound = _ns(t.node_monitor_grace_s + t.node_monitor_period_s) + ctx.slack_ns
+    early_bound = _ns(t.node_monitor_grace_s) - ctx.slack_ns
+    gap_times = [g.time for g in h.gaps(K8sResource.LEASES) + h.gaps(K8sResource.NODES)]
+    problems: list[dict[str, Any]] = []
+    counts = {"gaps_over_grace": 0, "not_ready_changes": 0, "evictions": 0, "returns": 0}
+    not_ready_since: dict[str, list[tuple[int, int | None]]] = {}  # node → [(from, to)]
+    for lease in leases:
+        node = lease.rsplit("/", 1)[1]
+        renewals = [v.time for v in h.chain(lease) if not v.deleted]
+        changes = _ready_changes(h.chain(event_key(K8sResource.NODES, None, node)))
+        not_ready_since[node] = _spans(changes)
+        # rule 1: long gaps must be noticed
+        for start, stop in zip(renewals, [*renewals[1:], ctx.end_time], strict=False):
+            if stop - start <= late_bound or any(start < g < start + late_bound for g in gap_times):
+                continue
+            counts["gaps_over_grace"] += 1
+            went = next((c for c, ready in changes if not ready and start < c), None)
+            if went is None or went > start + late_bound:
+                problems.append(
+                    {
+                        "node": node,
+                        "rule": "not-ready-late",
+                        "last_renewal_s": seconds(start),
+                        "not_ready_at_s": None if went is None else seconds(went),
+                        "bound_s": seconds(late_bound),
+                    }
+                )
+        # rule 2: never early
+        for at, ready in changes:
+            if ready:
+                continue
+            counts["not_ready_changes"] += 1
+            before = [r for r in renewals if r <= at]
+            if before and at - before[-1] < early_bound:
+                problems.append(
+                    {
+                        "node": node,
+                        "rule": "not-ready-early",
+                        "last_renewal_s": seconds(before[-1]),
+                        "not_ready_at_s": seconds(at),
+                        "grace_s": t.node_monitor_grace_s,
+                    }
+                )
+    evictions = _evictions(ctx, not_ready_since)
+    counts["evictions"] = len(evictions)
+    for ev in evictions:
+        if ev["after_not_ready_ns"] < _ns(t.pod_eviction_timeout_s) - ctx.slack_ns:
+            problems.append(
+                {
+                    "node": ev["node"],
+                    "rule": "evicted-before-timeout",
+                    "pod": ev["pod"],
+                    "not_ready_at_s": seconds(ev["not_ready_at"]),
+                    "evicted_at_s": seconds(ev["at"]),
+                    "eviction_timeout_s": t.pod_eviction_timeout_s,
+                }
+            )
+    pending = _rescheduling(ctx, evictions, problems)
+    counts["returns"] = _returns(ctx, not_ready_since, problems)
+    details: dict[str, Any] = {
+        "nodes": len(leases),
+        **counts,
+        "unjudged_reschedules": pending,
+        "timings": {
+            "grace_s": t.node_monitor_grace_s,
+            "monitor_period_s": t.node_monitor_period_s,
+            "eviction_timeout_s": t.pod_eviction_timeout_s,
+            "slack_s": ctx.tolerances.slack_s,
+        },
+    }
+    if problems:
+        p = problems[0]
+        return CheckResult.invalid(
+            f"{len(problems)} node-failure violation(s); first: {p['node']} {p['rule']}",
+            problems=problems[:MAX_LISTED],
+            **details,
+        )
+    return CheckResult.valid(
+        f"{len(leases)} node(s): {counts['gaps_over_grace']} heartbeat gap(s) over the grace "
+        f"noticed in time, {counts['not_ready_changes']} NotReady change(s) none early, "
+        f"{counts['evictions']} eviction(s) after the timeout",
+        **details,
+    )
+
+
+def _ready_changes(chain: list[Version]) -> list[tuple[int, bool]]:
+    out: list[tuple[int, bool]] = []
+    for v in chain:
+        ready = not v.deleted and node_ready(v.obj)
+        if not out or out[-1][1] != ready:
+            out.append((v.time, ready))
+    return out
+
+
+def _spans(changes: list[tuple[int, bool]]) -> list[tuple[int, int | None]]:
+    """Not-Ready spans (from, to or None) out of the Ready changes."""
+    spans: list[tuple[int, int | None]] = []
+    for i, (at, ready) in enumerate(changes):
+        if not ready and i > 0:  # the first version being not Ready is a node still starting
+            nxt = next((c for c, r in changes[i + 1 :] if r), None)
+            spans.append((at, nxt))
+    return spans
+
+
+def _evictions(
+    ctx: Context, spans: dict[str, list[tuple[int, int | None]]]
+) -> list[dict[str, Any]]:
+    h = ctx.objects
+    deleted_by_client = client_deleted_pods(ctx)
+    out: list[dict[str, Any]] = []
+    for v, state in h.sweep(SWEPT):
+        if v.resource is not K8sResource.PODS or v.listed:
+            continue
+        node = node_name(v.obj)
+        if node is None or v.key in deleted_by_client or controller_uid(v.obj) is None:
+            continue
+        prev = h.at(v.key, v.rv - 1)
+        began = (v.deleted and (prev is None or not terminating(prev.obj))) or (
+            not v.deleted and terminating(v.obj) and prev is not None and not terminating(prev.obj)
+        )
+        if not began:
+            continue
+        # A decision taken while the node was not Ready may land a moment after it came back.
+        span = next(
+            (
+                s
+                for s in spans.get(node, [])
+                if s[0] <= v.time and (s[1] is None or v.time < s[1] + ctx.lag_ns)
+            ),
+            None,
+        )
+        if span is None:
+            continue  # the node was Ready: a scale-down or a lost pod, not an eviction
+        owners = Owners.of(state)
+        rs = owners.by_uid.get(controller_uid(v.obj) or "")
+        if rs is None or rs not in state:
+            continue  # its owner is gone: garbage collection
+        if len(owners.live_pods(rs)) + 1 > replicas(state[rs]):
+            continue  # the owner had a surplus: the ReplicaSet controller scaling down
+        out.append(
+            {
+                "node": node,
+                "pod": v.key,
+                "owner": rs,
+                "at": v.time,
+                "rv": v.rv,
+                "not_ready_at": span[0],
+                "after_not_ready_ns": v.time - span[0],
+            }
+        )
+    return out
+
+
+def client_deleted_pods(ctx: Context) -> set[str]:
+    """Keys of the pods the workload deleted itself (C4: key "<ns>/<name>"; a delete-pod of a
+    Deployment's pod names the pod it picked in its value's ``pod``)."""
+    out: set[str] = set()
+    for o in ctx.client_ops:
+        if o.f != "delete-pod" or o.key is None or "/" not in o.key:
+            continue
+        ns, name = o.key.split("/", 1)
+        value = o.value if isinstance(o.value, dict) else {}
+        out.add(event_key(K8sResource.PODS, ns, str(value.get("pod") or name)))
+    return out
+
+
+def _rescheduling(
+    ctx: Context, evictions: list[dict[str, Any]], problems: list[dict[str, Any]]
+) -> int:
+    """Rule 4; returns how many owners could not be judged (the history ended too soon)."""
+    within = _ns(ctx.tolerances.reschedule_within_s)
+    waiting: dict[str, int] = {}
+    for ev in evictions:
+        waiting.setdefault(ev["owner"], ev["at"])
+    done: dict[str, int] = {}
+    for v, state in ctx.objects.sweep(SWEPT):
+        open_ = [o for o, at in waiting.items() if o not in done and v.time >= at]
+        if not open_:
+            continue
+        owners = Owners.of(state)
+        for owner in open_:
+            if owner in state and owners.counts(owner).converged:
+                done[owner] = v.time
+    pending = 0
+    for owner, at in waiting.items():
+        back = done.get(owner)
+        if back is not None and back - at <= within:
+            continue
+        if back is None and ctx.end_time - at < within:
+            pending += 1
+            continue
+        problems.append(
+            {
+                "node": next(e["node"] for e in evictions if e["owner"] == owner),
+                "rule": "not-rescheduled",
+                "owner": owner,
+                "evicted_at_s": seconds(at),
+                "restored_at_s": None if back is None else seconds(back),
+                "within_s": ctx.tolerances.reschedule_within_s,
+            }
+        )
+    return pending
+
+
+def _returns(
+    ctx: Context, spans: dict[str, list[tuple[int, int | None]]], problems: list[dict[str, Any]]
+) -> int:
+    """Rule 5 from the kubelets' own /status samples; returns how many returns were judged."""
+    h = ctx.objects
+    grace = _ns(2 * ctx.timings.node_renew_interval_s) + ctx.slack_ns
+    deleted_at: dict[str, int] = {}
+    for key in h.keys(K8sResource.PODS):
+        for v in h.chain(key):
+            if v.deleted:
+                u = v.obj.get("metadata", {}).get("uid")
+                if u:
+                    deleted_at[str(u)] = v.time
+    judged = 0
+    for node, node_spans in spans.items():
+        samples = [s for s in ctx.components if s.member == node and s.reachable]
+        for _start, back in node_spans:
+            if back is None or not samples:
+                continue
+            judged += 1
+            for s in samples:
+                if s.time <= back + grace:
+                    continue
+                for pod in s.pods:
+                    gone = deleted_at.get(str(pod.get("uid")))
+                    if pod.get("phase") == "Running" and gone is not None and gone < back:
+                        problems.append(
+                            {
+                                "node": node,
+                                "rule": "runs-replaced-pod",
+                                "pod": f"{pod.get('namespace')}/{pod.get('name')}",
+                                "uid": pod.get("uid"),
+                                "deleted_at_s": seconds(gone),
+                                "node_back_at_s": seconds(back),
+                                "seen_running_at_s": seconds(s.time),
+                            }
+                        )
+                        return judged
+    return judged

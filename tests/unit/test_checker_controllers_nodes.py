@@ -1,0 +1,184 @@
+"""node_failure on hand-built heartbeat / Node / Pod histories.
+
+Node lifecycle as Kubernetes documents it (kubernetes.io "Nodes": node-monitor-grace-period,
+taint-based eviction with tolerationSeconds) with the run's scaled-down timings (C3).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from k8s_history import CM1, K8sHistory
+
+from harness.checker import Verdict
+from harness.checker.controllers import CONTROLLER_CHECKS
+from harness.history.k8s import K8sResource
+
+TIMINGS = {
+    "node_monitor_grace_s": 4,
+    "node_monitor_period_s": 0.5,
+    "pod_eviction_timeout_s": 6,
+    "node_renew_interval_s": 1,
+}
+UNREACHABLE = ["node.kubernetes.io/unreachable"]
+
+
+def node_down(
+    *,
+    not_ready_at: float | None = 9.6,
+    evict_at: float | None = 15.8,
+    replace: bool = True,
+    end: float = 20.0,
+) -> K8sHistory:
+    """node-2 stops heartbeating at 5 s (partitioned 5–15.5 s), is marked NotReady, its pod
+    evicted and replaced on node-1; it heartbeats again from 16 s."""
+    b = K8sHistory()
+    b.at(0).node("node-1", cpu="4")
+    b.node("node-2", cpu="4")
+    b.deployment("web", 2)
+    b.replicaset("web-a", "web", 2)
+    b.running_pod("web-a-0", "web-a", "node-1")
+    b.running_pod("web-a-1", "web-a", "node-2")
+    b.fault("partition", ["node-2"], start_s=5.0, end_s=15.5)
+    t = 0.0
+    while t <= end:
+        b.at(t).heartbeat("node-1")
+        if t <= 5.0 or t >= 16.0:
+            b.heartbeat("node-2")
+        if not_ready_at is not None and t < not_ready_at <= t + 1:
+            b.at(not_ready_at).node("node-2", ready=False, taints=UNREACHABLE, writer=(CM1, 0))
+        if evict_at is not None and t < evict_at <= t + 1:
+            b.at(evict_at).pod(
+                "web-a-1", rs="web-a", node="node-2", phase="Running", ready=True, terminating=True
+            )
+            b.delete(K8sResource.PODS, "default", "web-a-1")
+            if replace:
+                b.at(evict_at + 0.1).running_pod("web-a-2", "web-a", "node-1")
+        if t == 16.0 and not_ready_at is not None:
+            b.at(16.2).node("node-2", ready=True)
+        t += 1.0
+    return b
+
+
+def check(b: K8sHistory, root: Path) -> tuple[Verdict, list[str]]:
+    result = CONTROLLER_CHECKS["node_failure"](b.save(root, timings=TIMINGS))
+    return result.verdict, [p["rule"] for p in result.details.get("problems", [])]
+
+
+def test_a_node_failure_handled_in_time_is_valid(tmp_path: Path) -> None:
+    b = node_down()
+    b.at(20.5).sample(
+        "node-2", pods=({"namespace": "default", "name": "x", "uid": "uid-x", "phase": "Running"},)
+    )
+    result = CONTROLLER_CHECKS["node_failure"](b.save(tmp_path, timings=TIMINGS))
+    assert result.verdict is Verdict.VALID, result
+    assert result.details["gaps_over_grace"] == 1 and result.details["evictions"] == 1
+    assert result.details["returns"] == 1
+
+
+def test_not_ready_long_after_the_grace_is_invalid(tmp_path: Path) -> None:
+    verdict, rules = check(node_down(not_ready_at=12.0, evict_at=18.1), tmp_path)
+    assert (verdict, rules) == (Verdict.INVALID, ["not-ready-late"])
+
+
+def test_never_marked_not_ready_is_invalid(tmp_path: Path) -> None:
+    verdict, rules = check(node_down(not_ready_at=None, evict_at=None), tmp_path)
+    assert verdict is Verdict.INVALID and rules == ["not-ready-late"]
+
+
+def test_not_ready_before_the_grace_is_invalid(tmp_path: Path) -> None:
+    """Marked 1.2 s after the last heartbeat, eviction still 6 s after that."""
+    verdict, rules = check(node_down(not_ready_at=6.2, evict_at=12.5), tmp_path)
+    assert verdict is Verdict.INVALID and rules == ["not-ready-early"]
+
+
+def test_eviction_before_the_timeout_is_invalid(tmp_path: Path) -> None:
+    b = node_down(evict_at=10.5)
+    result = CONTROLLER_CHECKS["node_failure"](b.save(tmp_path, timings=TIMINGS))
+    assert result.verdict is Verdict.INVALID
+    p = result.details["problems"][0]
+    assert p["rule"] == "evicted-before-timeout" and p["pod"] == "pods/default/web-a-1"
+    assert (p["not_ready_at_s"], p["evicted_at_s"]) == (9.6, 10.5)
+
+
+def test_an_evicted_pod_never_replaced_is_invalid(tmp_path: Path) -> None:
+    assert check(node_down(replace=False, end=50.0), tmp_path) == (
+        Verdict.INVALID,
+        ["not-rescheduled"],
+    )
+
+
+def test_a_node_back_still_running_its_replaced_pod_is_invalid(tmp_path: Path) -> None:
+    b = node_down()
+    pod = {"namespace": "default", "name": "web-a-1", "uid": "uid-web-a-1", "phase": "Running"}
+    b.at(16.5).sample("node-2", pods=(pod,))  # within 2 renew intervals + ε of its return
+    b.at(20.5).sample("node-2", pods=(pod,))  # still at it
+    result = CONTROLLER_CHECKS["node_failure"](b.save(tmp_path, timings=TIMINGS))
+    assert result.verdict is Verdict.INVALID, result
+    p = result.details["problems"][0]
+    assert p["rule"] == "runs-replaced-pod" and p["seen_running_at_s"] == 20.5
+
+
+def test_heartbeats_without_a_failure_are_valid_and_say_so(tmp_path: Path) -> None:
+    b = K8sHistory()
+    b.at(0).node("node-1")
+    for t in range(10):
+        b.at(t * 1.0).heartbeat("node-1")
+    result = CONTROLLER_CHECKS["node_failure"](b.save(tmp_path, timings=TIMINGS))
+    assert result.verdict is Verdict.VALID
+    assert result.details["gaps_over_grace"] == 0 and result.details["evictions"] == 0
+
+
+def test_no_node_lease_is_unknown(tmp_path: Path) -> None:
+    b = K8sHistory()
+    b.at(0).node("node-1")
+    assert check(b, tmp_path)[0] is Verdict.UNKNOWN
+
+
+def test_an_eviction_landing_just_after_the_node_returned_is_still_judged(tmp_path: Path) -> None:
+    """Seen in a local run: the eviction decided at 19.8 s landed 0.14 s after the kubelet
+    posted Ready again; it still counts as an eviction (and is judged against the timeout)."""
+    b = node_down(evict_at=None, replace=False)
+    b.at(16.4).pod(
+        "web-a-1", rs="web-a", node="node-2", phase="Running", ready=True, terminating=True
+    )
+    b.delete(K8sResource.PODS, "default", "web-a-1")
+    b.at(16.5).running_pod("web-a-2", "web-a", "node-1")
+    result = CONTROLLER_CHECKS["node_failure"](b.save(tmp_path, timings=TIMINGS))
+    assert result.verdict is Verdict.VALID, result
+    assert result.details["evictions"] == 1
+    early = node_down(evict_at=None, replace=False, not_ready_at=12.0)
+    early.at(16.4).pod("web-a-1", rs="web-a", node="node-2", phase="Running", terminating=True)
+    verdict, rules = check(early, tmp_path / "early")
+    assert verdict is Verdict.INVALID and "evicted-before-timeout" in rules
+
+
+def test_a_pod_the_workload_deleted_is_no_eviction(tmp_path: Path) -> None:
+    b = node_down(evict_at=None, replace=False)
+    b.at(10.0).client("delete-pod", "default/web", process=0)
+    b.ops[-1] = type(b.ops[-1]).from_json(
+        {
+            **b.ops[-1].to_json(),
+            "value": {"name": "web", "owner": "web", "pick": 1, "pod": "web-a-1"},
+        }
+    )
+    b.at(10.1).pod("web-a-1", rs="web-a", node="node-2", phase="Running", terminating=True)
+    b.at(10.2).running_pod("web-a-2", "web-a", "node-1")
+    result = CONTROLLER_CHECKS["node_failure"](b.save(tmp_path, timings=TIMINGS))
+    assert result.verdict is Verdict.VALID, result
+    assert result.details["evictions"] == 0
+
+
+def test_a_stalled_lease_watcher_fakes_no_heartbeat_gap(tmp_path: Path) -> None:
+    """The lease watcher's stream broke at 4 s and resumed at 12 s, delivering 8 renewals at
+    once, while the node watcher kept up: the renewals were committed on time (revisions are
+    global), so no gap over the grace is judged."""
+    b = K8sHistory()
+    b.at(0).node("node-1")
+    for t in range(0, 20):
+        delivered = 12.0 if 4 < t < 12 else float(t)
+        b.at(delivered).heartbeat("node-1")
+        b.at(t + 0.1).node("node-1")  # the kubelet's status post, seen on time
+    result = CONTROLLER_CHECKS["node_failure"](b.save(tmp_path, timings=TIMINGS))
+    assert result.verdict is Verdict.VALID, result
+    assert result.details["gaps_over_grace"] == 0
