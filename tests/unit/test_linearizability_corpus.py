@@ -7,6 +7,7 @@ and info are read); these tests skip when it is absent.
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,8 @@ from harness.checker import (
 )
 from harness.history import read_ops
 
-CORPUS = Path("../shared/histories/porcupine")
+# ../shared beside the clone (CI); CHAOSPLANE_SHARED points elsewhere (a worktree's is ../../shared).
+CORPUS = Path(os.environ.get("CHAOSPLANE_SHARED", "../shared")) / "histories" / "porcupine"
 needs_corpus = pytest.mark.skipif(
     not (CORPUS / "verdicts.tsv").is_file(), reason=f"shared corpus not found at {CORPUS}"
 )
