@@ -30,6 +30,7 @@ forced after one that it precedes in real time, two blocks that cannot be ordere
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -70,7 +71,65 @@ class _Block:
     ops: list[int] = field(default_factory=list)
 
 
-def decide(ops: Sequence[SearchOp]) -> FastResult:  # noqa: C901 - one pass per step, in order
+_RETRIES = 3  # rounds of re-reading unplaced failed cas ops as reads of a neighbour version
+
+
+def decide(ops: Sequence[SearchOp]) -> FastResult:
+    """Valid, invalid or undecided (see the module doc). A compare-failed cas the greedy witness
+    cannot place is retried as a *read* of another version: the latest other one whose write
+    was invoked before the cas returned, then the witness's next, then its previous version.
+    A linearization found that way is one where the cas saw another value, so "valid" stays
+    sound; anything else found on a retry is only "undecided"."""
+    result, unplaced = _decide_once(ops)
+    if result.decided or not unplaced:
+        return result
+    writes = sorted(
+        (o.call, o.op[1] if o.op[0] == WRITE else o.op[2])
+        for o in ops
+        if o.op[0] == WRITE or (o.op[0] == CAS and o.op[3] is not False)
+    )
+    starts = [c for c, _v in writes]
+    trial = list(ops)
+    for attempt in range(_RETRIES):
+        for f, before, after in unplaced:
+            o = ops[f]
+            options = [_latest_other(writes, starts, o), after, before]
+            options = [v for v in options if v is not _NONE and v != o.op[1]]
+            if not options:
+                return result
+            other = options[min(attempt, len(options) - 1)]
+            trial[f] = SearchOp(op=(READ, None, None, other), call=o.call, ret=o.ret)
+        retried, again = _decide_once(trial)
+        if retried.decided and retried.ok:
+            return retried
+        if not retried.decided and again:
+            unplaced = again
+    return result
+
+
+def _latest_other(writes: list[tuple[int, object]], starts: list[int], o: SearchOp) -> object:
+    """The value of the latest write invoked by ``o``'s return, other than ``o``'s expected
+    one; null (the initial value) when there is none."""
+    limit = bisect.bisect_right(starts, _INF if o.ret is None else o.ret)
+    for k in range(limit - 1, max(-1, limit - 8), -1):
+        if writes[k][1] != o.op[1]:
+            return writes[k][1]
+    return None if o.op[1] is not None else _NONE
+
+
+class _NoValue:
+    __slots__ = ()
+
+
+_NONE = _NoValue()  # no neighbour version
+
+
+def _decide_once(ops: Sequence[SearchOp]) -> tuple[FastResult, list[tuple[int, object, object]]]:
+    unplaced: list[tuple[int, object, object]] = []  # (failed cas, version before, after)
+    return _decide(ops, unplaced), unplaced
+
+
+def _decide(ops: Sequence[SearchOp], unplaced: list[tuple[int, object, object]]) -> FastResult:
     n = len(ops)
     calls = [float(o.call) for o in ops]
     rets = [_INF if o.ret is None else float(o.ret) for o in ops]
@@ -221,25 +280,55 @@ def decide(ops: Sequence[SearchOp]) -> FastResult:  # noqa: C901 - one pass per 
             )
         if blk.last_call > high:
             high, high_block = blk.last_call, b
-    # The witness: instants of each version; then a place for every compare-failed cas.
+    # The witness: instants of each version; then a place for every compare-failed cas. Two
+    # orders of blocks: backward zones as late as they can go (by S; not always a valid order,
+    # so checked), then as early (by F; valid whenever any is).
+    late = sorted(range(len(blocks)), key=lambda b: (blocks[b].first_ret, blocks[b].last_call))
+    candidates = [late, order] if _fits(late, blocks) else [order]
+    for attempt in candidates:
+        unplaced.clear()
+        windows, versions = _windows(attempt, blocks, calls, readers)
+        where = {v: k for k, v in enumerate(versions)}
+        for f in failed:
+            e = ops[f].op[1]
+            window = windows.get(e)
+            if window is not None and window[0] < calls[f] and rets[f] < window[1]:
+                k = where[e]
+                before = versions[k - 1] if k > 0 else _NONE
+                after = versions[k + 1] if k + 1 < len(versions) else _NONE
+                unplaced.append((f, before, after))
+        if not unplaced:
+            return FastResult(decided=True, ok=True)
+    return _undecided(f"op {unplaced[0][0]} (a failed cas) finds no place in the greedy witness")
+
+
+def _fits(order: list[int], blocks: list[_Block]) -> bool:
+    high = _NEG_INF
+    for b in order:
+        if high > blocks[b].first_ret:
+            return False
+        high = max(high, blocks[b].last_call)
+    return True
+
+
+def _windows(
+    order: list[int], blocks: list[_Block], calls: list[float], readers: dict[object, list[int]]
+) -> tuple[dict[object, tuple[float, float]], list[object]]:
+    """Each version's [first, last] instant in the greedy witness, and the versions in order."""
     windows: dict[object, tuple[float, float]] = {}
+    versions: list[object] = []
     t = _NEG_INF
-    last: object = _INIT
     for b in order:
         blk = blocks[b]
         for k, w in enumerate(blk.writers):
             p = _NEG_INF if w == _INIT else max(t, calls[w])
-            if last is not _INIT:
-                start, _ = windows[last]
-                windows[last] = (start, p)
+            if versions:
+                start, _ = windows[versions[-1]]
+                windows[versions[-1]] = (start, p)
             windows[blk.values[k]] = (p, _INF)
-            last = blk.values[k]
+            versions.append(blk.values[k])
             t = max([p, *(calls[r] for r in readers.get(blk.values[k], []))])
-    for f in failed:
-        window = windows.get(ops[f].op[1])
-        if window is not None and window[0] < calls[f] and rets[f] < window[1]:
-            return _undecided(f"op {f} (a failed cas) finds no place in the greedy witness")
-    return FastResult(decided=True, ok=True)
+    return windows, versions
 
 
 def _walk(
