@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.checker.gcpause import gc_paused
 from harness.checker.pairing import EVENT_FS, Call, Paired
 from harness.checker.verdict import CheckResult
 from harness.checker.wellformed import MAX_LISTED
@@ -46,6 +47,11 @@ class LeanHistory:
 
 
 def read_paired(path: Path) -> LeanHistory:
+    with gc_paused():  # every record is cycle-free (gcpause.py)
+        return _read_paired(path)
+
+
+def _read_paired(path: Path) -> LeanHistory:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -72,15 +78,17 @@ def read_paired(path: Path) -> LeanHistory:
         if not isinstance(d, dict):
             raise CheckerError(f"{path}:{number}: expected a JSON object, got {type(d).__name__}")
         try:
-            index = int(d.get("index", 0))
-            t = int(d.get("time", 0))
-            process = int(d["process"])
-            typ = _TYPES[d["type"]]
-            f = str(d["f"])
+            index, t, process = d.get("index", 0), d.get("time", 0), d["process"]
+            if type(index) is not int or type(t) is not int or type(process) is not int:
+                index, t, process = int(index), int(t), int(process)
+                d["index"], d["time"], d["process"] = index, t, process
+            typ = d["type"] = _TYPES[d["type"]]
+            f = d["f"]
+            if type(f) is not str:
+                f = d["f"] = str(f)
         except (KeyError, ValueError, TypeError) as exc:
             raise CheckerError(f"{path}:{number}: unreadable record: {exc!r}") from exc
         count += 1
-        d["index"], d["time"], d["process"], d["type"] = index, t, process, typ
         if last_time is not None and t < last_time:
             record_problems.append(f"op {index}: time {t} is before the previous {last_time}")
         last_time = t if last_time is None or t > last_time else last_time

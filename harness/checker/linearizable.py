@@ -37,6 +37,7 @@ from typing import Final
 
 from harness.checker.counterexample import minimal_unorderable
 from harness.checker.fastpath import FastResult, decide
+from harness.checker.gcpause import gc_paused
 from harness.checker.models import (
     CAS,
     DELETE,
@@ -101,6 +102,11 @@ def split_by_key(calls: Sequence[Call], model: Model, fail_cas: FailCas) -> list
 
 
 def check_linearizable(calls: Sequence[Call], options: LinearizabilityOptions) -> CheckResult:
+    with gc_paused():  # millions of small cycle-free tuples: collections only cost (gcpause.py)
+        return _check(calls, options)
+
+
+def _check(calls: Sequence[Call], options: LinearizabilityOptions) -> CheckResult:
     started = time.monotonic()
     deadline = started + options.time_budget_s
     model = choose_model(calls, options.model)
