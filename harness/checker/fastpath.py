@@ -130,9 +130,8 @@ def _decide_once(ops: Sequence[SearchOp]) -> tuple[FastResult, list[tuple[int, o
 
 
 def _decide(ops: Sequence[SearchOp], unplaced: list[tuple[int, object, object]]) -> FastResult:
-    n = len(ops)
-    calls = [float(o.call) for o in ops]
-    rets = [_INF if o.ret is None else float(o.ret) for o in ops]
+    calls: list[float] = [o.call for o in ops]
+    rets: list[float] = [_INF if o.ret is None else o.ret for o in ops]
     writer: dict[object, int] = {}
     for i, o in enumerate(ops):
         kind, a, b, out = o.op
@@ -225,27 +224,24 @@ def _decide(ops: Sequence[SearchOp], unplaced: list[tuple[int, object, object]])
         return fail(f"ops {other} and {w} both swap {a!r} away", [*first, other, w], w)
     # Chains from the initial value and from each blind write; a cas left over is on a cycle.
     blocks: list[_Block] = []
-    block_of = [0] * n
     roots: list[tuple[int, object]] = [(_INIT, None)]
     roots += [(w, ops[w].op[1]) for w in live if ops[w].op[0] == WRITE]
     placed = 0
     for root, value in roots:
         blk = _Block()
-        w: int | None = root
-        v: object = value
-        while w is not None:
-            blk.writers.append(w)
-            blk.values.append(v)
-            nxt = succ.get(v)
+        cur: int | None = root
+        val: object = value
+        while cur is not None:
+            blk.writers.append(cur)
+            blk.values.append(val)
+            nxt = succ.get(val)
             if nxt is None:
                 break
-            w, v = nxt, ops[nxt].op[2]
-        bid = len(blocks)
+            cur, val = nxt, ops[nxt].op[2]
         for k, w in enumerate(blk.writers):
-            members = ([] if w == _INIT else [w]) + readers.get(blk.values[k], [])
-            for i in members:
-                block_of[i] = bid
-                blk.ops.append(i)
+            if w != _INIT:
+                blk.ops.append(w)
+            blk.ops.extend(readers.get(blk.values[k], ()))
         placed += len(blk.writers) - (1 if root == _INIT else 0)
         blocks.append(blk)
     if placed < len(live):

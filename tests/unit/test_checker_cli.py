@@ -83,7 +83,7 @@ def test_missing_path_is_unknown_and_does_not_hide_the_others(
 def test_many_paths_in_parallel_keep_their_order_and_verdicts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], jobs: str
 ) -> None:
-    kinds = [GOOD, BAD, MALFORMED, GOOD, BAD, GOOD]
+    kinds: list[list[tuple[int, str, str, Any]]] = [GOOD, BAD, MALFORMED, GOOD, BAD, GOOD]
     paths = [_history(tmp_path / f"h{i}.jsonl", h) for i, h in enumerate(kinds)]
     code = main(["check", "--jobs", jobs, *map(str, paths)])
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -102,7 +102,8 @@ def test_check_does_not_import_docker_or_rich() -> None:
         "try:\n    main(['check', '--help'])\nexcept SystemExit:\n    pass\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('docker', 'testcontainers', 'rich', 'harness') and not m.startswith("
-        "('harness.checker', 'harness.cli', 'harness.history', 'harness.errors')) and m != 'harness')\n"
+        "('harness.checker', 'harness.cli', 'harness.history', 'harness.errors'))"
+        " and m != 'harness')\n"
         "print('IMPORTED:' + ','.join(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -21,7 +21,7 @@ from harness.checker import (
 )
 from harness.history import read_ops
 
-# ../shared beside the clone (CI); CHAOSPLANE_SHARED points elsewhere (a worktree's is ../../shared).
+# ../shared beside the clone (as in CI); CHAOSPLANE_SHARED points elsewhere (from a worktree).
 CORPUS = Path(os.environ.get("CHAOSPLANE_SHARED", "../shared")) / "histories" / "porcupine"
 needs_corpus = pytest.mark.skipif(
     not (CORPUS / "verdicts.tsv").is_file(), reason=f"shared corpus not found at {CORPUS}"
