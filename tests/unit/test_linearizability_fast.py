@@ -141,7 +141,7 @@ def _verdict(calls: list[Call], options: LinearizabilityOptions) -> Verdict:
     return check_linearizable(calls, options).verdict
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_fast_path_agrees_with_the_exact_search(calls: list[Call]) -> None:
     keys = split_by_key(calls, REGISTER, FailCas.AUTO)
@@ -157,7 +157,7 @@ def test_fast_path_agrees_with_the_exact_search(calls: list[Call]) -> None:
     assert _verdict(calls, FAST) is exact
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_fast_certificate_is_not_linearizable_on_its_own(calls: list[Call]) -> None:
     keys = split_by_key(calls, REGISTER, FailCas.AUTO)
@@ -171,7 +171,7 @@ def test_fast_certificate_is_not_linearizable_on_its_own(calls: list[Call]) -> N
     assert _verdict(subset, EXACT) is Verdict.INVALID, fast.reason
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(register_histories())
 def test_unmutated_histories_are_valid_on_both_paths(calls: list[Call]) -> None:
     if not split_by_key(calls, REGISTER, FailCas.AUTO):
