@@ -195,7 +195,7 @@ def _ratio(a: float, b: float) -> str:
 
 def print_table(rows: list[Row], have_porcupine: bool) -> None:
     head = (
-        f"{'history':32} {'verdict ours / porcupine':34} {'parse':>7} {'check':>8} "
+        f"{'history':32} {"verdict ours / porcupine":40} {'parse':>7} {'check':>8} "
         f"{'porc':>8} {'ratio':>6} {'proc':>7} {'porc':>7} {'ratio':>6} {'RSS MiB':>8}"
     )
     print(head)
@@ -205,7 +205,7 @@ def print_table(rows: list[Row], have_porcupine: bool) -> None:
         ours_p, porc_p = _median(r.ours_proc_s), _median(r.porc_proc_s)
         verdict = f"{r.ours_verdict} / {r.porc_verdict if have_porcupine else '—'}"
         print(
-            f"{r.name:32} {verdict[:34]:34} {_median(r.ours_parse_s):7.3f} {ours_c:8.4f} "
+            f"{r.name:32} {verdict[:40]:40} {_median(r.ours_parse_s):7.3f} {ours_c:8.4f} "
             f"{porc_c:8.4f} {_ratio(ours_c, porc_c):>6} {ours_p:7.3f} {porc_p:7.3f} "
             f"{_ratio(ours_p, porc_p):>6} {r.ours_rss_mib:8.1f}"
         )

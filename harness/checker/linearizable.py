@@ -92,9 +92,10 @@ def split_by_key(calls: Sequence[Call], model: Model, fail_cas: FailCas) -> list
         mop = encode(c.f, c.arg, c.result, c.outcome, c.error, fail_cas)
         if mop is None:
             continue
-        ret = c.complete_time if c.outcome in (OpType.OK, OpType.FAIL) else None
+        outcome = c.outcome
+        ret = c.complete_time if outcome is OpType.OK or outcome is OpType.FAIL else None
         key = "" if c.key is None else c.key
-        ops[key].append(SearchOp(op=mop, call=c.invoke_time, ret=ret))
+        ops[key].append(SearchOp(mop, c.invoke_time, ret))
         refs[key].append(c)
     return [
         KeyHistory(key=k, ops=ops[k], calls=refs[k]) for k in sorted(ops, key=lambda k: len(ops[k]))
