@@ -195,7 +195,7 @@ def _ratio(a: float, b: float) -> str:
 
 def print_table(rows: list[Row], have_porcupine: bool) -> None:
     head = (
-        f"{'history':32} {"verdict ours / porcupine":40} {'parse':>7} {'check':>8} "
+        f"{'history':32} {'verdict ours / porcupine':40} {'parse':>7} {'check':>8} "
         f"{'porc':>8} {'ratio':>6} {'proc':>7} {'porc':>7} {'ratio':>6} {'RSS MiB':>8}"
     )
     print(head)
