@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from harness.checker.counterexample import minimal_unorderable
+from harness.checker.fastpath import FastResult, decide
+from harness.checker.gcpause import gc_paused
 from harness.checker.models import (
     CAS,
     DELETE,
@@ -63,6 +65,7 @@ class LinearizabilityOptions:
     memory_budget_bytes: int = 1 << 30
     slice_steps: int = 20_000
     minimize_budget_s: float = 2.0  # spent shrinking the counterexample, within time_budget_s
+    fast_path: bool = True  # decide unique-value register keys without the search (fastpath.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,9 +92,10 @@ def split_by_key(calls: Sequence[Call], model: Model, fail_cas: FailCas) -> list
         mop = encode(c.f, c.arg, c.result, c.outcome, c.error, fail_cas)
         if mop is None:
             continue
-        ret = c.complete_time if c.outcome in (OpType.OK, OpType.FAIL) else None
+        outcome = c.outcome
+        ret = c.complete_time if outcome is OpType.OK or outcome is OpType.FAIL else None
         key = "" if c.key is None else c.key
-        ops[key].append(SearchOp(op=mop, call=c.invoke_time, ret=ret))
+        ops[key].append(SearchOp(mop, c.invoke_time, ret))
         refs[key].append(c)
     return [
         KeyHistory(key=k, ops=ops[k], calls=refs[k]) for k in sorted(ops, key=lambda k: len(ops[k]))
@@ -99,6 +103,11 @@ def split_by_key(calls: Sequence[Call], model: Model, fail_cas: FailCas) -> list
 
 
 def check_linearizable(calls: Sequence[Call], options: LinearizabilityOptions) -> CheckResult:
+    with gc_paused():  # millions of small cycle-free tuples: collections only cost (gcpause.py)
+        return _check(calls, options)
+
+
+def _check(calls: Sequence[Call], options: LinearizabilityOptions) -> CheckResult:
     started = time.monotonic()
     deadline = started + options.time_budget_s
     model = choose_model(calls, options.model)
@@ -108,6 +117,20 @@ def check_linearizable(calls: Sequence[Call], options: LinearizabilityOptions) -
             f"no {'/'.join(sorted(model.fs))} ops to check", model=model.name, keys=0
         )
     pruned = 0
+    fast_keys = 0
+    fast_ops = 0
+    if model is REGISTER and options.fast_path:
+        undecided: list[KeyHistory] = []
+        for kh in keys:
+            decided = decide(kh.ops)
+            if not decided.decided:
+                undecided.append(kh)
+            elif not decided.ok:
+                return _fast_counterexample(model, kh, decided, deadline, options)
+            else:
+                fast_keys += 1
+                fast_ops += len(kh.ops)
+        keys = undecided
     if model is REGISTER:
         for kh in keys:
             early = _impossible_read(kh)
@@ -153,10 +176,11 @@ def check_linearizable(calls: Sequence[Call], options: LinearizabilityOptions) -
                     why, keys_left=left, keys_total=len(keys), model=model.name
                 )
     return CheckResult.valid(
-        f"{len(keys)} keys linearizable",
+        f"{len(keys) + fast_keys} keys linearizable",
         model=model.name,
-        keys=len(keys),
-        ops=sum(len(k.ops) for k in keys),
+        keys=len(keys) + fast_keys,
+        ops=sum(len(k.ops) for k in keys) + fast_ops,
+        fast_path_keys=fast_keys,
         pruned_info_ops=pruned,
         max_memo_entries=max_memo,
         elapsed_s=round(time.monotonic() - started, 4),
@@ -287,6 +311,29 @@ def _counterexample(
     return _invalid(kh, subset, result.longest, result.stuck, minimal=minimal, model=model)
 
 
+def _fast_counterexample(
+    model: Model,
+    kh: KeyHistory,
+    decided: FastResult,
+    deadline: float,
+    options: LinearizabilityOptions,
+) -> CheckResult:
+    """The fast path's certificate (already small: the ops of a forced chain or of two chains),
+    shrunk further by the exact minimiser within the budget."""
+    budget_end = min(deadline, time.monotonic() + options.minimize_budget_s)
+    sub = list(decided.subset)
+    kept, minimal = minimal_unorderable(model, [kh.ops[i] for i in sub], None, budget_end)
+    return _invalid(
+        kh,
+        [sub[i] for i in kept],
+        (),
+        decided.stuck,
+        minimal=minimal,
+        model=model,
+        why=decided.reason,
+    )
+
+
 def _invalid(
     kh: KeyHistory,
     subset: Sequence[int],
@@ -295,12 +342,15 @@ def _invalid(
     *,
     minimal: bool,
     model: Model,
+    why: str = "",
 ) -> CheckResult:
     unorderable = [kh.calls[i].to_json() for i in sorted(subset)]
     stuck_json = None if stuck is None else kh.calls[stuck].to_json()
     what = f"op {stuck_json['index']} ({stuck_json['f']})" if stuck_json else "ops"
+    extra = f" (fast path: {why})" if why else ""
     return CheckResult.invalid(
-        f"key {kh.key!r}: {what} cannot be linearized; {len(unorderable)} ops cannot be ordered",
+        f"key {kh.key!r}: {what} cannot be linearized; {len(unorderable)} ops cannot be "
+        f"ordered{extra}",
         model=model.name,
         key=kh.key,
         stuck=stuck_json,

@@ -23,9 +23,10 @@ from typing import Any
 
 from harness.checker import availability as availability_mod
 from harness.checker import convergence, election, lostwrites, recovery, votes, watch
+from harness.checker.lean import lean_well_formed, read_paired
 from harness.checker.linearizable import LinearizabilityOptions, check_linearizable
 from harness.checker.models import KV, REGISTER, FailCas
-from harness.checker.rundata import RunData, from_history, load_run
+from harness.checker.rundata import RunData, load_run
 from harness.checker.verdict import CheckResult, RunVerdicts, Verdict
 from harness.checker.wellformed import adequacy, well_formed
 from harness.errors import CheckerError
@@ -115,13 +116,7 @@ def run_checkers(run: RunData, names: Iterable[str] | None = None) -> RunVerdict
 
 
 def _guarded(spec: CheckerSpec, run: RunData) -> CheckResult:
-    try:
-        return spec.check(run)
-    except Exception as exc:  # a crashing checker must never read as a pass
-        tb = traceback.format_exception(exc)
-        return CheckResult.unknown(
-            f"checker {spec.name} crashed: {exc!r}", error=repr(exc), traceback=tb[-3:]
-        )
+    return _guarded_call(spec.name, lambda: spec.check(run))
 
 
 def check_run(
@@ -146,21 +141,31 @@ def check_run(
 
 
 def check_history(path: Path, *, options: LinearizabilityOptions | None = None) -> RunVerdicts:
+    """Well-formedness and linearizability of a bare ``history.jsonl``, read by the lean path
+    (``lean.py``: no ``Op`` per record)."""
     try:
-        data = from_history(path)
+        history = read_paired(path)
     except CheckerError as exc:
         return RunVerdicts.of(
             {"well_formed": CheckResult.unknown(f"cannot read the history: {exc}")}
         )
-    wf = well_formed(data)
+    wf = lean_well_formed(history)
     results = {"well_formed": wf}
     if wf.verdict is not Verdict.VALID:
         results["linearizable"] = CheckResult.unknown("history is not well formed; not checked")
     else:
-        spec = CheckerSpec(
-            name="linearizable",
-            check=lambda r: check_linearizable(r.paired.calls, options or LinearizabilityOptions()),
-            applies=_always,
+        results["linearizable"] = _guarded_call(
+            "linearizable",
+            lambda: check_linearizable(history.paired.calls, options or LinearizabilityOptions()),
         )
-        results["linearizable"] = _guarded(spec, data)
     return RunVerdicts.of(results)
+
+
+def _guarded_call(name: str, check: Callable[[], CheckResult]) -> CheckResult:
+    try:
+        return check()
+    except Exception as exc:  # a crashing checker must never read as a pass
+        tb = traceback.format_exception(exc)
+        return CheckResult.unknown(
+            f"checker {name} crashed: {exc!r}", error=repr(exc), traceback=tb[-3:]
+        )

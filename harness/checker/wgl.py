@@ -38,6 +38,7 @@ from __future__ import annotations
 import random
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from harness.checker.models import REJECT, Model, ModelOp
 
@@ -47,8 +48,9 @@ _SEED = 0x5EED_C4EC  # fixed: a search is reproducible
 _SUBSUME_MAX = 8
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SearchOp:
+class SearchOp(NamedTuple):
+    """One op as the searches see it: a tuple, as one is built per op on the hot path."""
+
     op: ModelOp
     call: int  # time of invoke
     ret: int | None  # time of completion; None = never observed (+∞)

@@ -2,16 +2,21 @@
 
 In a nutshell: each PATH is a run directory (its ``verdicts.json`` is rewritten unless
 ``--no-write``) or a bare ``history.jsonl`` (well-formedness and linearizability). One JSON line
-per PATH on stdout: ``{"path", "overall", "checks"}``. Exit code: 0 when every PATH is valid,
-1 when any is invalid, 2 when any is unknown and none invalid.
+per PATH on stdout, in the order given: ``{"path", "overall", "checks"}``. ``--jobs N`` checks
+N paths at a time in worker processes (default: one per core when there are several paths).
+Exit code: 0 when every PATH is valid, 1 when any is invalid, 2 when any is unknown and none
+invalid. Start-up imports only the checkers (``harness.cli`` loads this subcommand alone).
 
     chaosplane check reports/isolate-leader-s7 ../shared/histories/porcupine/jsonl/etcd_000.jsonl
+    chaosplane check reports/*/ --jobs 2 --no-write
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -39,6 +44,13 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--time-budget-s", type=float, default=None, help="linearizability time budget (bare files)"
     )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="paths checked at once, in worker processes (default: the number of cores)",
+    )
     p.set_defaults(func=run)
 
 
@@ -50,16 +62,40 @@ def check_path(path: Path, *, write: bool, options: LinearizabilityOptions) -> R
     raise CheckerError(f"{path}: no such run directory or history file")
 
 
+def _one(job: tuple[Path, bool, LinearizabilityOptions]) -> tuple[str, Verdict]:
+    """One path's JSON line and overall verdict (runs in a worker with --jobs)."""
+    path, write, options = job
+    try:
+        verdicts = check_path(path, write=write, options=options)
+    except CheckerError as exc:  # one bad PATH must not hide the verdicts of the others
+        verdicts = RunVerdicts.of({"well_formed": CheckResult.unknown(str(exc))})
+    line = json.dumps({"path": str(path), **verdicts.to_json()}, default=str)
+    return line, verdicts.overall
+
+
+def _results(
+    jobs: list[tuple[Path, bool, LinearizabilityOptions]], workers: int
+) -> Iterator[tuple[str, Verdict]]:
+    if workers <= 1 or len(jobs) <= 1:
+        yield from map(_one, jobs)
+        return
+    import multiprocessing  # only when parallel: it costs start-up time
+
+    # fork: workers inherit the imported checkers instead of importing them again
+    with multiprocessing.get_context("fork").Pool(min(workers, len(jobs))) as pool:
+        yield from pool.imap(_one, jobs, chunksize=max(1, len(jobs) // (8 * workers)))
+
+
 def run(args: argparse.Namespace) -> int:
     options = LinearizabilityOptions()
     if args.time_budget_s is not None:
         options = replace(options, time_budget_s=args.time_budget_s)
+    if args.jobs < 0:
+        raise CheckerError(f"--jobs must be ≥ 0 (0 = one per core), got {args.jobs}")
+    workers = args.jobs or (os.cpu_count() or 1)
+    jobs = [(path, not args.no_write, options) for path in args.paths]
     overall: list[Verdict] = []
-    for path in args.paths:
-        try:
-            verdicts = check_path(path, write=not args.no_write, options=options)
-        except CheckerError as exc:  # one bad PATH must not hide the verdicts of the others
-            verdicts = RunVerdicts.of({"well_formed": CheckResult.unknown(str(exc))})
-        overall.append(verdicts.overall)
-        print(json.dumps({"path": str(path), **verdicts.to_json()}, default=str), flush=True)
+    for line, verdict in _results(jobs, workers):
+        overall.append(verdict)
+        print(line, flush=True)
     return EXIT_CODES[combine(overall)]

@@ -77,3 +77,34 @@ def test_missing_path_is_unknown_and_does_not_hide_the_others(
     first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
     assert first["overall"] == "unknown"
     assert second["overall"] == "invalid"
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_many_paths_in_parallel_keep_their_order_and_verdicts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], jobs: str
+) -> None:
+    kinds: list[list[tuple[int, str, str, Any]]] = [GOOD, BAD, MALFORMED, GOOD, BAD, GOOD]
+    paths = [_history(tmp_path / f"h{i}.jsonl", h) for i, h in enumerate(kinds)]
+    code = main(["check", "--jobs", jobs, *map(str, paths)])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 1
+    assert [line["path"] for line in lines] == [str(p) for p in paths]
+    expected = {id(GOOD): "valid", id(BAD): "invalid", id(MALFORMED): "unknown"}
+    assert [line["overall"] for line in lines] == [expected[id(h)] for h in kinds]
+
+
+def test_check_does_not_import_docker_or_rich() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from harness.cli import main\n"
+        "try:\n    main(['check', '--help'])\nexcept SystemExit:\n    pass\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('docker', 'testcontainers', 'rich', 'harness') and not m.startswith("
+        "('harness.checker', 'harness.cli', 'harness.history', 'harness.errors'))"
+        " and m != 'harness')\n"
+        "print('IMPORTED:' + ','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "IMPORTED:", out.stdout

@@ -1,0 +1,167 @@
+"""A bare ``history.jsonl`` read straight into paired calls, for ``check_history``'s hot path.
+
+In a nutshell: ``read_paired(path)`` parses each line with orjson (json when it is absent) and
+pairs invokes with completions in the same pass, building no ``Op`` per record: only the
+``Call`` records the linearizability check needs, and the well-formedness problems
+``wellformed.well_formed`` would find (same rules, same texts; tests/unit/test_checker_lean.py
+keeps the two equal). ``lean_well_formed`` turns them into the same verdict. Unreadable records
+raise ``CheckerError`` naming the file and line, like ``rundata``'s reader.
+
+    history = read_paired(Path("history.jsonl"))
+    result = lean_well_formed(history)  # then check_linearizable(history.paired.calls, ...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.checker.gcpause import gc_paused
+from harness.checker.pairing import EVENT_FS, Call, Paired
+from harness.checker.verdict import CheckResult
+from harness.checker.wellformed import MAX_LISTED
+from harness.errors import CheckerError
+from harness.history import Op, OpType
+
+try:  # about 4× faster than json on our records; optional so a bare install still checks
+    import orjson
+
+    _loads: Callable[[bytes], Any] = orjson.loads
+    _DecodeError: type[Exception] = orjson.JSONDecodeError
+except ImportError:  # pragma: no cover - exercised where orjson is not installed
+    import json
+
+    _loads = json.loads
+    _DecodeError = json.JSONDecodeError
+
+_TYPES = {t.value: t for t in OpType}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeanHistory:
+    paired: Paired
+    problems: list[str]  # pairing problems first, then the per-record ones, as well_formed lists
+    records: int
+
+
+def read_paired(path: Path) -> LeanHistory:
+    with gc_paused():  # every record is cycle-free (gcpause.py)
+        return _read_paired(path)
+
+
+def _read_paired(path: Path) -> LeanHistory:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CheckerError(f"{path}: cannot read: {exc}") from exc
+    lines = data.split(b"\n")
+    torn_last = not data.endswith(b"\n")
+    open_ops: dict[int, tuple[int, dict[str, Any]]] = {}
+    slots: list[Call | dict[str, Any]] = []
+    events: list[Op] = []
+    pair_problems: list[str] = []
+    record_problems: list[str] = []
+    retired: dict[int, int] = {}
+    last_time: int | None = None
+    count = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            d = _loads(line)
+        except _DecodeError as exc:
+            if number == len(lines) and torn_last:
+                break  # torn by a crash mid-write: everything before it is intact
+            raise CheckerError(f"{path}:{number}: not a JSON object: {exc}") from exc
+        if not isinstance(d, dict):
+            raise CheckerError(f"{path}:{number}: expected a JSON object, got {type(d).__name__}")
+        try:
+            index, t, process = d.get("index", 0), d.get("time", 0), d["process"]
+            if type(index) is not int or type(t) is not int or type(process) is not int:
+                index, t, process = int(index), int(t), int(process)
+                d["index"], d["time"], d["process"] = index, t, process
+            typ = d["type"] = _TYPES[d["type"]]
+            f = d["f"]
+            if type(f) is not str:
+                f = d["f"] = str(f)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise CheckerError(f"{path}:{number}: unreadable record: {exc!r}") from exc
+        count += 1
+        if last_time is not None and t < last_time:
+            record_problems.append(f"op {index}: time {t} is before the previous {last_time}")
+        last_time = t if last_time is None or t > last_time else last_time
+        if process in retired:
+            record_problems.append(
+                f"op {index}: process {process} used after its info (op {retired[process]})"
+            )
+        if typ is OpType.INFO:
+            retired[process] = index
+        if f in EVENT_FS and typ is not OpType.INVOKE:
+            events.append(Op.from_json({**d, "type": typ.value}))
+            continue
+        if typ is OpType.INVOKE:
+            if process in open_ops:
+                pair_problems.append(
+                    f"op {index}: process {process} invokes {f} while op "
+                    f"{open_ops[process][1]['index']} is still open"
+                )
+            open_ops[process] = (len(slots), d)
+            slots.append(d)
+            continue
+        opened = open_ops.pop(process, None)
+        if opened is None:
+            pair_problems.append(f"op {index}: {typ.value} {f} of process {process} without invoke")
+            continue
+        pos, inv = opened
+        if inv["f"] != f:
+            pair_problems.append(
+                f"op {index}: completes {f} but process {process} invoked {inv['f']}"
+            )
+        slots[pos] = _call(inv, d)
+    calls = [s if isinstance(s, Call) else _call(s, None) for s in slots]
+    paired = Paired(calls=calls, events=events, problems=pair_problems)
+    return LeanHistory(paired=paired, problems=pair_problems + record_problems, records=count)
+
+
+def _call(inv: dict[str, Any], done: dict[str, Any] | None) -> Call:
+    key = inv.get("key")
+    node = inv.get("node")
+    if done is not None:
+        key = key if key is not None else done.get("key")
+        node = node if node is not None else done.get("node")
+    return Call(
+        process=inv["process"],
+        f=str(inv["f"]),
+        key=None if key is None else str(key),
+        arg=inv.get("value"),
+        result=None if done is None else done.get("value"),
+        outcome=None if done is None else done["type"],
+        invoke_time=inv["time"],
+        complete_time=None if done is None else done["time"],
+        invoke_index=inv["index"],
+        complete_index=None if done is None else done["index"],
+        node=node,
+        error=None if done is None else done.get("error"),
+    )
+
+
+def lean_well_formed(history: LeanHistory) -> CheckResult:
+    """``wellformed.well_formed`` on a lean history: the same verdict, reason and details."""
+    problems = history.problems
+    if problems:
+        return CheckResult.unknown(
+            f"history is not well formed: {len(problems)} problems; first: {problems[0]}",
+            problems=problems[:MAX_LISTED],
+            count=len(problems),
+        )
+    calls = history.paired.calls
+    return CheckResult.valid(
+        f"{len(calls)} calls, {len(history.paired.events)} events",
+        calls=len(calls),
+        events=len(history.paired.events),
+        ok=sum(1 for c in calls if c.outcome is OpType.OK),
+        fail=sum(1 for c in calls if c.outcome is OpType.FAIL),
+        info=sum(1 for c in calls if c.indefinite),
+    )

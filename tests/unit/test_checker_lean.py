@@ -1,0 +1,77 @@
+"""The lean history reader (harness/checker/lean.py) agrees with the Op path it replaces.
+
+On well-formed and malformed histories (a completion without invoke, a busy process, a retired
+process reused, time going backwards, a torn last line) ``read_paired`` + ``lean_well_formed``
+give the same calls, problems and verdict as ``read_ops`` + ``pair_calls`` + ``well_formed``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.checker import pair_calls
+from harness.checker.lean import lean_well_formed, read_paired
+from harness.checker.rundata import from_history
+from harness.checker.wellformed import well_formed
+from harness.errors import CheckerError
+from harness.history import read_ops
+
+RECORDS: dict[str, list[dict[str, Any]]] = {
+    "good": [
+        {"process": 0, "type": "invoke", "f": "write", "key": "a", "value": 1},
+        {"process": 1, "type": "invoke", "f": "cas", "key": "a", "value": [1, 2]},
+        {"process": 0, "type": "ok", "f": "write", "key": "a", "value": 1, "node": "n1"},
+        {"process": 1, "type": "fail", "f": "cas", "value": [1, 2], "error": "compare failed"},
+        {"process": 2, "type": "invoke", "f": "read", "key": "a", "value": None},
+        {"process": 2, "type": "info", "f": "read", "key": "a", "value": None},
+        {"process": 3, "type": "invoke", "f": "read", "key": "a"},
+        {"process": 9, "type": "ok", "f": "watch-event", "key": "a", "value": {"rev": 3}},
+    ],
+    "malformed": [
+        {"process": 0, "type": "ok", "f": "read", "key": "a", "value": 1},
+        {"process": 1, "type": "invoke", "f": "read", "key": "a"},
+        {"process": 1, "type": "invoke", "f": "write", "key": "a", "value": 3},
+        {"process": 1, "type": "ok", "f": "read", "key": "a", "value": 3},
+        {"process": 2, "type": "invoke", "f": "write", "key": "a", "value": 4},
+        {"process": 2, "type": "info", "f": "write", "key": "a", "value": 4},
+        {"process": 2, "type": "invoke", "f": "read", "key": "a", "time": -5},
+    ],
+}
+
+
+def _write(tmp_path: Path, name: str, torn: bool = False) -> Path:
+    lines = []
+    for i, rec in enumerate(RECORDS[name]):
+        lines.append(json.dumps({"index": i, "time": i, **rec}) + "\n")
+    if torn:
+        lines.append('{"index": 99, "proc')
+    path = tmp_path / f"{name}.jsonl"
+    path.write_text("".join(lines))
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(RECORDS))
+@pytest.mark.parametrize("torn", [False, True])
+def test_lean_reader_matches_the_op_path(tmp_path: Path, name: str, torn: bool) -> None:
+    path = _write(tmp_path, name, torn)
+    lean = read_paired(path)
+    ops = list(read_ops(path))
+    paired = pair_calls(ops)
+    assert lean.paired.calls == paired.calls
+    assert lean.paired.problems == paired.problems
+    assert lean.paired.events == paired.events
+    assert lean_well_formed(lean) == well_formed(from_history(path, ops))
+
+
+def test_unreadable_record_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    path.write_text('{"index": 0, "time": 0, "type": "invoke", "f": "read"}\n{}\n')
+    with pytest.raises(CheckerError, match=r"h\.jsonl:1: unreadable record"):
+        read_paired(path)
+    path.write_text('not json\n{"index": 0}\n')
+    with pytest.raises(CheckerError, match=r"h\.jsonl:1: not a JSON object"):
+        read_paired(path)
