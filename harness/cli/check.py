@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from harness.checker import (
     check_run,
     combine,
 )
+from harness.checker.registry import COMPLETED
 from harness.errors import CheckerError
 
 EXIT_CODES = {Verdict.VALID: 0, Verdict.INVALID: 1, Verdict.UNKNOWN: 2}
@@ -61,5 +63,8 @@ def run(args: argparse.Namespace) -> int:
         except CheckerError as exc:  # one bad PATH must not hide the verdicts of the others
             verdicts = RunVerdicts.of({"well_formed": CheckResult.unknown(str(exc))})
         overall.append(verdicts.overall)
+        completed = verdicts.checks.get(COMPLETED)
+        if completed is not None:  # a killed runner's directory: say so in words, not only JSON
+            print(f"chaosplane check: {path}: {completed.reason}", file=sys.stderr)
         print(json.dumps({"path": str(path), **verdicts.to_json()}, default=str), flush=True)
     return EXIT_CODES[combine(overall)]
