@@ -24,7 +24,7 @@ from typing import Any
 
 from harness.checker import RunVerdicts, check_run
 from harness.cluster.model import ClusterHandle, ClusterSpec
-from harness.history import JsonlWriter, RunDir, read_faults, read_ops
+from harness.history import JsonlWriter, RunDir, mark_finished, mark_running, read_faults, read_ops
 from harness.nemesis import NemesisThread, make_context, read_schedule, replay_specs, write_schedule
 from harness.runmeta import RunMeta, new_run_id
 from harness.scenario import FaultKind, FaultSpec, Scenario, dump_resolved
@@ -74,6 +74,7 @@ def run_scenario(scenario: Scenario, options: RunOptions | None = None) -> RunOu
     scenario = _with_recovery_tail(scenario, faults)
     run_id = new_run_id(scenario.name, seed)
     run_dir = RunDir(options.reports_dir / run_id).create()
+    mark_running(run_dir)  # until the recording is complete: a killed runner leaves "running"
     meta = RunMeta.start(run_id=run_id, scenario=scenario, seed=seed, options_replay=options.replay)
     run_dir.scenario.write_text(dump_resolved(scenario), encoding="utf-8")
     meta.write(run_dir.meta)
@@ -82,6 +83,7 @@ def run_scenario(scenario: Scenario, options: RunOptions | None = None) -> RunOu
     try:
         with _cluster_for(scenario, options, run_dir, meta) as (cluster, keep):
             _exercise(cluster, scenario, faults, seed, run_dir)
+            mark_finished(run_dir)
             meta.adequacy = _adequacy(scenario, run_dir)
             meta.write(run_dir.meta)
             verdicts = check_run(run_dir.root)

@@ -15,6 +15,7 @@ bytes it holds: a sleeping stage forwards its chunk at once when ``ctx.sleep`` r
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -200,8 +201,9 @@ class SlowCloseStage(Stage):
 
 
 class TimeoutStage(Stage):
-    """Drops data; closes the connection after ``timeout`` ms without data (0: never) and on
-    removal. Like Toxiproxy, each dropped chunk re-arms the timer."""
+    """Drops data and holds the connection open; closes it after ``timeout`` ms without data
+    (0: never), on removal, and when the sender closes. Like Toxiproxy, each dropped chunk
+    re-arms the timer (toxics/timeout.go: a fresh ``time.After`` per loop)."""
 
     _cancel: Callable[[], None] | None = None
 
@@ -226,15 +228,29 @@ class TimeoutStage(Stage):
     async def push(self, data: bytes, arrived_s: float, ctx: PipeContext, out: Emit) -> None:
         self._arm(ctx)  # the data itself is dropped on purpose
 
+    async def push_eof(self, ctx: PipeContext) -> None:
+        # Toxiproxy's timeout toxic closes the whole connection when its input ends (``c ==
+        # nil`` → ``stub.Close()``): the sender's FIN does not pass as a half-close, since the
+        # bytes before it were dropped and the peer would otherwise wait on a stream with a hole.
+        ctx.close_connection()
+
 
 class ResetPeerStage(Stage):
-    """On the first chunk, waits ``timeout`` ms (0: none) and resets the connection (RST)."""
+    """On the first chunk, or on the sender's EOF, waits ``timeout`` ms (0: none) and resets
+    the connection (RST). As in Toxiproxy (toxics/reset_peer.go), the wait is not
+    interruptible: once data (or EOF) arrived the reset happens even if the toxic is removed
+    or updated meanwhile, and the chunk that triggered it is dropped."""
+
+    async def _reset(self, ctx: PipeContext) -> None:
+        # asyncio.sleep, not ctx.sleep: a chain change must not cancel a reset already due.
+        await asyncio.sleep(self.spec.attributes["timeout"] / 1000.0)
+        ctx.reset_connection()
 
     async def push(self, data: bytes, arrived_s: float, ctx: PipeContext, out: Emit) -> None:
-        if not await ctx.sleep(self.spec.attributes["timeout"] / 1000.0):
-            await out(data)  # removed before it fired: keep the bytes
-            return
-        ctx.reset_connection()
+        await self._reset(ctx)
+
+    async def push_eof(self, ctx: PipeContext) -> None:
+        await self._reset(ctx)
 
 
 class SlicerStage(Stage):

@@ -30,7 +30,9 @@ from harness.checker.rundata import RunData, load_run
 from harness.checker.verdict import CheckResult, RunVerdicts, Verdict
 from harness.checker.wellformed import adequacy, well_formed
 from harness.errors import CheckerError
-from harness.history import RunDir
+from harness.history import RunDir, cut_short
+
+COMPLETED = "completed"  # present only when the run was cut short (harness/history/progress.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,6 +133,14 @@ def check_run(
         )
     else:
         verdicts = run_checkers(data, names)
+    short = cut_short(run)
+    if short is not None:  # first, so the report's headline and the CLI name it
+        verdicts = RunVerdicts.of(
+            {
+                COMPLETED: CheckResult.unknown(short.statement(), **short.to_json()),
+                **verdicts.checks,
+            }
+        )
     if write:
         tmp = run.verdicts.with_suffix(".json.tmp")
         tmp.write_text(

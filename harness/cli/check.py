@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +31,7 @@ from harness.checker import (
     check_run,
     combine,
 )
+from harness.checker.registry import COMPLETED
 from harness.errors import CheckerError
 
 EXIT_CODES = {Verdict.VALID: 0, Verdict.INVALID: 1, Verdict.UNKNOWN: 2}
@@ -62,20 +64,23 @@ def check_path(path: Path, *, write: bool, options: LinearizabilityOptions) -> R
     raise CheckerError(f"{path}: no such run directory or history file")
 
 
-def _one(job: tuple[Path, bool, LinearizabilityOptions]) -> tuple[str, Verdict]:
-    """One path's JSON line and overall verdict (runs in a worker with --jobs)."""
+def _one(job: tuple[Path, bool, LinearizabilityOptions]) -> tuple[str, str | None, Verdict]:
+    """One path's JSON line, cut-short note and overall verdict (runs in a worker with --jobs)."""
     path, write, options = job
     try:
         verdicts = check_path(path, write=write, options=options)
     except CheckerError as exc:  # one bad PATH must not hide the verdicts of the others
         verdicts = RunVerdicts.of({"well_formed": CheckResult.unknown(str(exc))})
     line = json.dumps({"path": str(path), **verdicts.to_json()}, default=str)
-    return line, verdicts.overall
+    completed = verdicts.checks.get(COMPLETED)
+    # a killed runner's directory: say so in words, not only in the JSON
+    note = f"chaosplane check: {path}: {completed.reason}" if completed is not None else None
+    return line, note, verdicts.overall
 
 
 def _results(
     jobs: list[tuple[Path, bool, LinearizabilityOptions]], workers: int
-) -> Iterator[tuple[str, Verdict]]:
+) -> Iterator[tuple[str, str | None, Verdict]]:
     if workers <= 1 or len(jobs) <= 1:
         yield from map(_one, jobs)
         return
@@ -95,7 +100,9 @@ def run(args: argparse.Namespace) -> int:
     workers = args.jobs or (os.cpu_count() or 1)
     jobs = [(path, not args.no_write, options) for path in args.paths]
     overall: list[Verdict] = []
-    for line, verdict in _results(jobs, workers):
+    for line, note, verdict in _results(jobs, workers):
         overall.append(verdict)
+        if note is not None:
+            print(note, file=sys.stderr)
         print(line, flush=True)
     return EXIT_CODES[combine(overall)]

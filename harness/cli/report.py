@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.history import RunDir, cut_short
 from harness.report import render_campaign_index, render_run_report
 
 
@@ -38,6 +39,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"chaosplane report: {run_dir}: not a run directory", file=sys.stderr)
             code = 3
             continue
+        short = cut_short(RunDir(run_dir))
+        if short is not None:
+            print(f"chaosplane report: {run_dir}: {short.statement()}", file=sys.stderr)
         print(render_run_report(run_dir), flush=True)
         rendered.append(run_dir)
     if args.index is not None and rendered:

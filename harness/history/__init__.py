@@ -10,6 +10,7 @@ back with ``read_ops`` / ``read_faults`` / ``read_status``, which tolerate a tor
 """
 
 from harness.history.jsonl import JsonlWriter, read_jsonl
+from harness.history.progress import CutShort, cut_short, mark_finished, mark_running
 from harness.history.records import (
     FaultEvent,
     FaultPhase,
@@ -23,6 +24,7 @@ from harness.history.records import (
 from harness.history.rundir import RunDir
 
 __all__ = [
+    "CutShort",
     "FaultEvent",
     "FaultPhase",
     "JsonlWriter",
@@ -30,6 +32,9 @@ __all__ = [
     "OpType",
     "RunDir",
     "StatusSample",
+    "cut_short",
+    "mark_finished",
+    "mark_running",
     "read_faults",
     "read_jsonl",
     "read_ops",

@@ -6,6 +6,7 @@ reports/<run-id>/
   schedule.json    the faults as they actually fired (``--replay`` input)
   history.jsonl    operations          faults.jsonl  fault timeline       status.jsonl  probes
   verdicts.json    checker output      index.html    the report           logs/<member>.log
+  progress.json    "running" until the recording finished (progress.py: a cut-short run)
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ class RunDir:
     @property
     def report(self) -> Path:
         return self.root / "index.html"
+
+    @property
+    def progress(self) -> Path:
+        return self.root / "progress.json"
 
     @property
     def logs(self) -> Path:

@@ -16,6 +16,7 @@ from harness.cluster.model import ClusterHandle
 from harness.nemesis.base import FaultContext, TimelineWriter, ToxiproxyLike
 from harness.nemesis.firewall import Firewall
 from harness.nemesis.iptables import Netns
+from harness.nemesis.netpath import NetnsDriver
 
 
 def make_context(
@@ -25,7 +26,7 @@ def make_context(
     timeline: TimelineWriter,
     start_ns: int,
     seed: int,
-    netns: Netns | None = None,
+    netns: Netns | NetnsDriver | None = None,
 ) -> FaultContext:
     firewall = Firewall(cluster, netns)
     firewall.install()

@@ -4,7 +4,9 @@ In a nutshell: each network fault owns an entry (a grudge, optionally with a los
 probability); the firewall merges all entries into one rule set per receiver and applies only
 the members whose rules changed, one atomic ``iptables-restore`` each, in parallel. Because a
 restarted container gets a fresh netns (rules gone), ``install()`` registers a cluster start hook
-that re-applies the member's current rules before it is reported ready.
+that re-applies the member's current rules before it is reported ready. The commands reach a
+member's netns through a ``NetnsDriver`` (netpath.py): ``nsenter`` from the host, or a NET_ADMIN
+helper container when the host path cannot work (remote or rootless engine, no root).
 
     fw = Firewall(cluster); fw.install()
     fw.set(owner=3, grudge=build_grudge("halves", members, rng=rng))
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from harness.cluster.model import ClusterHandle, Node
 from harness.errors import FaultError
 from harness.nemesis.iptables import DropRule, Netns, ProbeResult, RuleCounter, render_rules
+from harness.nemesis.netpath import NetnsDriver, NsenterDriver, PathChoice, make_driver
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,9 +53,11 @@ class _LinkMap:
 class Firewall:
     """Desired per-member DROP rules (union of all entries) and the machinery to apply them."""
 
-    def __init__(self, cluster: ClusterHandle, netns: Netns | None = None) -> None:
+    def __init__(self, cluster: ClusterHandle, netns: Netns | NetnsDriver | None = None) -> None:
         self.cluster = cluster
-        self.netns = netns or Netns()
+        if isinstance(netns, Netns):
+            netns = NsenterDriver(netns)
+        self.driver: NetnsDriver = netns or make_driver()
         self._entries: dict[int, _Entry] = {}
         self._applied: dict[str, str] = {}  # member → rules text last applied to its netns
         self._hooked: set[tuple[str, int]] = set()  # (member, pid) with chain + jump installed
@@ -66,6 +71,11 @@ class Firewall:
 
     def install(self) -> None:
         self.cluster.add_start_hook(self.on_start)
+
+    @property
+    def path(self) -> PathChoice:
+        """How rules reach the netns (recorded in every network fault's ``start`` event)."""
+        return self.driver.choice
 
     def set(
         self, owner: int, grudge: Mapping[str, frozenset[str]], probability: float | None = None
@@ -149,8 +159,9 @@ class Firewall:
         pid = self._pid(member)
         if pid <= 0:
             return  # not running: the start hook applies its rules when it comes back
+        node = self.cluster.node(member)
         try:
-            self.netns.restore(pid, text, install_hook=(member, pid) not in self._hooked)
+            self.driver.restore(node, pid, text, install_hook=(member, pid) not in self._hooked)
         except FaultError:
             # Restarted behind our back (no hook ran): ask Docker for the current PID once.
             fresh = self.cluster.node(member).pid()
@@ -160,7 +171,7 @@ class Firewall:
                     return
                 raise
             pid = fresh
-            self.netns.restore(pid, text, install_hook=True)
+            self.driver.restore(node, pid, text, install_hook=True)
         self._hooked.add((member, pid))
 
     def _sync(self) -> list[str]:
@@ -210,7 +221,11 @@ class Firewall:
     def counters(self, members: list[str]) -> dict[str, list[RuleCounter]]:
         with self._lock:
             pids = {m: self._pid(m) for m in members}
-        futures = {m: self._pool.submit(self.netns.counters, p) for m, p in pids.items() if p > 0}
+        futures = {
+            m: self._pool.submit(self.driver.counters, self.cluster.node(m), p)
+            for m, p in pids.items()
+            if p > 0
+        }
         return {m: f.result() for m, f in futures.items()}
 
     def cut_links(self, grudge: Mapping[str, frozenset[str]]) -> list[tuple[str, str, int]]:
@@ -225,18 +240,23 @@ class Firewall:
     def probe_address(self, sender: str, ip: str, port: int, timeout_s: float = 0.5) -> ProbeResult:
         with self._lock:
             pid = self._pid(sender)
-        return self.netns.tcp_probe(pid, ip, port, timeout_s=timeout_s)
+        node = self.cluster.node(sender)
+        return self.driver.tcp_probe(node, pid, ip, port, timeout_s=timeout_s)
 
     def probe(self, sender: str, receiver: str, port: int, timeout_s: float = 0.5) -> ProbeResult:
         """A TCP connect from ``sender``'s netns to ``receiver``: ``TIMEOUT`` when cut."""
         with self._lock:
             pid = self._pid(sender)
-        return self.netns.tcp_probe(pid, self._ip(receiver), port, timeout_s=timeout_s)
+        node = self.cluster.node(sender)
+        return self.driver.tcp_probe(node, pid, self._ip(receiver), port, timeout_s=timeout_s)
 
     def leftovers(self) -> list[str]:
-        """Rules still present in any running member's netns (read back, not from our state)."""
+        """Rules still present in any running member's netns (read back, not from our state;
+        on the helper path only members this firewall reached can hold its rules)."""
         out: list[str] = []
-        running = [n for n in self.cluster.nodes() if n.is_running()]
+        running = [
+            n for n in self.cluster.nodes() if self.driver.touched(n.name) and n.is_running()
+        ]
         with self._lock:
             self._pids = {n.name: n.pid() for n in running}
         for member, counters in self.counters([n.name for n in running]).items():
@@ -251,3 +271,4 @@ class Firewall:
         with self._lock:
             self._closed = True
         self._pool.shutdown(wait=False)
+        self.driver.close()

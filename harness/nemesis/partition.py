@@ -83,6 +83,9 @@ class _NetFault:
         self.grudge, detail = self.resolve(ctx)
         ctx.firewall.set(self.fault_id, self.grudge, self.probability)
         resolved = {"grudge": g.to_json(self.grudge)}
+        # How the rules reached the netns (nsenter or helper container, and why): a run on a
+        # remote engine is read back knowing which path made its partitions.
+        detail = {**detail, "fault_path": ctx.firewall.path.to_json()}
         return Injection(targets=targets_of(self.grudge), resolved=resolved, detail=detail)
 
     def heal(self, ctx: FaultContext) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import jinja2
 
 from harness.checker.pairing import pair_calls
-from harness.history import RunDir
+from harness.history import RunDir, cut_short
 from harness.report.lanes import counterexample_lanes
 from harness.report.load import RunFiles, load_run_files
 from harness.report.series import (
@@ -177,6 +177,11 @@ def _started(meta: dict[str, Any]) -> str:
     return dt.datetime.fromtimestamp(started, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _cut_short(root: Path) -> str | None:
+    short = cut_short(RunDir(root))
+    return None if short is None else short.statement()
+
+
 def build_context(files: RunFiles) -> dict[str, Any]:
     meta = files.meta
     calls = pair_calls(files.ops).calls
@@ -224,6 +229,7 @@ def build_context(files: RunFiles) -> dict[str, Any]:
         "started": _started(meta),
         "duration_s": meta.get("duration_s"),
         "error": meta.get("error"),
+        "cut_short": _cut_short(files.root),
         "cluster": _dict(meta.get("cluster")),
         "workload": _dict(meta.get("workload")),
         "expect": _dict(meta.get("expect")),

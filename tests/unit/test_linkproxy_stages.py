@@ -105,7 +105,6 @@ def test_seeded_toxicity_draws_replay_and_differ_by_connection() -> None:
         ({"type": "latency", "attributes": {"latency": 1000}}, 0),
         ({"type": "bandwidth", "attributes": {"rate": 1}}, 2),
         ({"type": "slicer", "attributes": {"average_size": 4, "delay": 1000}}, 3),
-        ({"type": "reset_peer", "attributes": {"timeout": 1000}}, 0),
     ],
 )
 def test_interrupted_stage_forwards_everything(
@@ -116,6 +115,13 @@ def test_interrupted_stage_forwards_everything(
     _push(_stage(body), pipe, payload)
     assert b"".join(pipe.out) == payload
     assert not pipe.reset
+
+
+def test_reset_peer_resets_even_when_interrupted_and_drops_the_chunk() -> None:
+    # Toxiproxy's reset_peer waits with a bare ``<-time.After(timeout)``: no interrupt case.
+    pipe = FakePipe(interrupt_after_sleeps=0)
+    _push(_stage({"type": "reset_peer", "attributes": {"timeout": 20}}), pipe, b"lost")
+    assert pipe.out == [] and pipe.reset
 
 
 def test_bandwidth_sleeps_for_the_rate() -> None:

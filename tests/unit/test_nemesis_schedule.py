@@ -125,7 +125,8 @@ def test_leftovers_are_reported_with_what_was_left() -> None:
 def test_leftover_paused_member_and_iptables_rule_are_read_back() -> None:
     ctx, cluster, _, _ = fake_context()
     cluster.node("store-3").paused = True  # broken behind the nemesis' back
-    ctx.firewall.netns.restore(
+    ctx.firewall.driver.restore(
+        cluster.node("store-2"),
         cluster.node("store-2").pid(),
         f"*filter\n:{CHAIN} - [0:0]\n-A {CHAIN} -s 10.0.0.11/32 -j DROP\nCOMMIT\n",
         install_hook=True,
