@@ -25,6 +25,7 @@ from typing import Any
 from harness.checker import RunVerdicts, check_run
 from harness.cluster.model import ClusterHandle, ClusterSpec
 from harness.history import JsonlWriter, RunDir, mark_finished, mark_running, read_faults, read_ops
+from harness.history.k8s import components_path
 from harness.nemesis import NemesisThread, make_context, read_schedule, replay_specs, write_schedule
 from harness.runmeta import RunMeta, new_run_id
 from harness.scenario import FaultKind, FaultSpec, Scenario, dump_resolved
@@ -116,12 +117,18 @@ def _exercise(
 ) -> None:
     """Workload and nemesis together on one clock, probes throughout, then heal and read back."""
     from harness.cluster import StatusProbe
+    from harness.cluster.componentprobe import ComponentProbe
 
+    components: dict[str, str] = dict(getattr(cluster.info, "components", None) or {})
     with (
         JsonlWriter(run_dir.history) as history,
         JsonlWriter(run_dir.faults) as timeline,
         JsonlWriter(run_dir.status) as status,
+        contextlib.ExitStack() as stack,
     ):
+        samples = (
+            stack.enter_context(JsonlWriter(components_path(run_dir.root))) if components else None
+        )
         # Setting up the nemesis touches every member (firewall hooks): do it before the run
         # clock starts, so a fault planned at 4 s strikes 4 s into the workload.
         ctx = make_context(
@@ -134,6 +141,11 @@ def _exercise(
         start_ns = time.monotonic_ns()
         ctx = replace(ctx, start_ns=start_ns)
         probe = StatusProbe(cluster, status, start_ns, interval_s=0.2).start()
+        component_probe = (
+            ComponentProbe(components, samples, start_ns, interval_s=0.25).start()
+            if samples is not None
+            else None
+        )
         try:
             # The workload may run past its duration while late heals finish (see below).
             spec = replace(
@@ -146,6 +158,8 @@ def _exercise(
             workload.final_read()
         finally:
             probe.stop()
+            if component_probe is not None:
+                component_probe.stop()
             ctx.firewall.close()  # retire its start hook: a reused cluster outlives this run
 
 

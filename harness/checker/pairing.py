@@ -20,7 +20,7 @@ from typing import Any
 from harness.history import Op, OpType
 
 # Records that are observations made by a client, logged as a single ``ok`` line.
-EVENT_FS = frozenset({"watch-event"})
+EVENT_FS = frozenset({"watch-event", "k8s-event"})  # k8s-event: the controller layer (C4)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

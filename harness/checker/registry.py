@@ -23,6 +23,7 @@ from typing import Any
 
 from harness.checker import availability as availability_mod
 from harness.checker import convergence, election, lostwrites, recovery, votes, watch
+from harness.checker.controllers import CONTROLLER_APPLIES, CONTROLLER_CHECKS
 from harness.checker.lean import lean_well_formed, read_paired
 from harness.checker.linearizable import LinearizabilityOptions, check_linearizable
 from harness.checker.models import KV, REGISTER, FailCas
@@ -97,6 +98,11 @@ for _spec in (
     CheckerSpec(name="watch", check=watch.watch, applies=watch.applies),
     CheckerSpec(name="election", check=election.election, applies=election.applies),
     CheckerSpec(name="vote_persistence", check=votes.votes, applies=votes.applies),
+    # The controller layer (issue 16): only runs whose cluster had components.
+    *(
+        CheckerSpec(name=name, check=check, applies=CONTROLLER_APPLIES[name])
+        for name, check in CONTROLLER_CHECKS.items()
+    ),
 ):
     register_checker(_spec)
 

@@ -39,7 +39,8 @@ ACKNOWLEDGED = "acknowledged write"
 
 
 def applies(run: RunData) -> bool:
-    return bool(run.expect.get("watch_ordered")) or bool(run.paired.events)
+    watched = any(e.f == "watch-event" for e in run.paired.events)  # not the k8s-event ops
+    return bool(run.expect.get("watch_ordered")) or watched
 
 
 def resource_version(value: Any) -> int | None:

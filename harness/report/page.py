@@ -22,6 +22,7 @@ import jinja2
 
 from harness.checker.pairing import pair_calls
 from harness.history import RunDir, cut_short
+from harness.report.controllers import controller_section
 from harness.report.lanes import counterexample_lanes
 from harness.report.load import RunFiles, load_run_files
 from harness.report.series import (
@@ -52,6 +53,22 @@ GUARANTEES = {
     "election": "At most one leader per Raft term, as far as the status samples show.",
     "vote_persistence": "A restarted store member still holds the term and vote it had "
     "(Raft's persistent state), as far as the status samples show.",
+    "leader_exclusive": "No component wrote while another identity held a valid Lease "
+    "(judged on each write's fencing annotation and the Lease history).",
+    "lease_integrity": "Each Lease's versions form one chain, leaseTransitions grows by one per "
+    "change of holder, and a leader that lost its Lease stops writing within the renew deadline.",
+    "failover": "A component leader's loss is followed by the next holder's first action "
+    "within the bound derived from the configured lease timings.",
+    "replicas_converge": "After the last heal every Deployment and ReplicaSet has exactly "
+    "spec.replicas Running, Ready pods on Ready nodes within the limit.",
+    "no_overshoot": "Never more than replicas (+ maxSurge) live pods of one owner at once.",
+    "binding": "No pod bound twice or moved, none bound to a node that was not Ready or "
+    "lacked room.",
+    "node_failure": "A node whose heartbeats stop goes NotReady within grace + ε (never below "
+    "it), its pods are evicted after the timeout and run elsewhere.",
+    "no_overcommit": "The requests of Running pods never exceed a node's allocatable.",
+    "reference_end_state": "The workload's objects end as in a fault-free reference run of the "
+    "same seed (names, uids and timestamps aside).",
 }
 
 
@@ -198,6 +215,7 @@ def build_context(files: RunFiles) -> dict[str, Any]:
     lin = checks_raw.get("linearizable")
     counterexample = counterexample_lanes(lin, calls) if isinstance(lin, dict) else None
     checks = _checks(verdicts)
+    controllers = controller_section(files, windows, end_ns)
     overall = str((verdicts or {}).get("overall") or _combine(checks))
     headline = next((c for c in checks if c["verdict"] != "valid"), None)
     data = {
@@ -242,6 +260,7 @@ def build_context(files: RunFiles) -> dict[str, Any]:
         "leaders": lanes["changes"][:MAX_LEADER_ROWS],
         "leaders_more": max(0, len(lanes["changes"]) - MAX_LEADER_ROWS),
         "counterexample": counterexample,
+        "controllers": controllers,
         "calls_total": len(calls),
         "points": {k: points[k] for k in ("binned", "total", "drawn")},
         "max_points": MAX_POINTS,

@@ -31,6 +31,14 @@ MIX_OPS: dict[str, tuple[str, ...]] = {
     WorkloadKind.OBJECTS: ("create", "update", "delete", "get", "list"),
     WorkloadKind.SET: (),  # fixed shape: unique adds, then one final read
     WorkloadKind.WATCH: (),  # fixed shape: writers plus watchers
+    WorkloadKind.DEPLOYMENTS: (
+        "scale-deployment",
+        "roll-deployment",
+        "delete-pod",
+        "create-pod",
+        "delete-deployment",
+        "delete-bare-pod",
+    ),
 }
 # Workloads that can talk to the store directly (the others need the apiserver's API).
 THROUGH_STORE = (WorkloadKind.REGISTER.value, WorkloadKind.SET.value)
@@ -185,7 +193,9 @@ WORKLOAD = FieldSpec(
             choices=tuple(k.value for k in WorkloadKind),
             default="register",
             doc="register: read/write/cas/delete on keys; objects: Kubernetes-style CRUD; "
-            "set: unique creates then a final read; watch: watchers across failover.",
+            "set: unique creates then a final read; watch: watchers across failover; "
+            "deployments: Deployments and pods through the controller layer (needs "
+            "cluster.controller_managers, schedulers and nodes).",
         ),
         FieldSpec(
             name="clients",

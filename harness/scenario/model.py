@@ -21,6 +21,7 @@ class WorkloadKind(enum.StrEnum):
     OBJECTS = "objects"  # Kubernetes-style create / update(resourceVersion) / delete / get / list
     SET = "set"  # unique creates, then a final read after healing
     WATCH = "watch"  # watchers following a resource across apiserver failover
+    DEPLOYMENTS = "deployments"  # Deployments and bare pods, every controller-layer change watched
 
 
 class FaultKind(enum.StrEnum):

@@ -1,8 +1,8 @@
 """Clients and generators: drive the cluster over HTTP and record every op to the history.
 
 In a nutshell: ``make_workload(spec, info, history, start_ns, seed)`` builds the workload the
-scenario names (register, objects, set, watch). ``run(stop)`` blocks, runs its own event loop
-until ``spec.duration_s`` passes or ``stop`` is set and returns a ``WorkloadResult``;
+scenario names (register, objects, set, watch, deployments). ``run(stop)`` blocks, runs its own
+event loop until ``spec.duration_s`` passes or ``stop`` is set and returns a ``WorkloadResult``;
 ``final_read()`` reads back what the checkers need after healing; ``checkers`` names them.
 Outcomes follow ``harness.workload.outcome`` (connect failure → fail, unknown → info);
 ``harness.workload.adequacy`` says whether the run did enough before and around its faults.
@@ -21,6 +21,7 @@ from harness.history import JsonlWriter
 from harness.scenario.model import WorkloadKind, WorkloadSpec
 from harness.workload.adequacy import Adequacy, FaultWindow, Thresholds, assess
 from harness.workload.base import ClientWorkload, WorkloadResult
+from harness.workload.deployments import DeploymentsWorkload
 from harness.workload.objects import ObjectsWorkload
 from harness.workload.outcome import Effect, Outcome, classify_exception, classify_status
 from harness.workload.register import RegisterWorkload
@@ -42,6 +43,7 @@ _KINDS: dict[WorkloadKind, type[ClientWorkload]] = {
     WorkloadKind.OBJECTS: ObjectsWorkload,
     WorkloadKind.SET: SetWorkload,
     WorkloadKind.WATCH: WatchWorkload,
+    WorkloadKind.DEPLOYMENTS: DeploymentsWorkload,
 }
 
 
@@ -65,6 +67,7 @@ def make_workload(
 __all__ = [
     "Adequacy",
     "ClientWorkload",
+    "DeploymentsWorkload",
     "Effect",
     "FaultWindow",
     "ObjectsWorkload",

@@ -4,7 +4,7 @@ In a nutshell: pure functions ``RunData → CheckResult`` over the ``k8s-event``
 run's history.jsonl, its faults.jsonl, components.jsonl and run.json's
 ``controlplane_timings``; each is three-valued and puts the evidence a report shows in its
 details. ``CONTROLLER_CHECKS`` maps each name to its function and ``CONTROLLER_APPLIES`` to
-when it applies (the coordinator registers both in ``harness.checker.registry``):
+when it applies (both registered in ``harness.checker.registry``):
 
     from harness.checker.controllers import CONTROLLER_CHECKS
     result = CONTROLLER_CHECKS["leader_exclusive"](load_run(RunDir(path)))
@@ -40,6 +40,7 @@ from harness.checker.controllers import (
 from harness.checker.controllers.context import has_k8s_events
 from harness.checker.rundata import RunData
 from harness.checker.verdict import CheckResult
+from harness.history.k8s import COMPONENTS_FILE
 
 Check = Callable[[RunData], CheckResult]
 
@@ -56,9 +57,33 @@ CONTROLLER_CHECKS: dict[str, Check] = {
 }
 
 
+COMPONENT_COUNTS = ("controller_managers", "schedulers", "nodes")
+
+
+def has_components(run: RunData) -> bool:
+    """The run's cluster had controller-layer members: run.json's ``cluster`` counts (C5), its
+    ``controlplane_timings``, or a ``components.jsonl`` beside the history."""
+    cluster = run.meta.get("cluster")
+    if isinstance(cluster, dict):
+        for name in COMPONENT_COUNTS:
+            count = cluster.get(name)
+            if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+                return True
+    if run.meta.get("controlplane_timings"):
+        return True
+    root = run.source if run.source.is_dir() else run.source.parent
+    path = root / COMPONENTS_FILE
+    return path.is_file() and path.stat().st_size > 0
+
+
 def applies(run: RunData) -> bool:
-    """A run whose history holds watch events of the controller layer."""
-    return not run.bare and has_k8s_events(run)
+    """A run of the ``deployments`` workload (which needs the controller layer), or a run whose
+    cluster had components and whose history holds their objects' watch events."""
+    if run.bare:
+        return False
+    if run.workload_kind == "deployments":
+        return True
+    return has_components(run) and has_k8s_events(run)
 
 
 def _reference_applies(run: RunData) -> bool:
@@ -70,4 +95,4 @@ CONTROLLER_APPLIES: dict[str, Callable[[RunData], bool]] = {
     for name in CONTROLLER_CHECKS
 }
 
-__all__ = ["CONTROLLER_APPLIES", "CONTROLLER_CHECKS", "applies"]
+__all__ = ["CONTROLLER_APPLIES", "CONTROLLER_CHECKS", "applies", "has_components"]
