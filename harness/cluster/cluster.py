@@ -206,6 +206,14 @@ class DockerCluster:
     def apiserver_nodes(self) -> list[Node]:
         return [n for n in self._nodes.values() if n.role is Role.APISERVER]
 
+    def component_nodes(self, role: Role) -> list[Node]:
+        return [n for n in self._nodes.values() if n.role is role]
+
+    def lease_holder(self, component: str) -> str | None:
+        from harness.cluster.components import read_lease_holder
+
+        return read_lease_holder(self.info, component)
+
     def add_start_hook(self, hook: StartHook) -> None:
         self._hooks.append(hook)
 

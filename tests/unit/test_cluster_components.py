@@ -1,0 +1,151 @@
+"""The controller layer's cluster model (contract C5): names, addresses, links, env, leases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+
+import pytest
+
+from harness.cluster.components import (
+    component_links,
+    component_members,
+    component_names,
+    holder_of,
+    lease_member,
+)
+from harness.cluster.links import plan_links
+from harness.cluster.model import ClusterInfo, ClusterSpec, ControlPlaneTimings, Role
+from harness.cluster.subnet import SubnetPlan
+
+PLAN = SubnetPlan(subnet=ipaddress.IPv4Network("10.201.7.0/24"))
+SPEC = ClusterSpec(apiservers=2, controller_managers=2, schedulers=2, nodes=3)
+
+
+def test_defaults_have_no_components() -> None:
+    spec = ClusterSpec()
+    assert (spec.controller_managers, spec.schedulers, spec.nodes) == (0, 0, 0)
+    assert not spec.has_components
+    assert component_names(spec) == []
+    assert component_links(spec, PLAN) == []
+
+
+def test_role_values_and_member_names() -> None:
+    assert Role.CONTROLLER_MANAGER.value == "controller-manager"
+    assert Role.SCHEDULER.value == "scheduler"
+    assert Role.KUBELET.value == "node"
+    names = [n for _, _, n in component_names(SPEC)]
+    assert names == [
+        "controller-manager-1",
+        "controller-manager-2",
+        "scheduler-1",
+        "scheduler-2",
+        "node-1",
+        "node-2",
+        "node-3",
+    ]
+
+
+def test_timings_env_and_json() -> None:
+    t = ControlPlaneTimings()
+    env = t.to_env()
+    assert env["LE_LEASE_DURATION_S"] == "4"
+    assert env["LE_RETRY_PERIOD_S"] == "0.5"
+    assert env["POD_EVICTION_TIMEOUT_S"] == "6"
+    assert len(env) == 8
+    js = t.to_json()
+    assert js["le_renew_deadline_s"] == 3.0
+    assert js["node_monitor_grace_s"] == 4.0
+    assert set(js) == {k.lower() for k in env}
+
+
+def test_links_one_per_member_and_apiserver_with_unique_ports() -> None:
+    links = component_links(SPEC, PLAN)
+    assert len(links) == 7 * 2
+    by_name = {k.name: k for k in links}
+    link = by_name["scheduler-1-api-2"]
+    assert (link.source, link.target) == ("scheduler-1", "api-2")
+    assert link.upstream == "10.201.7.32:6443"
+    assert by_name["node-3-api-1"].source == "node-3"
+    all_links = links + plan_links(PLAN, apiservers=2, store_members=3)
+    ports = [k.listen for k in all_links]
+    assert len(set(ports)) == len(ports)
+    # the largest cluster still has unique ports and addresses
+    big = ClusterSpec(apiservers=5, controller_managers=3, schedulers=3, nodes=10)
+    big_ports = [k.listen for k in component_links(big, PLAN)]
+    assert len(set(big_ports)) == len(big_ports) == 16 * 5
+    ips = [m.ip for m in component_members(big, PLAN, "t", None)]
+    assert len(set(ips)) == len(ips)
+
+
+def test_members_carry_c3_env() -> None:
+    members = {m.name: m for m in component_members(SPEC, PLAN, "tok", None)}
+    node = members["node-2"]
+    assert node.role is Role.KUBELET
+    assert node.command == ["python", "-m", "controlplane.kubelet"]
+    assert node.env["CP_NAME"] == "node-2"
+    assert node.env["CP_API_URLS"].split(",") == [
+        f"http://10.201.7.2:{k.listen.rpartition(':')[2]}"
+        for k in component_links(SPEC, PLAN)
+        if k.source == "node-2"
+    ]
+    assert node.env["CP_API_TOKEN"] == "tok"
+    assert node.env["CP_STATUS_PORT"] == "10257"
+    assert node.env["NODE_MONITOR_GRACE_S"] == "4"
+    cm = members["controller-manager-1"]
+    assert cm.command == ["python", "-m", "controlplane.controllermanager"]
+    bugged = component_members(
+        ClusterSpec(schedulers=1, bugs=("bind-without-check",)), PLAN, "t", None
+    )
+    assert bugged[0].env["CHAOSPLANE_BUGS"] == "bind-without-check"
+
+
+def _lease(identity: str, renew: dt.datetime, duration: int = 4) -> dict[str, object]:
+    return {
+        "spec": {
+            "holderIdentity": identity,
+            "renewTime": renew.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "leaseDurationSeconds": duration,
+        }
+    }
+
+
+def test_holder_of_valid_expired_and_empty() -> None:
+    now = dt.datetime(2026, 12, 3, 12, 0, 0, tzinfo=dt.UTC)
+    fresh = _lease("controller-manager-2_1a2b3c4d", now - dt.timedelta(seconds=1))
+    assert holder_of(fresh, now) == "controller-manager-2"
+    stale = _lease("controller-manager-2_1a2b3c4d", now - dt.timedelta(seconds=5))
+    assert holder_of(stale, now) is None
+    assert holder_of(_lease("", now), now) is None
+    assert holder_of({}, now) is None
+    assert lease_member("scheduler-1_ab") == "scheduler-1"
+
+
+def test_info_json_has_components_and_timings() -> None:
+    info = ClusterInfo(
+        run_id="r", network="n", subnet="s", store={}, apiservers={}, apiservers_direct={},
+        toxiproxy="t", api_token="a",
+        components={"node-1": "http://10.201.7.61:10257"},
+        controlplane_timings=ControlPlaneTimings().to_json(),
+    )  # fmt: skip
+    out = info.to_json()
+    assert out["components"] == {"node-1": "http://10.201.7.61:10257"}
+    assert out["controlplane_timings"]["le_lease_duration_s"] == 4.0
+    empty = ClusterInfo(
+        run_id="r", network="n", subnet="s", store={}, apiservers={}, apiservers_direct={},
+        toxiproxy="t", api_token="a",
+    )  # fmt: skip
+    assert empty.to_json()["components"] == {}
+    assert empty.to_json()["controlplane_timings"] == {}
+
+
+def test_lease_holder_rejects_unknown_component() -> None:
+    from harness.cluster.components import read_lease
+    from harness.errors import ClusterError
+
+    info = ClusterInfo(
+        run_id="r", network="n", subnet="s", store={}, apiservers={}, apiservers_direct={},
+        toxiproxy="t", api_token="a",
+    )  # fmt: skip
+    with pytest.raises(ClusterError, match="no lease"):
+        read_lease(info, "node")
