@@ -35,7 +35,6 @@ from harness.report import render_run_report
 from harness.scenario.model import WorkloadKind, WorkloadSpec
 from harness.workload import make_workload
 
-
 RUN_S = 14.0
 KILL_AT_S = 5.0
 
