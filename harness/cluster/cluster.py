@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from harness.cluster import labels as L
 from harness.cluster import tcenv
+from harness.cluster.components import component_links, component_members, component_names
+from harness.cluster.controllers import read_lease_holder, wait_components_ready
 from harness.cluster.kubeconfig import kubeconfig, state_dir, write_kubeconfig
 from harness.cluster.leader import agreed_leader
 from harness.cluster.links import PROXY_API_PORT, plan_links, populate
@@ -43,6 +45,7 @@ from harness.cluster.members import (
     store_members,
 )
 from harness.cluster.model import (
+    COMPONENT_ROLES,
     ClusterHandle,
     ClusterInfo,
     ClusterSpec,
@@ -121,7 +124,7 @@ class DockerCluster:
             )
             links = plan_links(
                 plan, apiservers=self.spec.apiservers, store_members=self.spec.store_members
-            )
+            ) + component_links(self.spec, plan)
             # Every container starts at once (Python start-up in the containers is the slow
             # part); the links are made as soon as the proxy answers. Apiservers retry the
             # store until their links exist, and /readyz says when they got through.
@@ -132,6 +135,7 @@ class DockerCluster:
                     + [
                         (m, images.app)
                         for m in apiserver_members(self.spec, plan, self._token, self._pki)
+                        + component_members(self.spec, plan, self._token, self._pki)
                     ]
                 )
             with phase("proxy ready"):
@@ -146,6 +150,11 @@ class DockerCluster:
                 self.wait_leader_elected(self.spec.ready_timeout_s)
             with phase("apiservers ready"):
                 self._wait_apiservers_ready()
+            if self.spec.has_components:  # a lease holder per elected component, nodes Ready
+                with phase("controllers ready"):
+                    wait_components_ready(
+                        self.spec, self.info, self._component_nodes(), self.spec.ready_timeout_s
+                    )
         except BaseException:
             self.teardown()
             raise
@@ -207,11 +216,9 @@ class DockerCluster:
         return [n for n in self._nodes.values() if n.role is Role.APISERVER]
 
     def component_nodes(self, role: Role) -> list[Node]:
-        return [n for n in self._nodes.values() if n.role is role]
+        return [n for n in self._component_nodes() if n.role is role]
 
     def lease_holder(self, component: str) -> str | None:
-        from harness.cluster.components import read_lease_holder
-
         return read_lease_holder(self.info, component)
 
     def add_start_hook(self, hook: StartHook) -> None:
@@ -262,6 +269,12 @@ class DockerCluster:
         )
 
     # -- internals ------------------------------------------------------------------------
+
+    def _component_nodes(self) -> list[ContainerNode]:
+        """Controller-layer members in C5 order: controller-managers, schedulers, nodes."""
+        order = {name: k for k, (_, _, name) in enumerate(component_names(self.spec))}
+        members = [n for n in self._nodes.values() if n.role in COMPONENT_ROLES]
+        return sorted(members, key=lambda n: order.get(n.name, len(order)))
 
     def _store_container_nodes(self) -> list[ContainerNode]:
         return [n for n in self._nodes.values() if n.role is Role.STORE]
@@ -375,6 +388,10 @@ class DockerCluster:
             api_token=self._token,
             links=list(links),
             ca_pem=self._pki.ca_pem if self._pki is not None else "",
+            components={n.name: n.base_url for n in self._component_nodes()},
+            controlplane_timings=(
+                self.spec.controlplane_timings.to_json() if self.spec.has_components else {}
+            ),
         )
 
     def save_logs(self) -> None:

@@ -7,13 +7,8 @@ import ipaddress
 
 import pytest
 
-from harness.cluster.components import (
-    component_links,
-    component_members,
-    component_names,
-    holder_of,
-    lease_member,
-)
+from harness.cluster.components import component_links, component_members, component_names
+from harness.cluster.controllers import holder_of, lease_member, node_ready, read_lease_holder
 from harness.cluster.links import plan_links
 from harness.cluster.model import ClusterInfo, ClusterSpec, ControlPlaneTimings, Role
 from harness.cluster.subnet import SubnetPlan
@@ -140,7 +135,6 @@ def test_info_json_has_components_and_timings() -> None:
 
 
 def test_lease_holder_rejects_unknown_component() -> None:
-    from harness.cluster.components import read_lease
     from harness.errors import ClusterError
 
     info = ClusterInfo(
@@ -148,4 +142,19 @@ def test_lease_holder_rejects_unknown_component() -> None:
         toxiproxy="t", api_token="a",
     )  # fmt: skip
     with pytest.raises(ClusterError, match="no lease"):
-        read_lease(info, "node")
+        read_lease_holder(info, "node")
+
+
+def test_node_ready_reads_the_ready_condition() -> None:
+    nodes = {
+        "items": [
+            {"metadata": {"name": "node-1"}, "status": {"conditions": [
+                {"type": "MemoryPressure", "status": "False"},
+                {"type": "Ready", "status": "True"}]}},
+            {"metadata": {"name": "node-2"}, "status": {"conditions": [
+                {"type": "Ready", "status": "Unknown"}]}},
+            {"metadata": {"name": "node-3"}, "status": {}},
+        ]
+    }  # fmt: skip
+    assert node_ready(nodes) == {"node-1": "True", "node-2": "Unknown", "node-3": "absent"}
+    assert node_ready(None) == {}
