@@ -17,6 +17,7 @@ import asyncio
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -95,7 +96,8 @@ def run_component(
     stop = threading.Event()
 
     async def get_status(request: web.Request) -> web.Response:
-        return web.json_response(status())
+        # "now": this process's wall clock, so a clock-skew fault can prove it took effect.
+        return web.json_response({**status(), "now": time.time()})
 
     async def healthz(request: web.Request) -> web.Response:
         return web.Response(text="ok")

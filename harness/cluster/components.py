@@ -13,6 +13,7 @@ controllers.py. Addresses: ``controller-manager-i`` .40+i,
 
 from __future__ import annotations
 
+from harness.cluster.faketime import FAKETIME_ENV
 from harness.cluster.links import API_PORT
 from harness.cluster.members import MemberSpec
 from harness.cluster.model import ClusterSpec, Link, Role
@@ -83,6 +84,7 @@ def component_members(
         "CP_STATUS_PORT": str(STATUS_PORT),
         "CHAOSPLANE_BUGS": ",".join(spec.bugs),
         "PYTHONUNBUFFERED": "1",
+        **FAKETIME_ENV,  # the clock-skew fault's hook (harness/cluster/faketime.py)
         **spec.controlplane_timings.to_env(),
     }
     members: list[MemberSpec] = []

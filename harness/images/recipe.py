@@ -49,7 +49,8 @@ class BaseRecipe:
     suite: str = "bookworm"
     variant: str = "minbase"
     mirror: str = "http://deb.debian.org/debian"
-    packages: tuple[str, ...] = ("python3", "iproute2", "iptables", "procps")
+    # libfaketime: the clock-skew fault (LD_PRELOAD + FAKETIME_TIMESTAMP_FILE, no privileges).
+    packages: tuple[str, ...] = ("python3", "iproute2", "iptables", "procps", "libfaketime")
     trim_globs: tuple[str, ...] = TRIM_GLOBS
     # Bumped by hand when the build procedure changes in a way the fields above do not show.
     version: int = 1

@@ -11,7 +11,14 @@ leader-loss (``leader``), rolling-restart (``rolling``). Grudges are pure (``gru
     fired = run_schedule(scenario.faults, ctx, threading.Event())
 """
 
-from harness.nemesis import leader, link, partition, process, rolling  # noqa: F401  (registers)
+from harness.nemesis import (  # noqa: F401  (registers)
+    components,
+    leader,
+    link,
+    partition,
+    process,
+    rolling,
+)
 from harness.nemesis.base import (
     Evidence,
     Fault,

@@ -1,5 +1,9 @@
 """``leader-loss``: find the store leader, take it out, and prove a new leader took over.
 
+With ``component: controller-manager | scheduler`` the leader is the member holding that
+component's Lease (``ClusterHandle.lease_holder``), isolation takes its links to the
+apiservers down, and the proof is another member holding the Lease.
+
 In a nutshell: each strike asks the cluster who leads (``cluster.leader()``: the member a
 majority names), notes its term, then kills, pauses or isolates it (``params.action``), and waits
 for a *different* leader with a *higher* term. ``params.repeat: N`` strikes each new leader in
@@ -21,11 +25,13 @@ from typing import Any
 from harness.errors import FaultError
 from harness.nemesis import grudge as g
 from harness.nemesis.base import Evidence, FaultContext, Injection
+from harness.nemesis.components import set_links
 from harness.nemesis.registry import register
-from harness.nemesis.targets import members_of, status_term
+from harness.nemesis.targets import members_of, status_term, wait_lease_holder
 from harness.scenario.model import FaultKind, FaultSpec
 
 ACTIONS = ("kill", "pause", "isolate")
+COMPONENTS = ("store", "controller-manager", "scheduler")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +78,13 @@ class LeaderLossFault:
         self.interval_s = float(params.get("interval_s", 5.0))
         self.duration_s = spec.duration_s  # of the last strike; None: until a new leader
         self.elect_timeout_s = float(params.get("elect_timeout_s", 15.0))
+        # store: the Raft leader; controller-manager / scheduler: the holder of its Lease.
+        self.component = str(params.get("component") or "store")
+        if self.component not in COMPONENTS:
+            raise FaultError(
+                f"leader-loss: params.component: got {self.component!r}; expected one of "
+                f"{COMPONENTS}"
+            )
         self.replay: list[str] | None = (
             [str(m) for m in params["replay"]["members"]] if "replay" in params else None
         )
@@ -97,6 +110,8 @@ class LeaderLossFault:
             node.kill()
         elif self.action == "pause":
             node.pause()
+        elif self.component != "store":  # a component reaches the API only through its links
+            set_links(ctx, member, enabled=False)
         else:
             stores = members_of(ctx.cluster, node.role)
             ctx.firewall.set(self.fault_id, g.isolate(stores, member))
@@ -113,14 +128,24 @@ class LeaderLossFault:
         elif self.action == "pause":
             if node.is_paused():
                 node.unpause()
+        elif self.component != "store":
+            set_links(ctx, member, enabled=True)
         else:
             ctx.firewall.clear(self.fault_id)
+
+    def _leader_now(self, ctx: FaultContext) -> str | None:
+        if self.component == "store":
+            return ctx.cluster.leader()
+        return ctx.cluster.lease_holder(self.component)
+
+    def _term(self, ctx: FaultContext, member: str | None) -> int | None:
+        return status_term(ctx.cluster, member) if member and self.component == "store" else None
 
     def _wait_new_leader(self, ctx: FaultContext, old: str) -> tuple[str | None, float]:
         started = time.monotonic()
         deadline = started + self.elect_timeout_s
         while time.monotonic() < deadline and not self.stop.is_set():
-            leader = ctx.cluster.leader()
+            leader = self._leader_now(ctx)
             if leader is not None and leader != old:
                 return leader, time.monotonic() - started
             time.sleep(0.1)
@@ -131,6 +156,8 @@ class LeaderLossFault:
     def _next_leader(self, ctx: FaultContext, i: int) -> str | None:
         if self.replay is not None:
             return self.replay[i] if i < len(self.replay) else None
+        if self.component != "store":
+            return wait_lease_holder(ctx.cluster, self.component, self.elect_timeout_s)
         return ctx.cluster.leader() or ctx.cluster.wait_leader_elected(self.elect_timeout_s)
 
     def inject(self, ctx: FaultContext) -> Injection:
@@ -146,11 +173,11 @@ class LeaderLossFault:
             leader = self._next_leader(ctx, i)
             if leader is None:
                 break
-            term = status_term(ctx.cluster, leader)
+            term = self._term(ctx, leader)
             struck_at = time.monotonic()
             self._strike(ctx, leader)
             new_leader, after_s = self._wait_new_leader(ctx, leader)
-            new_term = status_term(ctx.cluster, new_leader) if new_leader else None
+            new_term = self._term(ctx, new_leader)
             self.strikes.append(
                 Strike(
                     leader=leader,
@@ -168,7 +195,11 @@ class LeaderLossFault:
         return Injection(
             targets=struck,
             resolved={"members": struck},
-            detail={"action": self.action, "strikes": [s.to_json() for s in self.strikes]},
+            detail={
+                "action": self.action,
+                "component": self.component,
+                "strikes": [s.to_json() for s in self.strikes],
+            },
         )
 
     def verify(self, ctx: FaultContext) -> Evidence:

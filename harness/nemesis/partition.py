@@ -19,7 +19,8 @@ from typing import Any
 from harness.cluster.model import Role
 from harness.errors import FaultError
 from harness.nemesis import grudge as g
-from harness.nemesis.base import Evidence, FaultContext, Injection
+from harness.nemesis.base import Evidence, Fault, FaultContext, Injection
+from harness.nemesis.components import ComponentIsolation, is_component
 from harness.nemesis.iptables import ProbeResult
 from harness.nemesis.registry import register
 from harness.nemesis.targets import member_port, members_of
@@ -92,7 +93,6 @@ class _NetFault:
         ctx.firewall.clear(self.fault_id)
 
 
-@register(FaultKind.PARTITION)
 class PartitionFault(_NetFault):
     kind = FaultKind.PARTITION.value
 
@@ -171,3 +171,12 @@ class LossFault(_NetFault):
             if len(lossy) < want:
                 failures.append(f"{receiver} has {len(lossy)} loss rule(s), expected {want}")
         return Evidence(ok=not failures, evidence=evidence, reason="; ".join(failures))
+
+
+@register(FaultKind.PARTITION)
+def make_partition(spec: FaultSpec, *, fault_id: int, rng: random.Random) -> Fault:
+    """``isolate:<component member>`` cuts its links (``components.py``); the rest: iptables."""
+    target = (spec.target or "").removeprefix("isolate:")
+    if (spec.target or "").startswith("isolate:") and is_component(target):
+        return ComponentIsolation(spec, fault_id=fault_id, rng=rng)
+    return PartitionFault(spec, fault_id=fault_id, rng=rng)

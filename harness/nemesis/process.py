@@ -21,6 +21,7 @@ from typing import Any
 from harness.cluster.model import ClusterHandle, Role
 from harness.cluster.tls import client_context
 from harness.nemesis.base import Evidence, FaultContext, Injection
+from harness.nemesis.components import status_of
 from harness.nemesis.registry import register
 from harness.nemesis.targets import resolve_members
 from harness.scenario.model import FaultKind, FaultSpec
@@ -34,6 +35,8 @@ def answers(cluster: ClusterHandle, member: str, timeout_s: float = 0.5) -> bool
     """
     if cluster.node(member).role == Role.STORE:
         return cluster.status(member, timeout_s=timeout_s) is not None
+    if member in cluster.info.components:  # the controller layer: its C3 /status server
+        return status_of(cluster, member, timeout_s) is not None
     url = cluster.info.apiservers_direct.get(member)
     if url is None:
         return False

@@ -12,12 +12,25 @@ from __future__ import annotations
 
 import fnmatch
 import random
+import time
 from typing import Any
 
 from harness.cluster.model import ClusterHandle, Role
 from harness.errors import FaultError
 
-MEMBER_TARGETS = ("<member name>", "store-leader", "random-store", "random-apiserver")
+MEMBER_TARGETS = (
+    "<member name>",
+    "store-leader",
+    "random-store",
+    "random-apiserver",
+    "controller-manager-leader",
+    "scheduler-leader",
+    "random-node",
+)
+# ``<component>-leader``: the member holding that component's Lease (C5 ``lease_holder``).
+LEASE_TARGETS = {"controller-manager-leader": "controller-manager", "scheduler-leader": "scheduler"}
+HOLDER_WAIT_S = 10.0
+LEASE_NAMES = {"controller-manager": "kube-controller-manager", "scheduler": "kube-scheduler"}
 
 
 def members_of(cluster: ClusterHandle, role: Role) -> list[str]:
@@ -36,6 +49,13 @@ def resolve_members(target: str | None, cluster: ClusterHandle, rng: random.Rand
         return [rng.choice(members_of(cluster, Role.STORE))]
     if target == "random-apiserver":
         return [rng.choice(members_of(cluster, Role.APISERVER))]
+    if target in LEASE_TARGETS:
+        return [wait_lease_holder(cluster, LEASE_TARGETS[target], HOLDER_WAIT_S)]
+    if target == "random-node":
+        nodes = members_of(cluster, Role.KUBELET)
+        if not nodes:
+            raise FaultError("target random-node: the cluster has no nodes (cluster.nodes is 0)")
+        return [rng.choice(nodes)]
     known = {n.name for n in cluster.nodes()}
     names = [t.strip() for t in target.split(",") if t.strip()]
     unknown = [n for n in names if n not in known]
@@ -45,6 +65,22 @@ def resolve_members(target: str | None, cluster: ClusterHandle, rng: random.Rand
             f"{', '.join(MEMBER_TARGETS[1:])} or a member of {sorted(known)}"
         )
     return names
+
+
+def wait_lease_holder(cluster: ClusterHandle, component: str, timeout_s: float) -> str:
+    """The member holding ``component``'s Lease, waiting up to ``timeout_s`` for one."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        holder = cluster.lease_holder(component)
+        if holder is not None:
+            return holder
+        if time.monotonic() >= deadline:
+            lease = LEASE_NAMES.get(component, component)
+            raise FaultError(
+                f"target {component}-leader: no member held Lease kube-system/{lease} within "
+                f"{timeout_s:g} s (is cluster.{component.replace('-', '_')}s ≥ 1?)"
+            )
+        time.sleep(0.2)
 
 
 def resolve_links(target: str | None, cluster: ClusterHandle) -> list[str]:

@@ -19,8 +19,12 @@ from harness.scenario.model import FaultKind
 
 F = FieldType
 
-MEMBER_PATTERN = r"(store-[1-7]|api-[1-5])"
-PROCESS_TARGETS = ("store-leader", "random-store", "random-apiserver")
+MEMBER_PATTERN = r"(store-[1-7]|api-[1-5]|controller-manager-[1-3]|scheduler-[1-3]|node-([1-9]|10))"
+# The controller layer's (issue 16): the member holding each leader-election Lease right now,
+# and a node drawn from the fault's seeded RNG.
+COMPONENT_TARGETS = ("controller-manager-leader", "scheduler-leader", "random-node")
+PROCESS_TARGETS = ("store-leader", "random-store", "random-apiserver", *COMPONENT_TARGETS)
+LEADER_COMPONENTS = ("store", "controller-manager", "scheduler")
 PARTITION_MODES = ("isolate-leader", "halves", "majority-minority", "bridge", "ring")
 # The fewest store members for which each partition separates anyone (harness.nemesis.grudge).
 PARTITION_MIN_MEMBERS = {
@@ -240,7 +244,7 @@ FAULT_KINDS: dict[FaultKind, FaultKindSpec] = {
             value=_choice(
                 FaultKind.LEADER_LOSS,
                 LEADER_LOSS_ACTIONS,
-                "How the current store leader is taken out.",
+                "How the current leader is taken out.",
             ),
             target=TargetKind.CHOICE,
             value_is="action",
@@ -264,8 +268,18 @@ FAULT_KINDS: dict[FaultKind, FaultKindSpec] = {
                     default="5s",
                     doc="Time between two strikes.",
                 ),
+                FieldSpec(
+                    name="component",
+                    type=F.CHOICE,
+                    choices=LEADER_COMPONENTS,
+                    default="store",
+                    doc="Whose leader: the store's Raft leader, or the member holding the "
+                    "controller-manager's / scheduler's Lease (isolate = all its links to the "
+                    "apiservers down).",
+                ),
             ),
-            doc="Find the store leader through the status probe, then kill, pause or isolate it.",
+            doc="Find the leader (store: the status probe; a component: its Lease), then kill, "
+            "pause or isolate it.",
         ),
         FaultKindSpec(
             kind=FaultKind.TOXIC,
@@ -340,6 +354,40 @@ FAULT_KINDS: dict[FaultKind, FaultKindSpec] = {
                 _SCOPE,
             ),
             doc="Random packet loss between members, with iptables in their network namespaces.",
+        ),
+        FaultKindSpec(
+            kind=FaultKind.CLOCK_SKEW,
+            value=_target(
+                FaultKind.CLOCK_SKEW,
+                "A controller-layer member (controller-manager-<i>, scheduler-<i>, node-<i>), or "
+                + " | ".join(COMPONENT_TARGETS),
+                f"^({'|'.join(COMPONENT_TARGETS)}|{MEMBER_PATTERN})$",
+            ),
+            target=TargetKind.PROCESS,
+            value_is="target",
+            duration=DurationUse.REQUIRED,
+            duration_doc="required: the clock is set right after it",
+            params=(
+                FieldSpec(
+                    name="offset_s",
+                    type=F.NUMBER,
+                    minimum=-86_400,
+                    maximum=86_400,
+                    default=0,
+                    doc="Seconds added to the member's wall clock (negative: behind).",
+                ),
+                FieldSpec(
+                    name="rate",
+                    type=F.NUMBER,
+                    minimum=0,
+                    maximum=100,
+                    exclusive_minimum=True,
+                    default=1,
+                    doc="Clock speed (drift): 1 = real time, 1.5 = 50 % fast (libfaketime's x).",
+                ),
+            ),
+            doc="Skew a member's wall clock with libfaketime (no privileges); proved by the "
+            "`now` its /status reports.",
         ),
     )
 }

@@ -24,6 +24,11 @@ BUG_ZOO = (
     "no-step-down",
     "forget-vote",
     "watch-gap",
+    "no-renew-deadline",
+    "lease-clock",
+    "no-expectations",
+    "eviction-before-grace",
+    "bind-without-check",
 )
 # Op names a workload's ``mix`` may weight, per workload kind (Jepsen's ``f`` values, DESIGN §5).
 MIX_OPS: dict[str, tuple[str, ...]] = {

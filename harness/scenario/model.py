@@ -29,11 +29,12 @@ class FaultKind(enum.StrEnum):
     PARTITION = "partition"
     KILL = "kill"  # target: member name | store-leader | random-store | random-apiserver
     PAUSE = "pause"  # target as for kill
-    LEADER_LOSS = "leader-loss"  # params: action kill|pause|isolate, repeat, interval_s
+    LEADER_LOSS = "leader-loss"  # params: action kill|pause|isolate, component, repeat, interval_s
     TOXIC = "toxic"  # target: link name or glob; params: type, attributes, stream, toxicity
     LINK_DOWN = "link-down"  # target: link name or glob
     ROLLING_RESTART = "rolling-restart"  # target: apiservers | store; params: interval_s
     LOSS = "loss"  # random packet loss (iptables statistic); params: probability
+    CLOCK_SKEW = "clock-skew"  # target: a component member or leader; params: offset_s, rate
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness.scenario.faultkinds import (
+    COMPONENT_TARGETS,
     FAULT_KINDS,
     PARTITION_MIN_MEMBERS,
     PARTITION_MODES,
@@ -34,11 +35,42 @@ def members(values: dict[str, Any]) -> tuple[list[str], list[str]]:
     return stores, apis
 
 
+COMPONENT_COUNTS = {
+    "controller-manager": "controller_managers",
+    "scheduler": "schedulers",
+    "node": "nodes",
+}  # member prefix → cluster field (contract C5)
+
+
+def components(values: dict[str, Any]) -> list[str]:
+    """The controller-layer members of the cluster (``controller-manager-1``, …, ``node-3``)."""
+    cluster = values["cluster"]
+    return [
+        f"{prefix}-{i}"
+        for prefix, field_name in COMPONENT_COUNTS.items()
+        for i in range(1, int(cluster.get(field_name) or 0) + 1)
+    ]
+
+
+def component_targets(values: dict[str, Any]) -> list[str]:
+    """The leader / random targets this cluster can resolve."""
+    cluster = values["cluster"]
+    out = []
+    if cluster.get("controller_managers"):
+        out.append("controller-manager-leader")
+    if cluster.get("schedulers"):
+        out.append("scheduler-leader")
+    if cluster.get("nodes"):
+        out.append("random-node")
+    return out
+
+
 def link_names(values: dict[str, Any]) -> list[str]:
     """Links as ``harness.cluster.model`` names them."""
     stores, apis = members(values)
     client = [f"client-{api}" for api in apis]
-    return client + [f"{api}-{store}" for api in apis for store in stores]
+    own = [f"{m}-{api}" for m in components(values) for api in apis]
+    return client + [f"{api}-{store}" for api in apis for store in stores] + own
 
 
 def check_semantics(
@@ -90,6 +122,17 @@ def _check_workload(values: dict[str, Any], problems: Problems) -> None:
             expected="value_size > 0 only with kind: register and through: store",
             fix="write value_size: 0, or kind: register with through: store",
         )
+    if kind_ok and workload["kind"] == "deployments":
+        cluster = values["cluster"]
+        lacking = [f for f in COMPONENT_COUNTS.values() if not cluster.get(f)]
+        if lacking and not problems.bad_under(("cluster",)):
+            problems.add(
+                ("workload", "kind"),
+                workload["kind"],
+                expected="kind: deployments only on a cluster with a controller layer "
+                f"(cluster.{', cluster.'.join(lacking)} is 0)",
+                fix="write e.g. cluster: {controller_managers: 2, schedulers: 2, nodes: 3}",
+            )
     if kind_ok and not problems.bad_under(("workload", "mix")):
         ops = MIX_OPS[workload["kind"]]
         for op in workload["mix"]:
@@ -109,10 +152,29 @@ def _check_target(values: dict[str, Any], fault: FaultSpec, path: Path, problems
     spec = FAULT_KINDS[fault.kind]
     stores, apis = members(values)
     where = (*path, fault.kind.value)
-    if spec.target is TargetKind.PROCESS:
-        _check_process(fault.target or "", where, stores, apis, problems)
+    if fault.kind is FaultKind.CLOCK_SKEW:
+        _check_skew(values, fault.target or "", where, problems)
+    elif spec.target is TargetKind.PROCESS:
+        own = components(values)
+        _check_process(
+            fault.target or "",
+            where,
+            stores,
+            [*apis, *own],
+            problems,
+            targets=(*STORE_TARGETS, *component_targets(values)),
+        )
     elif spec.target in (TargetKind.PARTITION, TargetKind.LOSS):
-        _check_grudge(fault, where, stores, apis, problems)
+        own = components(values)
+        if (
+            fault.kind is FaultKind.PARTITION
+            and (fault.target or "").removeprefix("isolate:") in own
+        ):
+            pass  # a component is isolated by taking its links to the apiservers down
+        else:
+            _check_grudge(fault, where, stores, apis, problems)
+    if fault.kind is FaultKind.LEADER_LOSS:
+        _check_leader_component(values, fault, where, problems)
     if fault.kind is FaultKind.LINK_DOWN:
         _check_link(values, fault.target, where, problems)
     elif fault.kind is FaultKind.TOXIC:
@@ -120,15 +182,56 @@ def _check_target(values: dict[str, Any], fault: FaultSpec, path: Path, problems
 
 
 def _counts(stores: list[str], apis: list[str]) -> str:
-    return f"cluster.store.members is {len(stores)}, cluster.apiservers is {len(apis)}"
+    served = [a for a in apis if a.startswith("api-")]  # components may ride along in ``apis``
+    text = f"cluster.store.members is {len(stores)}, cluster.apiservers is {len(served)}"
+    return text + (f", components {len(apis) - len(served)}" if len(apis) > len(served) else "")
+
+
+STORE_TARGETS = tuple(t for t in PROCESS_TARGETS if t not in COMPONENT_TARGETS)
+
+
+def _check_skew(values: dict[str, Any], target: str, where: Path, problems: Problems) -> None:
+    valid = [*component_targets(values), *components(values)]
+    if target in valid:
+        return
+    problems.add(
+        where,
+        target,
+        expected="a controller-layer member of this cluster or a leader/random target "
+        "(clock skew runs libfaketime in the component containers)",
+        fix=f"{did_you_mean(target, valid)}valid targets: {one_of(valid)}"
+        if valid
+        else "add cluster.controller_managers / schedulers / nodes",
+    )
+
+
+def _check_leader_component(
+    values: dict[str, Any], fault: FaultSpec, where: Path, problems: Problems
+) -> None:
+    component = str(fault.params.get("component") or "store")
+    field_name = COMPONENT_COUNTS.get(component)
+    if field_name is None or values["cluster"].get(field_name):
+        return
+    problems.add(
+        (*where[:-1], "component"),
+        component,
+        expected=f"component: {component} only with cluster.{field_name} ≥ 1",
+        fix=f"set cluster.{field_name}: 2, or component: store",
+    )
 
 
 def _check_process(
-    target: str, where: Path, stores: list[str], apis: list[str], problems: Problems
+    target: str,
+    where: Path,
+    stores: list[str],
+    apis: list[str],
+    problems: Problems,
+    *,
+    targets: Sequence[str] = PROCESS_TARGETS,
 ) -> None:
-    if target in PROCESS_TARGETS:
+    if target in targets:
         return
-    valid = [*stores, *apis, *PROCESS_TARGETS]
+    valid = [*stores, *apis, *targets]
     names = [name.strip() for name in target.split(",")]
     unknown = [name for name in names if name not in (*stores, *apis)]
     repeated = sorted({name for name in names if names.count(name) > 1})
@@ -144,7 +247,7 @@ def _check_process(
             where,
             target,
             expected=f"a member of this cluster ({_counts(stores, apis)}), a comma list of "
-            f"members, or {one_of(PROCESS_TARGETS)}",
+            f"members, or {one_of(targets)}",
             fix=f"{did_you_mean(unknown[0] if unknown else target, valid)}valid targets: "
             f"{one_of(valid)}",
         )
