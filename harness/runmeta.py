@@ -70,6 +70,7 @@ class RunMeta:
     image_tags: dict[str, str] = field(default_factory=dict)
     cluster_run_id: str | None = None
     adequacy: dict[str, Any] | None = None
+    controlplane_timings: dict[str, float] | None = None  # C4; None: no controller layer
     duration_s: float | None = None
     finished_at: float | None = None
     error: str | None = None
@@ -93,6 +94,15 @@ class RunMeta:
                 "store_members": scenario.cluster.store_members,
                 "apiservers": scenario.cluster.apiservers,
                 "bugs": list(scenario.cluster.bugs),
+                **(
+                    {
+                        "controller_managers": scenario.cluster.controller_managers,
+                        "schedulers": scenario.cluster.schedulers,
+                        "nodes": scenario.cluster.nodes,
+                    }
+                    if scenario.cluster.has_components
+                    else {}
+                ),
             },
             workload={
                 "kind": str(w.kind),
