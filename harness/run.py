@@ -154,6 +154,8 @@ def _exercise(
             workload = make_workload(spec, cluster.info, history, start_ns, seed)
             nemesis = NemesisThread(faults, ctx)
             _workload_with_nemesis(workload, nemesis, scenario.workload.duration_s, run_dir, seed)
+            if component_probe is not None:  # its samples end with the workload's watchers
+                component_probe.stop()
             _wait_converged(cluster, scenario.expect.converged_within_s or 10.0)
             workload.final_read()
         finally:

@@ -182,3 +182,30 @@ def test_a_stalled_lease_watcher_fakes_no_heartbeat_gap(tmp_path: Path) -> None:
     result = CONTROLLER_CHECKS["node_failure"](b.save(tmp_path, timings=TIMINGS))
     assert result.verdict is Verdict.VALID, result
     assert result.details["gaps_over_grace"] == 0
+
+
+def all_nodes_stall(*, one_resumes_at: float | None = None) -> K8sHistory:
+    """Every node stops heartbeating from 5 s to 14 s (the control plane itself stalled); with
+    ``one_resumes_at`` node-1 resumes early, so node-2's silence is its own from then on."""
+    b = K8sHistory()
+    b.at(0).node("node-1", cpu="4")
+    b.node("node-2", cpu="4")
+    t = 0.0
+    while t <= 20.0:
+        if t <= 5.0 or t >= 14.0 or (one_resumes_at is not None and t >= one_resumes_at):
+            b.at(t).heartbeat("node-1")
+        if t <= 5.0 or t >= 14.0:
+            b.at(t).heartbeat("node-2")
+        t += 1.0
+    return b
+
+
+def test_a_full_disruption_marks_nothing_and_is_valid(tmp_path: Path) -> None:
+    result = CONTROLLER_CHECKS["node_failure"](all_nodes_stall().save(tmp_path, timings=TIMINGS))
+    assert result.verdict is Verdict.VALID, result
+    assert result.details["full_disruption_gaps"] == 2
+
+
+def test_a_node_silent_after_the_others_recover_must_be_marked(tmp_path: Path) -> None:
+    verdict, rules = check(all_nodes_stall(one_resumes_at=8.0), tmp_path)
+    assert verdict is Verdict.INVALID and rules == ["not-ready-late"]

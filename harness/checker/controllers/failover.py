@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from harness.checker.controllers.context import Context, context, seconds
+from harness.checker.controllers.context import Context, context, outage_ns, seconds
 from harness.checker.controllers.leaders import (
     COMPONENT_LEASES,
     SCHEDULER,
@@ -111,12 +111,24 @@ def _one(ctx: Context, lease: str, old: Term, new: Term, writes: list[Write]) ->
         "work_due_at_s": None if due is None else seconds(due),
     }
     item["failover_s"] = seconds((first.time if first is not None else new.start_time) - loss)
+    # While the API accepted no write at all (a store election), no candidate could take over.
+    outage = outage_ns(ctx, loss, loss + bound_ns)
+    if outage:
+        item["api_outage_s"] = seconds(outage)
+        bound_ns += outage
+        item["bound_s"] = round(bound_ns / NS_PER_S, 3)
     if new.start_time - loss > bound_ns:
         item["problem"] = f"takeover {item['takeover_s']} s after the loss > {item['bound_s']} s"
         return item
     if due is None:
         return item  # nothing to do: the takeover is all there is to judge
-    deadline = max(loss + bound_ns, due + slack_ns)
+    deadline = _acting_deadline(
+        ctx,
+        member_of(new.holder),
+        max(loss + bound_ns, due + slack_ns),
+        slack_ns,
+        first.time if first is not None else None,
+    )
     if first is None:
         if ctx.end_time > deadline:
             item["problem"] = f"work due at {item['work_due_at_s']} s and no action by the end"
@@ -126,6 +138,28 @@ def _one(ctx: Context, lease: str, old: Term, new: Term, writes: list[Write]) ->
             f"{seconds(deadline - loss)} s"
         )
     return item
+
+
+def _acting_deadline(
+    ctx: Context, member: str, deadline: int, slack_ns: int, acted: int | None
+) -> int:
+    """Push the action deadline past spans in which the new holder's ``/status`` said it was
+    not acting (it had stopped at its renew deadline and not yet renewed): it could not act
+    then. Without samples of the member the deadline stands."""
+    samples = [c for c in ctx.components if c.member == member]
+    if not samples:
+        return deadline
+    for c in samples:
+        if c.time >= deadline or (acted is not None and c.time >= acted):
+            break
+        if not (c.reachable and c.leader):
+            back = next(
+                (d.time for d in samples if d.time > c.time and d.reachable and d.leader), None
+            )
+            if back is None:
+                return max(deadline, ctx.end_time + 1)  # never acting again: nothing due
+            deadline = max(deadline, back + slack_ns)
+    return deadline
 
 
 def _work_due(ctx: Context, component: str, since: int) -> int | None:

@@ -23,9 +23,10 @@ how much was judged). A watch gap on leases or nodes leaves the span it covers u
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
-from harness.checker.controllers.context import Context, context, seconds
+from harness.checker.controllers.context import Context, context, outage_ns, seconds
 from harness.checker.controllers.model import (
     Version,
     controller_uid,
@@ -64,18 +65,30 @@ def judge(ctx: Context) -> CheckResult:
     problems: list[dict[str, Any]] = []
     counts = {"gaps_over_grace": 0, "not_ready_changes": 0, "evictions": 0, "returns": 0}
     not_ready_since: dict[str, list[tuple[int, int | None]]] = {}  # node → [(from, to)]
+    renewed = {
+        lease.rsplit("/", 1)[1]: [v.time for v in h.chain(lease) if not v.deleted]
+        for lease in leases
+    }
+    spans = _acting_spans(ctx)
     for lease in leases:
         node = lease.rsplit("/", 1)[1]
-        renewals = [v.time for v in h.chain(lease) if not v.deleted]
+        renewals = renewed[node]
         changes = _ready_changes(h.chain(event_key(K8sResource.NODES, None, node)))
         not_ready_since[node] = _spans(changes)
         # rule 1: long gaps must be noticed
         for start, stop in zip(renewals, [*renewals[1:], ctx.end_time], strict=False):
             if stop - start <= late_bound or any(start < g < start + late_bound for g in gap_times):
                 continue
+            # The controller's clock for this node starts at the last renewal, or when a new
+            # leader took over (it measures the grace from its own first observation).
+            due = _due(start, late_bound, stop, node, renewed, spans, _ns(t.node_monitor_grace_s))
+            if due is None:
+                counts["full_disruption_gaps"] = counts.get("full_disruption_gaps", 0) + 1
+                continue
+            due += outage_ns(ctx, start, due)  # while the API took no write, no one could mark
             counts["gaps_over_grace"] += 1
             went = next((c for c, ready in changes if not ready and start < c), None)
-            if went is None or went > start + late_bound:
+            if went is None or went > due:
                 problems.append(
                     {
                         "node": node,
@@ -141,6 +154,65 @@ def judge(ctx: Context) -> CheckResult:
         f"{counts['evictions']} eviction(s) after the timeout",
         **details,
     )
+
+
+def _acting_spans(ctx: Context) -> list[tuple[int, int]]:
+    """When a node lifecycle controller was acting: the spans in which a controller-manager's
+    ``/status`` said it led (components.jsonl), each starting a fresh grace (a new term starts
+    with fresh informers). Without samples: one span per term of the Lease's holders."""
+    end = ctx.end_time + 1
+    samples = [c for c in ctx.components if c.member.startswith("controller-manager-")]
+    if samples:
+        spans: list[tuple[int, int]] = []
+        since: dict[str, int] = {}
+        for c in samples:
+            acting = c.reachable and c.leader
+            if acting and c.member not in since:
+                since[c.member] = c.time
+            elif not acting and c.member in since:
+                spans.append((since.pop(c.member), c.time))
+        spans += [(t, end) for t in since.values()]
+        return sorted(spans)
+    key = event_key(K8sResource.LEASES, "kube-system", "kube-controller-manager")
+    starts: list[int] = []
+    holder: Any = None
+    for v in ctx.objects.chain(key):
+        spec = v.obj.get("spec") if isinstance(v.obj.get("spec"), dict) else {}
+        now = (spec or {}).get("holderIdentity")
+        if now and now != holder:
+            starts.append(v.time)
+        holder = now
+    if not starts:
+        return [(0, end)]  # no Lease recorded: assume one controller acting throughout
+    return list(itertools.pairwise([*starts, end]))
+
+
+def _due(
+    start: int,
+    late_bound: int,
+    stop: int,
+    node: str,
+    renewed: dict[str, list[int]],
+    spans: list[tuple[int, int]],
+    grace: int,
+) -> int | None:
+    """When the node controller must have marked ``node`` not Ready during this gap, or None
+    when it never had to: no controller-manager acted for a whole grace within the gap, or
+    every node's heartbeat was stale at once meanwhile (full disruption: the controller
+    assumes the control plane is cut off and marks nothing)."""
+    step = max(1, late_bound // 8)
+    for a, b in spans:
+        t0 = max(start, a) + late_bound  # a new term measures the grace from its own start
+        t = t0
+        while t < min(b, stop):
+            others_fresh = any(
+                any(t - grace < r <= t for r in times) for n, times in renewed.items() if n != node
+            )
+            if others_fresh or len(renewed) == 1:
+                # Past a full disruption the grace has long run out: one monitor pass (+ ε).
+                return t if t == t0 else t + late_bound - grace
+            t += step
+    return None
 
 
 def _ready_changes(chain: list[Version]) -> list[tuple[int, bool]]:

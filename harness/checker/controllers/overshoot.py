@@ -52,9 +52,11 @@ def judge(ctx: Context) -> CheckResult:
             continue
         if v.resource is K8sResource.REPLICASETS:
             history = limits.setdefault(v.key, [])
-            changed = not history or history[-1][1] != replicas(v.obj)
+            # Only a scale-up is a decision to add pods: scaling an RS down while another is
+            # still over (a scale-down mid-rollout) removes pods and cannot overshoot.
+            grew = replicas(v.obj) > (history[-1][1] if history else 0)
             history.append((v.time, replicas(v.obj)))
-            if changed and not v.listed:
+            if grew and not v.listed:
                 problem = _sum_over(ctx, v.key, state, limits, v.time, v.rv)
                 if problem is not None:
                     over.append(problem)
