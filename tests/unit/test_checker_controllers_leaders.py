@@ -138,7 +138,7 @@ def test_a_slow_takeover_is_invalid_against_the_runs_lease_timings(tmp_path: Pat
     result = CONTROLLER_CHECKS["failover"](run)
     assert result.verdict is Verdict.INVALID, result
     fo = result.details["failovers"][0]
-    assert fo["bound_s"] == 7.2  # 4 s lease + 2 × 1.2 × 0.5 s retries + 2 s to act
+    assert fo["bound_s"] == 8.2  # 4 s lease + 2 × 1.2 × 0.5 s retries + 3 s to act
     assert "takeover 11.8 s" in fo["problem"]
     # with a 12 s lease (in the Lease record and the run's timings) the same takeover passes
     again = failover_history(takeover_s=15.0, duration=12).save(
