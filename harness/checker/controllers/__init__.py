@@ -37,7 +37,7 @@ from harness.checker.controllers import (
     overshoot,
     reference,
 )
-from harness.checker.controllers.context import has_k8s_events
+from harness.checker.controllers.context import context, has_k8s_events
 from harness.checker.rundata import RunData
 from harness.checker.verdict import CheckResult
 from harness.history.k8s import COMPONENTS_FILE
@@ -90,8 +90,28 @@ def _reference_applies(run: RunData) -> bool:
     return applies(run) and reference.applies(run)
 
 
+LEADER_MEMBERS = ("controller-manager-", "scheduler-")
+
+
+def _failover_applies(run: RunData) -> bool:
+    """A run that struck a leader-elected member (faults.jsonl targets), or in which a
+    component Lease changed holder anyway: otherwise there is no failover to time, and a
+    run about nodes or rollouts should not read unknown for it."""
+    if not applies(run):
+        return False
+    if any(t.startswith(LEADER_MEMBERS) for f in run.faults for t in f.targets):
+        return True
+    return bool(failover.holder_changes(context(run)))
+
+
 CONTROLLER_APPLIES: dict[str, Callable[[RunData], bool]] = {
-    name: (_reference_applies if name == "reference_end_state" else applies)
+    name: (
+        _reference_applies
+        if name == "reference_end_state"
+        else _failover_applies
+        if name == "failover"
+        else applies
+    )
     for name in CONTROLLER_CHECKS
 }
 

@@ -48,6 +48,18 @@ def bound_s(ctx: Context, term: Term | None) -> float:
     return duration + 2 * JITTER * t.le_retry_period_s + ctx.tolerances.action_slack_s
 
 
+def holder_changes(ctx: Context) -> list[tuple[str, Term, Term]]:
+    """Every change of holder of a component Lease: (lease, old term, new term)."""
+    h = ctx.objects
+    terms = lease_terms(h, [k for k in h.keys(K8sResource.LEASES) if k in COMPONENT_LEASES])
+    return [
+        (lease, old, new)
+        for lease, ts in terms.items()
+        for old, new in itertools.pairwise([t for t in ts if t.holder])
+        if old.holder != new.holder
+    ]
+
+
 def judge(ctx: Context) -> CheckResult:
     h = ctx.objects
     terms = lease_terms(h, [k for k in h.keys(K8sResource.LEASES) if k in COMPONENT_LEASES])
