@@ -19,6 +19,9 @@ under ``--out`` without running anything, so batches run at different times add 
 
     .venv/bin/python benchmarks/catch_rates.py --runs 10 --controls 3 --parallel 2
     .venv/bin/python benchmarks/catch_rates.py --tally --out reports/catch-rates
+    .venv/bin/python benchmarks/catch_rates.py --bugs controllers --runs 20 --controls 5
+
+``--bugs controllers`` names the five bugs of the controller layer (``CONTROLLER_BUGS``).
 """
 
 from __future__ import annotations
@@ -50,7 +53,20 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "forget-vote": ("vote_persistence", "election", "linearizable", "converged"),
     "cas-without-check": ("linearizable",),
     "watch-gap": ("watch",),
+    # The controller layer (issue 16).
+    "no-renew-deadline": ("leader_exclusive", "lease_integrity"),
+    "lease-clock": ("leader_exclusive",),
+    "no-expectations": ("no_overshoot",),
+    "eviction-before-grace": ("node_failure",),
+    "bind-without-check": ("binding",),
 }
+CONTROLLER_BUGS = (
+    "no-renew-deadline",
+    "lease-clock",
+    "no-expectations",
+    "eviction-before-grace",
+    "bind-without-check",
+)
 
 
 def main() -> int:
@@ -67,6 +83,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     bugs = [b.strip() for b in args.bugs.split(",") if b.strip()]
+    if "controllers" in bugs:
+        bugs = [b for b in bugs if b != "controllers"] + list(CONTROLLER_BUGS)
     unknown = sorted(set(bugs) - set(EXPECTED))
     if unknown:
         parser.error(f"--bugs: unknown {', '.join(unknown)}; known: {', '.join(EXPECTED)}")
