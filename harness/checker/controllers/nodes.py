@@ -23,6 +23,7 @@ how much was judged). A watch gap on leases or nodes leaves the span it covers u
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from typing import Any
 
@@ -65,10 +66,7 @@ def judge(ctx: Context) -> CheckResult:
     problems: list[dict[str, Any]] = []
     counts = {"gaps_over_grace": 0, "not_ready_changes": 0, "evictions": 0, "returns": 0}
     not_ready_since: dict[str, list[tuple[int, int | None]]] = {}  # node → [(from, to)]
-    renewed = {
-        lease.rsplit("/", 1)[1]: [v.time for v in h.chain(lease) if not v.deleted]
-        for lease in leases
-    }
+    renewed = _renewals(ctx, leases)
     spans = _acting_spans(ctx)
     for lease in leases:
         node = lease.rsplit("/", 1)[1]
@@ -104,7 +102,13 @@ def judge(ctx: Context) -> CheckResult:
                 continue
             counts["not_ready_changes"] += 1
             before = [r for r in renewals if r <= at]
-            if before and at - before[-1] < early_bound:
+            # The decision may predate its write by the decision lag: early only if the node
+            # heartbeated within the grace throughout that lag (no gap the controller saw).
+            window = [r for r in before if r >= at - ctx.lag_ns - early_bound]
+            points = [*window, at]
+            widest = max((b - a for a, b in itertools.pairwise(points)), default=0)
+            covered = bool(window) and window[0] <= at - ctx.lag_ns
+            if before and covered and widest < early_bound:
                 problems.append(
                     {
                         "node": node,
@@ -154,6 +158,35 @@ def judge(ctx: Context) -> CheckResult:
         f"{counts['evictions']} eviction(s) after the timeout",
         **details,
     )
+
+
+def _wall_ns(text: Any) -> int | None:
+    try:
+        stamp = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return int(stamp.timestamp() * NS_PER_S)
+
+
+def _renewals(ctx: Context, leases: list[str]) -> dict[str, list[int]]:
+    """Each node's heartbeats on the run clock. The watchers may see a renewal seconds late on
+    a loaded machine, so each is timed by the kubelet's own ``renewTime`` mapped onto the run
+    clock (offset: the smallest observed-minus-written over all heartbeats, i.e. the fastest
+    delivery), never later than it was observed."""
+    versions = [v for lease in leases for v in ctx.objects.chain(lease) if not v.deleted]
+    written = {id(v): _wall_ns((v.obj.get("spec") or {}).get("renewTime")) for v in versions}
+    deltas = [v.time - w for v in versions if (w := written[id(v)]) is not None]
+    offset = min(deltas) if deltas else None
+    out: dict[str, list[int]] = {}
+    for lease in leases:
+        times = []
+        for v in ctx.objects.chain(lease):
+            if v.deleted:
+                continue
+            w = written[id(v)]
+            times.append(v.time if w is None or offset is None else min(v.time, w + offset))
+        out[lease.rsplit("/", 1)[1]] = sorted(times)
+    return out
 
 
 def _acting_spans(ctx: Context) -> list[tuple[int, int]]:
