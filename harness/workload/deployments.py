@@ -221,7 +221,7 @@ class DeploymentsWorkload(ClientWorkload):
     def __init__(
         self,
         *args: Any,
-        drain_s: float = 10.0,  # the controllers settle the last ops: replicas_converge needs it
+        drain_s: float = 15.0,  # the controllers settle the last ops: replicas_converge needs it
         bare_pods: int = BARE_PODS,
         max_replicas: int = MAX_REPLICAS,
         **kwargs: Any,

@@ -24,6 +24,7 @@ when it applies (both registered in ``harness.checker.registry``):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from harness.checker.controllers import (
@@ -90,7 +91,7 @@ def _reference_applies(run: RunData) -> bool:
     return applies(run) and reference.applies(run)
 
 
-LEADER_MEMBERS = ("controller-manager-", "scheduler-")
+LEADER_MEMBER = re.compile(r"^(controller-manager|scheduler)-\d+$")  # a member, not a link
 
 
 def _failover_applies(run: RunData) -> bool:
@@ -99,7 +100,7 @@ def _failover_applies(run: RunData) -> bool:
     run about nodes or rollouts should not read unknown for it."""
     if not applies(run):
         return False
-    if any(t.startswith(LEADER_MEMBERS) for f in run.faults for t in f.targets):
+    if any(LEADER_MEMBER.match(t) for f in run.faults for t in f.targets):
         return True
     return bool(failover.holder_changes(context(run)))
 
