@@ -132,6 +132,8 @@ def test_info_json_has_components_and_timings() -> None:
     )  # fmt: skip
     assert empty.to_json()["components"] == {}
     assert empty.to_json()["controlplane_timings"] == {}
+    assert ClusterInfo.from_json(out) == info
+    assert ClusterInfo.from_json(empty.to_json()) == empty
 
 
 def test_lease_holder_rejects_unknown_component() -> None:
