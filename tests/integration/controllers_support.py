@@ -12,6 +12,7 @@ the record change) and a ``lease-clock`` candidate as expired. Holds no tests it
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from typing import Any
 
@@ -124,3 +125,45 @@ class SkewedHolder:
                 self.writes += 1
         except (httpx.HTTPError, ValueError):
             pass  # a lost round: the next one retries
+
+
+class PodAdds:
+    """Count the distinct pods of ``app`` ever created, from a watch of the test's own."""
+
+    def __init__(self, info: ClusterInfo, app: str) -> None:
+        self.info = info
+        self.app = app
+        self.uids: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pod-adds", daemon=True)
+
+    def __enter__(self) -> PodAdds:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        pods = "/api/v1/namespaces/default/pods"
+        selector = f"labelSelector=app%3D{self.app}"
+        with api_client(self.info) as http:
+            rv = str(http.get(f"{pods}?{selector}").json()["metadata"]["resourceVersion"])
+            while not self._stop.is_set():
+                url = f"{pods}?watch=1&{selector}&resourceVersion={rv}&timeoutSeconds=5"
+                try:
+                    with http.stream("GET", url, timeout=httpx.Timeout(10.0)) as r:
+                        for raw in r.iter_lines():
+                            if raw.strip():
+                                rv = self._event(json.loads(raw)) or rv
+                            if self._stop.is_set():
+                                return
+                except (httpx.HTTPError, ValueError):
+                    self._stop.wait(0.2)
+
+    def _event(self, event: dict[str, Any]) -> str | None:
+        meta = (event.get("object") or {}).get("metadata") or {}
+        if meta.get("uid") and event.get("type") in ("ADDED", "MODIFIED", "DELETED"):
+            self.uids.add(str(meta["uid"]))
+        return str(meta["resourceVersion"]) if meta.get("resourceVersion") else None
