@@ -23,6 +23,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -42,9 +43,14 @@ pytestmark = [
 UP_ARGS = ["--store", "3", "--apiservers", "2", "--controller-managers", "2"]
 UP_ARGS += ["--schedulers", "2", "--nodes", "3"]
 COMPONENTS = [
-    "controller-manager-1", "controller-manager-2", "scheduler-1", "scheduler-2",
-    "node-1", "node-2", "node-3",
-]  # fmt: skip
+    "controller-manager-1",
+    "controller-manager-2",
+    "scheduler-1",
+    "scheduler-2",
+    "node-1",
+    "node-2",
+    "node-3",
+]
 BOUND_S = 90.0  # a bound on a wait on 2 shared cores, not a speed goal
 
 
@@ -121,9 +127,12 @@ def up(images: ImageTags, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     kube_env["KUBECONFIG"] = info.kubeconfig
     try:
         yield Up(
-            info=info, kubeconfig=info.kubeconfig, env=kube_env, view=view,
+            info=info,
+            kubeconfig=info.kubeconfig,
+            env=kube_env,
+            view=view,
             docker=docker.from_env(),
-        )  # fmt: skip
+        )
     finally:
         view.close()
         down = chaosplane("down", info.run_id, "--log-dir", str(base / "logs"), env=env)
@@ -275,3 +284,33 @@ def test_a_paused_node_goes_not_ready_and_its_pods_run_elsewhere(up: Up) -> None
 def test_a_second_binding_is_refused(up: Up) -> None:
     """The control for bind-without-check: a bound pod cannot be bound again (409)."""
     assert bind_twice(up.info, "manual") == (201, 409)
+
+
+def test_a_scenario_with_controllers_records_timings_and_logs(
+    images: ImageTags, tmp_path: Path
+) -> None:
+    """``cluster: {controller_managers, schedulers, nodes}`` in a scenario starts the layer;
+    run.json records ``controlplane_timings`` and the members' logs land in ``logs/``."""
+    from harness.run import RunOptions, run_scenario
+    from harness.scenario import scenario_from_dict
+
+    scenario = scenario_from_dict(
+        {
+            "name": "controllers-smoke",
+            "cluster": {
+                "store": {"members": 1},
+                "apiservers": 1,
+                "controller_managers": 1,
+                "schedulers": 1,
+                "nodes": 1,
+            },
+            "workload": {"kind": "register", "clients": 1, "duration": "2s"},
+        }
+    )
+    outcome = run_scenario(scenario, RunOptions(reports_dir=tmp_path, render_report=False))
+    meta = json.loads((outcome.run_dir / "run.json").read_text(encoding="utf-8"))
+    assert meta["controlplane_timings"] == ControlPlaneTimings().to_json()
+    assert meta["cluster"]["nodes"] == 1
+    logs = outcome.run_dir / "logs"
+    for member in ("controller-manager-1", "scheduler-1", "node-1"):
+        assert "listening" in (logs / f"{member}.log").read_text(encoding="utf-8")
