@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -60,6 +61,21 @@ def _remove_container(container: Any) -> None:
         container.remove(force=True, v=True)
 
 
+def _remove_network(net: Any, attempts: int = 20, pause_s: float = 0.25) -> None:
+    """Remove ``net``; the daemon may still hold endpoints of containers just force-removed
+    ("has active endpoints", seen with 15 members), so retry for a few seconds."""
+    import docker.errors
+
+    for attempt in range(attempts):
+        try:
+            net.remove()
+            return
+        except docker.errors.APIError as exc:
+            if "active endpoints" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(pause_s)
+
+
 def remove_objects(client: Any, label: str) -> int:
     """Remove every container, network and volume carrying ``label``; returns how many."""
     import docker.errors
@@ -79,7 +95,7 @@ def remove_objects(client: Any, label: str) -> int:
                 # A container of another owner attached by hand would block the removal.
                 with contextlib.suppress(docker.errors.APIError):
                     net.disconnect(attached, force=True)
-            net.remove()
+            _remove_network(net)
     for vol in volumes:
         with contextlib.suppress(docker.errors.NotFound):
             vol.remove(force=True)
