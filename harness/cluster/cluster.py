@@ -33,11 +33,11 @@ from harness.cluster import labels as L
 from harness.cluster import tcenv
 from harness.cluster.components import component_links, component_members, component_names
 from harness.cluster.controllers import read_lease_holder, wait_components_ready
+from harness.cluster.info import make_info, save_member_logs
 from harness.cluster.kubeconfig import kubeconfig, state_dir, write_kubeconfig
 from harness.cluster.leader import agreed_leader
 from harness.cluster.links import PROXY_API_PORT, plan_links, populate
 from harness.cluster.members import (
-    PROXY_NAME,
     MemberSpec,
     apiserver_members,
     apiserver_names,
@@ -372,42 +372,19 @@ class DockerCluster:
         return write_kubeconfig(path, kubeconfig(self.info))
 
     def _make_info(self, links: list[Any]) -> ClusterInfo:
-        plan = self._require_plan()
-        ordered = sorted(self._nodes.values(), key=lambda n: (len(n.name), n.name))  # store-10 last
-        stores = {n.name: n.base_url for n in ordered if n.role is Role.STORE}
-        apis = {n.name: n.base_url for n in ordered if n.role is Role.APISERVER}
-        client_links = {link.target: link.listen for link in links if link.source == "client"}
-        return ClusterInfo(
-            run_id=self.run_id,
-            network=f"{self.run_id}-net",
-            subnet=str(plan.subnet),
-            store=stores,
-            apiservers={name: f"https://{client_links[name]}" for name in apis},
-            apiservers_direct=apis,  # https too: the nodes' probes carry the CA
-            toxiproxy=self._nodes[PROXY_NAME].base_url,
-            api_token=self._token,
-            links=list(links),
-            ca_pem=self._pki.ca_pem if self._pki is not None else "",
-            components={n.name: n.base_url for n in self._component_nodes()},
-            controlplane_timings=(
-                self.spec.controlplane_timings.to_json() if self.spec.has_components else {}
-            ),
-        )
+        return make_info(
+            self.spec, run_id=self.run_id, subnet=str(self._require_plan().subnet),
+            nodes=list(self._nodes.values()), components=self._component_nodes(), links=links,
+            token=self._token, ca_pem=self._pki.ca_pem if self._pki is not None else "",
+        )  # fmt: skip
 
     def save_logs(self) -> None:
         """Write every member's log (all incarnations) to ``spec.log_dir``, if set."""
         self._save_logs()
 
     def _save_logs(self) -> None:
-        if self.spec.log_dir is None:
-            return
-        self.spec.log_dir.mkdir(parents=True, exist_ok=True)
-        for node in list(self._nodes.values()):
-            try:
-                text = node.logs()
-            except Exception as exc:  # gone already: leave a note rather than nothing
-                text = f"<logs unavailable: {exc}>\n"
-            (self.spec.log_dir / f"{node.name}.log").write_text(text, encoding="utf-8")
+        if self.spec.log_dir is not None:
+            save_member_logs(list(self._nodes.values()), self.spec.log_dir)
 
 
 @contextmanager

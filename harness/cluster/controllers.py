@@ -18,13 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from harness.cluster.components import replicas
 from harness.cluster.model import ClusterInfo, ClusterSpec, Role
-from harness.cluster.node import ContainerNode, tail
+from harness.cluster.node import tail
 from harness.cluster.tls import client_context
 from harness.errors import ClusterError
 
@@ -33,6 +33,16 @@ LEASE_NAMESPACE = "kube-system"
 POLL_S = 0.2
 STATE_CHECK_S = 1.0
 LOG_TAIL_LINES = 12
+
+
+class Member(Protocol):
+    """What the wait reports on a component container (``ContainerNode`` has all of it)."""
+
+    name: str
+
+    def is_running(self) -> bool: ...
+    def state_summary(self) -> str: ...
+    def logs(self) -> str: ...
 
 
 class ApiReader:
@@ -141,7 +151,7 @@ def node_ready(node_list: dict[str, Any] | None) -> dict[str, str]:
 
 
 def wait_components_ready(
-    spec: ClusterSpec, info: ClusterInfo, members: Sequence[ContainerNode], timeout_s: float
+    spec: ClusterSpec, info: ClusterInfo, members: Sequence[Member], timeout_s: float
 ) -> dict[str, str]:
     """Wait for a lease holder of each elected component and every node Ready; the holders."""
     components = [c for c in LEASES if replicas(spec, Role(c)) > 0]
@@ -181,7 +191,7 @@ def _not_ready(
     wanted_nodes: list[str],
     ready: dict[str, str],
     last_error: str,
-    members: Sequence[ContainerNode],
+    members: Sequence[Member],
     timeout_s: float,
 ) -> str:
     awaited = [f"a holder of Lease {LEASE_NAMESPACE}/{LEASES[c]}" for c, h in holders.items()]

@@ -129,6 +129,13 @@ class ClusterInfo:
     components: dict[str, str] = field(default_factory=dict)  # member → its /status base URL
     controlplane_timings: dict[str, float] = field(default_factory=dict)  # {} without components
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ClusterInfo:
+        """The inverse of ``to_json`` (e.g. ``chaosplane up``'s output read back by a client)."""
+        names = [n for n in cls.__dataclass_fields__ if n != "links"]
+        links = [Link(**k) for k in data.get("links") or []]
+        return cls(**{n: data[n] for n in names if n in data}, links=links)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,

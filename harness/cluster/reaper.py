@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -60,6 +61,21 @@ def _remove_container(container: Any) -> None:
         container.remove(force=True, v=True)
 
 
+def _remove_network(net: Any, attempts: int = 20, pause_s: float = 0.25) -> None:
+    """Remove ``net``; the daemon may still hold endpoints of containers just force-removed
+    ("has active endpoints", seen with 15 members), so retry for a few seconds."""
+    import docker.errors
+
+    for attempt in range(attempts):
+        try:
+            net.remove()
+            return
+        except docker.errors.APIError as exc:
+            if "active endpoints" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(pause_s)
+
+
 def remove_objects(client: Any, label: str) -> int:
     """Remove every container, network and volume carrying ``label``; returns how many."""
     import docker.errors
@@ -80,10 +96,10 @@ def remove_objects(client: Any, label: str) -> int:
                 with contextlib.suppress(docker.errors.APIError):
                     net.disconnect(attached, force=True)
             try:
-                net.remove()
+                _remove_network(net)
             except docker.errors.APIError as exc:
-                # A ghost endpoint (the engine lists no container, yet refuses: "has active
-                # endpoints") must not fail a new run's start; the next reap tries again.
+                # Still refused after the retries: a ghost endpoint (the engine lists no
+                # container) must not fail a new run's start; the next reap tries again.
                 if "active endpoints" not in str(exc):
                     raise
     for vol in volumes:

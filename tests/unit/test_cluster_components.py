@@ -132,6 +132,8 @@ def test_info_json_has_components_and_timings() -> None:
     )  # fmt: skip
     assert empty.to_json()["components"] == {}
     assert empty.to_json()["controlplane_timings"] == {}
+    assert ClusterInfo.from_json(out) == info
+    assert ClusterInfo.from_json(empty.to_json()) == empty
 
 
 def test_lease_holder_rejects_unknown_component() -> None:
@@ -158,3 +160,36 @@ def test_node_ready_reads_the_ready_condition() -> None:
     }  # fmt: skip
     assert node_ready(nodes) == {"node-1": "True", "node-2": "Unknown", "node-3": "absent"}
     assert node_ready(None) == {}
+
+
+class Exited:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def is_running(self) -> bool:
+        return False
+
+    def state_summary(self) -> str:
+        return "status=exited running=False exit_code=2"
+
+    def logs(self) -> str:
+        return "scheduler-1: CP_API_URLS: unset or empty\n"
+
+
+def test_readiness_timeout_says_what_it_awaited_and_shows_the_container() -> None:
+    from harness.cluster.controllers import wait_components_ready
+    from harness.errors import ClusterError
+
+    info = ClusterInfo(
+        run_id="r", network="n", subnet="s", store={}, apiservers={},
+        apiservers_direct={"api-1": "http://127.0.0.1:9"}, toxiproxy="t", api_token="a",
+    )  # fmt: skip
+    spec = ClusterSpec(schedulers=1, nodes=1)
+    with pytest.raises(ClusterError) as err:
+        wait_components_ready(spec, info, [Exited("scheduler-1")], timeout_s=0.5)
+    text = str(err.value)
+    assert "a holder of Lease kube-system/kube-scheduler" in text
+    assert "Ready=True on node-1" in text
+    assert "scheduler-1: status=exited" in text
+    assert "CP_API_URLS: unset or empty" in text
+    assert "hint:" in text
