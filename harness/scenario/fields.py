@@ -43,6 +43,7 @@ MIX_OPS: dict[str, tuple[str, ...]] = {
         "create-pod",
         "delete-deployment",
         "delete-bare-pod",
+        "bind-pod",
     ),
 }
 # Workloads that can talk to the store directly (the others need the apiserver's API).

@@ -20,6 +20,7 @@ sequence of client ops in a faulty run and in its fault-free reference run
 | delete-deployment | ``{"name"}``                      |                      |
 | create-pod        | ``{"name", "image"}``             | ``resourceVersion``  |
 | delete-pod        | ``{"name", "pick"}`` (+ ``owner``)| ``pod`` (the one deleted) |
+| bind-pod          | ``{"name", "pick"}``              | ``node`` (bound to)  |
 
 A delete-pod of a Deployment's pod (key = the Deployment) deletes its ``pick``-th live pod in
 name order. Outcomes follow ``harness.workload.outcome``: connect failure → fail; timeout or
@@ -52,6 +53,9 @@ DEFAULT_MIX: dict[str, float] = {
     "create-pod": 0.1,
     "delete-deployment": 0.05,
     "delete-bare-pod": 0.05,
+    # A second binder (a custom scheduler racing the default one): POST a Binding of a bare
+    # pod to a node; the apiserver must answer 409 once the pod is bound. Off unless mixed in.
+    "bind-pod": 0.0,
 }
 MAX_REPLICAS = 5
 BARE_PODS = 2
@@ -156,7 +160,9 @@ class OpPlan:
         if f == "delete-pod":
             return _write(f, dep, {"name": dep, "owner": dep, "pick": self.rng.randrange(1000)})
         pod = self.rng.choice(self.bare_pods)
-        if f == "create-pod" or pod not in self.planned:
+        if f == "bind-pod" and pod in self.planned:
+            return _write(f, pod, {"name": pod, "pick": self.rng.randrange(1000)})
+        if f in ("create-pod", "bind-pod") or pod not in self.planned:
             self.planned.add(pod)
             return _write("create-pod", pod, {"name": pod, "image": image(1)})
         self.planned.discard(pod)
@@ -300,6 +306,21 @@ class DeploymentsWorkload(ClientWorkload):
             return _created(
                 await http.call("POST", pods_url(base), effect=Effect.WRITE, json=body), value
             )
+        if inv.f == "bind-pod":
+            nodes = sorted(m for m in self.info.components if m.startswith("node-"))
+            if not nodes:
+                return fail("no node to bind to (cluster.nodes is 0)", value)
+            node = nodes[int(value["pick"]) % len(nodes)]
+            binding = {
+                "apiVersion": "v1",
+                "kind": "Binding",
+                "metadata": {"name": name, "namespace": NAMESPACE},
+                "target": {"apiVersion": "v1", "kind": "Node", "name": node},
+            }
+            got = await http.call(
+                "POST", f"{pods_url(base, name)}/binding", effect=Effect.WRITE, json=binding
+            )
+            return _deleted(got, {**value, "node": node})
         if inv.f == "delete-pod":
             target = name
             if "owner" in value:

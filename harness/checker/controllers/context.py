@@ -39,6 +39,7 @@ CLIENT_FS = frozenset(
         "delete-deployment",
         "create-pod",
         "delete-pod",
+        "bind-pod",
     }
 )
 
