@@ -30,6 +30,8 @@ def test_shipped_scenario_faults_fire_take_effect_and_heal(path: Path) -> None:
         scenario = load_scenario(path)
     except Exception as exc:  # the loader's business, not the nemesis'
         pytest.skip(f"scenario does not load: {exc}")
+    if scenario.cluster.has_components:  # the fake cluster has no controller layer
+        pytest.skip("controller-layer faults: tests/integration/test_controller_faults.py")
     ctx, _, _, _ = fake_context(scenario.cluster.store_members, scenario.cluster.apiservers)
     specs = [compressed(f) for f in scenario.faults]
     fired = run_schedule(specs, ctx, threading.Event(), ScheduleOptions(status_timeout_s=0.1))
