@@ -51,6 +51,9 @@ class Tolerances:
     reschedule_within_s: float = 30.0
     # From taking the Lease (and acting) to a first write: seen 2.3 s on a loaded 2-core box.
     action_slack_s: float = 3.0
+    # A write checked against the renew deadline just before it is sent may land up to the
+    # components' request timeout later (controlplane.kubeclient: 3 s).
+    in_flight_s: float = 3.0
     # From a controller's decision to its write reaching the store: seconds on a loaded
     # machine (seen: a ReplicaSet's creations landing 2.6 s after its decision).
     decision_lag_s: float = 5.0

@@ -12,8 +12,10 @@ record rules (``tools/leaderelection/leaderelection.go``, ``tryAcquireOrRenew``)
 
 And a leader that lost its lease stops acting: no write of a component term is seen later
 than its last renewal plus ``LE_RENEW_DEADLINE_S`` (run.json's ``controlplane_timings``) plus
-ε — client-go's leader gives up after the renew deadline, before its lease could expire for
-the others. No Lease in the history, or none with two versions, is **unknown**.
+the time a write checked just before the deadline may still be in flight (``in_flight_s``, the
+components' 3 s request timeout) plus ε — client-go's leader gives up after the renew
+deadline, before its lease could expire for the others. No Lease in the history, or none
+with two versions, is **unknown**.
 """
 
 from __future__ import annotations
@@ -132,7 +134,8 @@ def _late_writes(ctx: Context) -> list[dict[str, Any]]:
     terms = lease_terms(
         ctx.objects, [k for k in ctx.objects.keys(K8sResource.LEASES) if k in COMPONENT_LEASES]
     )
-    deadline_ns = int((ctx.timings.le_renew_deadline_s + ctx.tolerances.slack_s) * NS_PER_S)
+    tol = ctx.tolerances
+    deadline_ns = int((ctx.timings.le_renew_deadline_s + tol.in_flight_s + tol.slack_s) * NS_PER_S)
     out: list[dict[str, Any]] = []
     for w in attributed_writes(ctx.objects):
         lease = lease_for(w.identity, terms)
