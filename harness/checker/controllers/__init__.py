@@ -91,6 +91,7 @@ def _reference_applies(run: RunData) -> bool:
     return applies(run) and reference.applies(run)
 
 
+TAKE_OUT_FAULTS = frozenset({"leader-loss", "kill", "pause", "partition"})  # not a clock skew
 LEADER_MEMBER = re.compile(r"^(controller-manager|scheduler)-\d+$")  # a member, not a link
 
 
@@ -100,7 +101,8 @@ def _failover_applies(run: RunData) -> bool:
     run about nodes or rollouts should not read unknown for it."""
     if not applies(run):
         return False
-    if any(LEADER_MEMBER.match(t) for f in run.faults for t in f.targets):
+    struck = (f for f in run.faults if f.fault in TAKE_OUT_FAULTS)
+    if any(LEADER_MEMBER.match(t) for f in struck for t in f.targets):
         return True
     return bool(failover.holder_changes(context(run)))
 

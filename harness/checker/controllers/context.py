@@ -196,3 +196,43 @@ def outage_ns(ctx: Context, start: int, until: int) -> int:
             break
         extra += b - max(a, start)
     return extra
+
+
+def idle_spans(ctx: Context) -> list[tuple[int, int]]:
+    """Spans in which no controller-manager, or no scheduler, said it was acting
+    (components.jsonl); empty without samples."""
+    out: list[tuple[int, int]] = []
+    for prefix in ("controller-manager-", "scheduler-"):
+        samples = [c for c in ctx.components if c.member.startswith(prefix)]
+        if not samples:
+            continue
+        acting_by: dict[str, bool] = {}
+        idle_from: int | None = None
+        for c in samples:
+            acting_by[c.member] = c.reachable and c.leader
+            anyone = any(acting_by.values())
+            if not anyone and idle_from is None:
+                idle_from = c.time
+            elif anyone and idle_from is not None:
+                out.append((idle_from, c.time))
+                idle_from = None
+        if idle_from is not None:
+            out.append((idle_from, ctx.end_time))
+    return out
+
+
+def stalled_ns(ctx: Context, start: int, until: int) -> int:
+    """How long, from ``start``, the controllers could not act: API silences and spans with no
+    acting leader, merged, extended while they keep starting before the extended end."""
+    spans = sorted([*silences(ctx), *idle_spans(ctx)])
+    extra = 0
+    covered = start
+    for a, b in spans:
+        if b <= covered:
+            continue
+        if a >= until + extra:
+            break
+        lo = max(a, covered)
+        extra += b - lo
+        covered = b
+    return extra
