@@ -27,7 +27,7 @@ from pathlib import Path
 
 from harness.cluster.model import ClusterInfo
 from harness.history import JsonlWriter, read_ops
-from harness.scenario.model import WorkloadKind, WorkloadSpec
+from harness.model import WorkloadKind, WorkloadSpec
 from harness.testing.fakes import FakeCluster
 from harness.workload import make_workload
 

@@ -25,9 +25,10 @@ from typing import Any
 from harness.checker import RunVerdicts, check_run
 from harness.cluster.model import ClusterHandle, ClusterSpec
 from harness.history import JsonlWriter, RunDir, mark_finished, mark_running, read_faults, read_ops
+from harness.model import Engine, FaultKind, FaultSpec
 from harness.nemesis import NemesisThread, make_context, read_schedule, replay_specs, write_schedule
 from harness.runmeta import RunMeta, new_run_id
-from harness.scenario import FaultKind, FaultSpec, Scenario, dump_resolved
+from harness.scenario import Scenario, dump_resolved
 from harness.toxiproxy import ToxiproxyClient
 from harness.workload import Workload, assess, make_workload
 
@@ -283,7 +284,7 @@ def _render(run_dir: RunDir) -> Path | None:
 def _apply_overrides(scenario: Scenario, options: RunOptions) -> Scenario:
     cluster = scenario.cluster
     if options.engine:
-        cluster = replace(cluster, engine=options.engine)
+        cluster = replace(cluster, engine=Engine(options.engine))
     if options.bugs:
         cluster = replace(cluster, bugs=tuple(dict.fromkeys((*cluster.bugs, *options.bugs))))
     return replace(scenario, cluster=cluster)

@@ -26,6 +26,7 @@ from typing import Any
 
 from harness.errors import FaultError
 from harness.history import FaultPhase
+from harness.model import FaultKind, FaultSpec
 from harness.nemesis.base import (
     Blocking,
     Fault,
@@ -36,7 +37,6 @@ from harness.nemesis.base import (
 )
 from harness.nemesis.leftovers import find_leftovers
 from harness.nemesis.registry import make_fault
-from harness.scenario.model import FaultKind, FaultSpec
 
 SCHEDULE_VERSION = 1
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.model import Engine
 from harness.plugin.options import INI_SCENARIO_DIRS, settings
 
 
@@ -30,7 +31,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--chaos-engine",
         default=None,
-        choices=("pysyncobj", "raftos", "etcd"),
+        choices=[e.value for e in Engine],
         help="store engine for every scenario (overrides the files)",
     )
     group.addoption(

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from controlplane.bugs import SWITCHES
-from harness.scenario.model import WorkloadKind
+from harness.model import Engine, WorkloadKind
 
-ENGINES = ("pysyncobj", "raftos", "etcd")
+ENGINES = tuple(e.value for e in Engine)
 BUG_ZOO = SWITCHES  # the system under test's own list (controlplane/bugs.py), never a copy
 # Op names a workload's ``mix`` may weight, per workload kind (Jepsen's ``f`` values, DESIGN §5).
 MIX_OPS: dict[str, tuple[str, ...]] = {

@@ -11,7 +11,7 @@ import pytest
 from test_workload_support import run_workload, spec, well_formed
 
 from harness.history import Op, OpType
-from harness.scenario.model import WorkloadKind
+from harness.model import WorkloadKind
 from harness.testing.fakes import FakeCluster, Misbehave
 from harness.workload.base import RETURN_HOME_AFTER_OK
 
