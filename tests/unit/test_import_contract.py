@@ -67,10 +67,10 @@ def imports_in(root: Path, packages: tuple[str, ...] = OURS) -> list[Import]:
             module = ".".join(rel.with_suffix("").parts).removesuffix(".__init__")
             tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(rel))
             for node in ast.walk(tree):
+                where = f"{rel}:{getattr(node, 'lineno', 0)}"
                 for target in _targets(node, root):
                     if target.split(".")[0] in packages:
-                        found.append(Import(module=module, target=target,
-                                            where=f"{rel}:{node.lineno}"))  # fmt: skip
+                        found.append(Import(module=module, target=target, where=where))
     return found
 
 
