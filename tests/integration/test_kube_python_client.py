@@ -7,8 +7,9 @@ optimistic concurrency, each patch type (and 415 for server-side apply, which is
 label/field selectors and paging, watch with resume from a resourceVersion (DELETED carrying
 the last state), events through ``CoreV1Api`` and ``EventsV1Api`` (one collection, describe's
 ``involvedObject.*`` selectors), Leases through ``CoordinationV1Api``, and
-``kubernetes.leaderelection`` with a ``LeaseLock``: two candidate processes, one leader; after the leader is SIGKILLed the other
-takes over, and not before the Lease has expired (judged on the Lease's own times).
+``kubernetes.leaderelection`` with a ``LeaseLock``: two candidate processes, one leader;
+after the leader is SIGKILLed the other takes over, and not before the Lease has expired
+(judged on the Lease's own times).
 """
 
 from __future__ import annotations
