@@ -243,11 +243,11 @@ def test_a_stopped_kubelet_makes_its_node_not_ready_and_its_pods_move(tmp_path: 
             cp.wait_for(moved, timeout_s=90, what="6 Running pods on the other nodes")
             t_moved = time.monotonic() - t0
             # kubectl describe node lists these: namespace-less reference, uid = node name
-            not_ready = cp.events(
+            node_events = cp.events(
                 f"involvedObject.kind=Node,involvedObject.name={victim},"
                 f"involvedObject.namespace=,involvedObject.uid={victim},reason=NodeNotReady"
             )
-            assert [e["source"]["component"] for e in not_ready] == ["node-controller"]
+            assert [e["source"]["component"] for e in node_events] == ["node-controller"]
             evicted = cp.events("reason=TaintManagerEviction")
             assert {e["involvedObject"]["uid"] for e in evicted} >= on_victim
             # pod safety: the old pods are only marked for deletion, the cut-off node holds them
