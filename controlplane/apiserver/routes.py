@@ -151,7 +151,7 @@ async def dispatch(
             return web.json_response(view.to_served(obj), status=201)
         if method == "DELETE":
             allow(Verb.DELETECOLLECTION)
-            deleted = await _delete_collection(request, registry, stored_res, ns)
+            deleted = await _delete_collection(request, registry, view, ns)
             return web.json_response(eventsapi.served_list(view, deleted))
         if method != "GET":
             raise web.HTTPMethodNotAllowed(method, _methods(res, target))
@@ -294,12 +294,14 @@ async def _subresource(
 
 
 async def _delete_collection(
-    request: web.Request, registry: Registry, res: Resource, ns: str | None
+    request: web.Request, registry: Registry, view: eventsapi.View, ns: str | None
 ) -> Obj:
-    """``deletecollection``: delete every selected object, as separate deletes."""
-    options = await read_delete_options(request, res)
+    """``deletecollection``: delete every selected object, as separate deletes (selectors in
+    the served resource's field names, objects in the stored form)."""
+    res = view.storage
+    options = await read_delete_options(request, view.served)
     dry = dry_run(request, options)
-    listed = await registry.list(res, ns, list_options(request, res))
+    listed = await registry.list(res, ns, list_options(request, view.served))
     deleted = []
     for item in listed["items"]:
         meta = item["metadata"]

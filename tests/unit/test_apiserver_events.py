@@ -156,6 +156,13 @@ def test_writes_through_either_group_change_the_one_stored_event(tmp_path: Path)
         gone = await api.delete(f"{V1}/web.s")
         assert gone.status_code == 200 and gone.json()["apiVersion"] == "events.k8s.io/v1"
         assert (await api.get(f"{CORE}/web.s")).status_code == 404
+        # deletecollection selects in the endpoint's own field names
+        await api.post(CORE, json=core_event("web.a"))
+        await api.post(CORE, json=core_event("db.a", about="db"))
+        swept = await api.delete(V1, params={"fieldSelector": "regarding.name=db"})
+        assert swept.status_code == 200, swept.text
+        assert [i["note"] for i in swept.json()["items"]] == ["Created pod: db"]
+        assert names(await api.get(CORE)) == ["web.a"]
 
     run(tmp_path, body)
 
