@@ -45,6 +45,7 @@ QUEUE_SIZE = 1000  # events waiting to be written; beyond that new ones are drop
 CACHE_SIZE = 4096  # client-go's maxLruCacheEntries: events remembered for aggregation
 SPAM_BURST = 25  # client-go EventSourceObjectSpamFilter defaults
 SPAM_REFILL_S = 300.0
+BUCKETS_MAX = 10_000  # spam-filter buckets kept before idle ones are forgotten
 
 
 class EventApi(enum.StrEnum):
@@ -171,6 +172,9 @@ class EventRecorder:
         if shared.kube is None:
             return
         ref = reference(obj)
+        if not ref.get("name"):
+            log.warning("event %s not recorded: the object has no name", reason)
+            return
         if not self._allowed(ref):
             shared.dropped += 1
             log.debug("event %s on %s dropped by the spam filter", reason, ref.get("name"))
@@ -194,7 +198,12 @@ class EventRecorder:
         key = (self.source.component, f"{ref.get('kind')}/{ref.get('namespace')}/{ref['name']}")
         now = self._mono()
         with self._shared.lock:
-            tokens, last = self._shared.buckets.get(key, (float(SPAM_BURST), now))
+            buckets = self._shared.buckets
+            if len(buckets) > BUCKETS_MAX:  # forget objects quiet long enough to be full again
+                full_after = SPAM_BURST * SPAM_REFILL_S
+                for k in [k for k, (_, t) in buckets.items() if now - t > full_after]:
+                    del buckets[k]
+            tokens, last = buckets.get(key, (float(SPAM_BURST), now))
             tokens = min(float(SPAM_BURST), tokens + (now - last) / SPAM_REFILL_S)
             if tokens < 1.0:
                 self._shared.buckets[key] = (tokens, now)
