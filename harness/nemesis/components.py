@@ -29,11 +29,11 @@ import httpx
 from harness.cluster.faketime import FAKETIME_FILE
 from harness.cluster.model import ClusterHandle
 from harness.errors import FaultError
+from harness.model import FaultKind, FaultSpec
 from harness.nemesis.base import Evidence, FaultContext, Injection
 from harness.nemesis.link import tcp_connects
 from harness.nemesis.registry import register
 from harness.nemesis.targets import resolve_members
-from harness.scenario.model import FaultKind, FaultSpec
 
 COMPONENT_MEMBER = re.compile(r"^(controller-manager|scheduler|node)-\d+$")
 SKEW_TOLERANCE_S = 1.5  # the file is re-read each second; the status request takes time too

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import FaultError
+from harness.model import FaultKind, FaultSpec
 from harness.nemesis import grudge as g
 from harness.nemesis.base import Evidence, FaultContext, Injection
 from harness.nemesis.components import set_links
 from harness.nemesis.registry import register
 from harness.nemesis.targets import members_of, status_term, wait_lease_holder
-from harness.scenario.model import FaultKind, FaultSpec
 
 ACTIONS = ("kill", "pause", "isolate")
 COMPONENTS = ("store", "controller-manager", "scheduler")

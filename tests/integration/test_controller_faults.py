@@ -17,10 +17,10 @@ import httpx
 import pytest
 
 from harness.history import JsonlWriter
+from harness.model import FaultKind, FaultSpec
 from harness.nemesis import FaultContext, find_leftovers, make_context, make_fault
 from harness.nemesis.components import status_of
 from harness.nemesis.link import tcp_connects
-from harness.scenario.model import FaultKind, FaultSpec
 
 pytestmark = pytest.mark.docker
 

@@ -88,7 +88,9 @@ def short_pause_evictions(cluster: DockerCluster, pause_s: float) -> int:
     evictions."""
     leader = kcm_leader(cluster)
     with KubeView(cluster.info) as view:
-        pods = view.running_pods("web")
+        # live and bound, not "Running on a Ready node": with eviction-before-grace a node
+        # may already be flapping on a busy machine
+        pods = [p for p in view.live_pods("web") if p["spec"].get("nodeName")]
         assert pods
         victim = max(
             {p["spec"]["nodeName"] for p in pods},
@@ -201,18 +203,19 @@ def test_bug_no_renew_deadline_gives_two_leaders(election_bugs: DockerCluster) -
     assert paused_leader_acts_beside_the_new_one(election_bugs)
 
 
-def skewed_holder_takeovers(cluster: DockerCluster) -> list[str]:
+def skewed_holder(cluster: DockerCluster) -> SkewedHolder:
+    """8 s of a holder renewing ``kube-scheduler`` every 0.5 s with a clock 10 s behind."""
     wait_for(lambda: cluster.lease_holder("scheduler"), timeout_s=BOUND_S, what="a scheduler")
     with SkewedHolder(cluster.info, "kube-scheduler") as ghost:
         time.sleep(8.0)
-    assert ghost.writes > 5
-    return ghost.takeovers
+    return ghost
 
 
 def test_bug_lease_clock_takes_a_live_lease_from_a_skewed_holder(
     election_bugs: DockerCluster,
 ) -> None:
-    assert skewed_holder_takeovers(election_bugs)
+    ghost = skewed_holder(election_bugs)
+    assert ghost.writes >= 1 and ghost.takeovers, (ghost.writes, ghost.takeovers)
 
 
 def test_controls_without_the_bugs(cluster_factory: ClusterFactory) -> None:
@@ -221,7 +224,8 @@ def test_controls_without_the_bugs(cluster_factory: ClusterFactory) -> None:
     spec = ClusterSpec(store_members=1, apiservers=1, controller_managers=2, schedulers=2, nodes=2)
     cluster = cluster_factory(spec)
     try:
-        assert skewed_holder_takeovers(cluster) == []
+        ghost = skewed_holder(cluster)
+        assert ghost.writes > 5 and ghost.takeovers == [], (ghost.writes, ghost.takeovers)
         assert not paused_leader_acts_beside_the_new_one(cluster)
         create(cluster, deployment("web", 4))
         with KubeView(cluster.info) as view:

@@ -31,8 +31,8 @@ from harness.history.k8s import (
     components_path,
     read_components,
 )
+from harness.model import WorkloadKind, WorkloadSpec
 from harness.report import render_run_report
-from harness.scenario.model import WorkloadKind, WorkloadSpec
 from harness.workload import make_workload
 
 RUN_S = 14.0

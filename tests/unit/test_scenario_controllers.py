@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.model import FaultKind, WorkloadKind
 from harness.scenario import ScenarioFileError, load_scenario
-from harness.scenario.model import FaultKind, WorkloadKind
 
 REPO = Path(__file__).resolve().parents[2]
 WITH = (
