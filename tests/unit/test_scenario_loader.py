@@ -255,7 +255,8 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     members = draw(st.integers(1, 7))
     apis = draw(st.integers(1, 5))
     engine = draw(st.sampled_from(ENGINES))
-    kind = draw(st.sampled_from(list(WorkloadKind)))
+    # deployments needs a controller layer, which these drawn clusters never have.
+    kind = draw(st.sampled_from([k for k in WorkloadKind if k is not WorkloadKind.DEPLOYMENTS]))
     duration_s = draw(durations) + 1.0
     stores = [f"store-{j}" for j in range(1, members + 1)]
     api_names = [f"api-{i}" for i in range(1, apis + 1)]
