@@ -44,6 +44,7 @@ class LeanHistory:
     paired: Paired
     problems: list[str]  # pairing problems first, then the per-record ones, as well_formed lists
     records: int
+    last_time: int | None = None  # the time of the last record in file order (None: no record)
 
 
 def read_paired(path: Path) -> LeanHistory:
@@ -65,6 +66,7 @@ def _read_paired(path: Path) -> LeanHistory:
     record_problems: list[str] = []
     retired: dict[int, int] = {}
     last_time: int | None = None
+    final_time: int | None = None
     count = 0
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -89,6 +91,7 @@ def _read_paired(path: Path) -> LeanHistory:
         except (KeyError, ValueError, TypeError) as exc:
             raise CheckerError(f"{path}:{number}: unreadable record: {exc!r}") from exc
         count += 1
+        final_time = t
         if last_time is not None and t < last_time:
             record_problems.append(f"op {index}: time {t} is before the previous {last_time}")
         last_time = t if last_time is None or t > last_time else last_time
@@ -122,7 +125,12 @@ def _read_paired(path: Path) -> LeanHistory:
         slots[pos] = _call(inv, d)
     calls = [s if isinstance(s, Call) else _call(s, None) for s in slots]
     paired = Paired(calls=calls, events=events, problems=pair_problems)
-    return LeanHistory(paired=paired, problems=pair_problems + record_problems, records=count)
+    return LeanHistory(
+        paired=paired,
+        problems=pair_problems + record_problems,
+        records=count,
+        last_time=final_time,
+    )
 
 
 def _call(inv: dict[str, Any], done: dict[str, Any] | None) -> Call:

@@ -8,17 +8,18 @@ give the same calls, problems and verdict as ``read_ops`` + ``pair_calls`` + ``w
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.checker import pair_calls
+from harness.checker import load_run, pair_calls, run_checkers
 from harness.checker.lean import lean_well_formed, read_paired
-from harness.checker.rundata import from_history
+from harness.checker.rundata import LazyOps, from_history
 from harness.checker.wellformed import well_formed
 from harness.errors import CheckerError
-from harness.history import read_ops
+from harness.history import RunDir, read_ops
 
 RECORDS: dict[str, list[dict[str, Any]]] = {
     "good": [
@@ -75,3 +76,34 @@ def test_unreadable_record_names_the_file_and_line(tmp_path: Path) -> None:
     path.write_text('not json\n{"index": 0}\n')
     with pytest.raises(CheckerError, match=r"h\.jsonl:1: not a JSON object"):
         read_paired(path)
+
+
+@pytest.mark.parametrize("name", sorted(RECORDS))
+@pytest.mark.parametrize("torn", [False, True])
+def test_run_directory_reads_lean_with_the_same_verdicts(
+    tmp_path: Path, name: str, torn: bool
+) -> None:
+    """``load_run`` reads the history lean and leaves the raw records unparsed until asked;
+    every checker's verdict equals the one computed from the Op records."""
+    root = tmp_path / "run"
+    root.mkdir()
+    _write(tmp_path, name, torn).rename(root / "history.jsonl")
+    (root / "faults.jsonl").write_text(
+        json.dumps({"time": 3, "id": 1, "fault": "kill", "type": "start", "targets": ["n1"]})
+        + "\n"
+    )
+    lean = load_run(RunDir(root))
+    assert repr(lean.records).endswith("loaded=False)")
+    ops = list(read_ops(root / "history.jsonl"))
+    full = replace(lean, records=LazyOps(root / "history.jsonl", ops), problems=None)
+    assert lean.paired == pair_calls(ops)
+    assert lean.end_time == full.end_time
+    assert _timeless(run_checkers(lean).to_json()) == _timeless(run_checkers(full).to_json())
+    assert repr(lean.records).endswith("loaded=False)")  # no register checker read the records
+    assert lean.ops == ops
+
+
+def _timeless(verdicts: dict[str, Any]) -> dict[str, Any]:
+    for check in verdicts["checks"].values():
+        check["details"].pop("elapsed_s", None)
+    return verdicts
