@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.checker.gcpause import gc_paused
-from harness.checker.pairing import EVENT_FS, Call, Paired
+from harness.checker.pairing import EVENT_FS, Call, Paired, make_call
 from harness.checker.verdict import CheckResult
 from harness.checker.wellformed import MAX_LISTED
 from harness.errors import CheckerError
@@ -136,22 +136,38 @@ def _read_paired(path: Path) -> LeanHistory:
 def _call(inv: dict[str, Any], done: dict[str, Any] | None) -> Call:
     key = inv.get("key")
     node = inv.get("node")
-    if done is not None:
-        key = key if key is not None else done.get("key")
-        node = node if node is not None else done.get("node")
-    return Call(
-        process=inv["process"],
-        f=str(inv["f"]),
-        key=None if key is None else str(key),
-        arg=inv.get("value"),
-        result=None if done is None else done.get("value"),
-        outcome=None if done is None else done["type"],
-        invoke_time=inv["time"],
-        complete_time=None if done is None else done["time"],
-        invoke_index=inv["index"],
-        complete_index=None if done is None else done["index"],
-        node=node,
-        error=None if done is None else done.get("error"),
+    if done is None:
+        return make_call(
+            inv["process"],
+            str(inv["f"]),
+            None if key is None else str(key),
+            inv.get("value"),
+            None,
+            None,
+            inv.get("time", 0),
+            None,
+            inv.get("index", 0),
+            None,
+            node,
+            None,
+        )
+    if key is None:
+        key = done.get("key")
+    if node is None:
+        node = done.get("node")
+    return make_call(
+        inv["process"],
+        str(inv["f"]),
+        None if key is None else str(key),
+        inv.get("value"),
+        done.get("value"),
+        done["type"],
+        inv.get("time", 0),
+        done.get("time", 0),
+        inv.get("index", 0),
+        done.get("index", 0),
+        node,
+        done.get("error"),
     )
 
 

@@ -39,16 +39,20 @@ from harness.checker.counterexample import minimal_unorderable
 from harness.checker.fastpath import FastResult, decide
 from harness.checker.gcpause import gc_paused
 from harness.checker.models import (
+    APPEND,
     CAS,
     DELETE,
+    GET,
     KV,
     MODELS,
+    PUT,
     READ,
     REGISTER,
     UNKNOWN,
     WRITE,
     FailCas,
     Model,
+    ModelOp,
     encode,
 )
 from harness.checker.pairing import Call
@@ -83,22 +87,42 @@ def choose_model(calls: Sequence[Call], name: str) -> Model:
     return KV if any(c.f in ("put", "append") for c in calls) else REGISTER
 
 
+_SCALARS: Final = (type(None), str, int, float)  # canonical() leaves these as they are
+
+
 def split_by_key(calls: Sequence[Call], model: Model, fail_cas: FailCas) -> list[KeyHistory]:
-    ops: dict[str, list[SearchOp]] = defaultdict(list)
-    refs: dict[str, list[Call]] = defaultdict(list)
+    """Each key's ops in invoke order, fewest first. The common calls (an ok read / get of a
+    scalar, a write / put / append of one) are encoded inline, as ``encode`` would."""
+    by_key: dict[str, tuple[list[SearchOp], list[Call]]] = {}
+    fs = model.fs
+    ok, failed = OpType.OK, OpType.FAIL
+    inline_read = {"read": READ, "get": GET}
+    inline_write = {"write": WRITE, "put": PUT, "append": APPEND}
+    scalars = _SCALARS
     for c in calls:
-        if c.f not in model.fs:
-            continue
-        mop = encode(c.f, c.arg, c.result, c.outcome, c.error, fail_cas)
-        if mop is None:
+        f = c.f
+        if f not in fs:
             continue
         outcome = c.outcome
-        ret = c.complete_time if outcome is OpType.OK or outcome is OpType.FAIL else None
+        if outcome is ok and f in inline_read and type(c.result) in scalars:
+            mop: ModelOp = (inline_read[f], None, None, c.result)
+        elif outcome is not failed and f in inline_write and type(c.arg) in scalars:
+            mop = (inline_write[f], c.arg, None, UNKNOWN)
+        else:
+            encoded = encode(f, c.arg, c.result, outcome, c.error, fail_cas)
+            if encoded is None:
+                continue
+            mop = encoded
+        ret = c.complete_time if outcome is ok or outcome is failed else None
         key = "" if c.key is None else c.key
-        ops[key].append(SearchOp(mop, c.invoke_time, ret))
-        refs[key].append(c)
+        entry = by_key.get(key)
+        if entry is None:
+            entry = by_key[key] = ([], [])
+        entry[0].append(SearchOp(mop, c.invoke_time, ret))
+        entry[1].append(c)
     return [
-        KeyHistory(key=k, ops=ops[k], calls=refs[k]) for k in sorted(ops, key=lambda k: len(ops[k]))
+        KeyHistory(key=k, ops=by_key[k][0], calls=by_key[k][1])
+        for k in sorted(by_key, key=lambda k: len(by_key[k][0]))
     ]
 
 

@@ -8,7 +8,7 @@ give the same calls, problems and verdict as ``read_ops`` + ``pair_calls`` + ``w
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,11 @@ import pytest
 
 from harness.checker import load_run, pair_calls, run_checkers
 from harness.checker.lean import lean_well_formed, read_paired
+from harness.checker.pairing import Call, make_call
 from harness.checker.rundata import LazyOps, from_history
 from harness.checker.wellformed import well_formed
 from harness.errors import CheckerError
-from harness.history import RunDir, read_ops
+from harness.history import OpType, RunDir, read_ops
 
 RECORDS: dict[str, list[dict[str, Any]]] = {
     "good": [
@@ -106,3 +107,34 @@ def _timeless(verdicts: dict[str, Any]) -> dict[str, Any]:
     for check in verdicts["checks"].values():
         check["details"].pop("elapsed_s", None)
     return verdicts
+
+
+def test_make_call_builds_the_same_frozen_call() -> None:
+    values: dict[str, Any] = {
+        "process": 3,
+        "f": "cas",
+        "key": "k",
+        "arg": [1, 2],
+        "result": [1, 2],
+        "outcome": OpType.FAIL,
+        "invoke_time": 5,
+        "complete_time": 9,
+        "invoke_index": 0,
+        "complete_index": 1,
+        "node": "n1",
+        "error": "compare failed",
+    }
+    assert [f.name for f in fields(Call)] == list(values)  # a new field must reach make_call
+    made = make_call(*values.values())
+    assert made == Call(**values)
+    with pytest.raises(FrozenInstanceError):
+        made.f = "read"  # type: ignore[misc]
+
+
+def test_records_without_index_or_time_read_as_zero_on_both_paths(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    path.write_text(
+        '{"process": 0, "type": "invoke", "f": "read", "key": "a"}\n'
+        '{"process": 0, "type": "ok", "f": "read", "key": "a", "value": null}\n'
+    )
+    assert read_paired(path).paired.calls == pair_calls(list(read_ops(path))).calls
