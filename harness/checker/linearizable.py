@@ -35,7 +35,6 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from harness.checker.counterexample import minimal_unorderable
 from harness.checker.fastpath import FastResult, decide
 from harness.checker.gcpause import gc_paused
 from harness.checker.models import (
@@ -333,6 +332,8 @@ def _counterexample(
     t_stuck = None
     if result.stuck is not None:
         t_stuck = kh.ops[result.stuck].ret
+    from harness.checker.counterexample import minimal_unorderable  # invalid runs only
+
     subset, minimal = minimal_unorderable(model, kh.ops, t_stuck, budget_end)
     return _invalid(kh, subset, result.longest, result.stuck, minimal=minimal, model=model)
 
@@ -348,6 +349,8 @@ def _fast_counterexample(
     shrunk further by the exact minimiser within the budget."""
     budget_end = min(deadline, time.monotonic() + options.minimize_budget_s)
     sub = list(decided.subset)
+    from harness.checker.counterexample import minimal_unorderable  # invalid runs only
+
     kept, minimal = minimal_unorderable(model, [kh.ops[i] for i in sub], None, budget_end)
     return _invalid(
         kh,
