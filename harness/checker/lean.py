@@ -68,12 +68,16 @@ def _read_paired(path: Path) -> LeanHistory:
     last_time: int | None = None
     final_time: int | None = None
     count = 0
+    invoke, info = OpType.INVOKE, OpType.INFO  # locals: enum member lookups cost on every line
+    types, event_fs = _TYPES, EVENT_FS
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
+        if not line:
             continue
         try:
             d = _loads(line)
         except _DecodeError as exc:
+            if not line.strip():
+                continue  # a blank line
             if number == len(lines) and torn_last:
                 break  # torn by a crash mid-write: everything before it is intact
             raise CheckerError(f"{path}:{number}: not a JSON object: {exc}") from exc
@@ -84,7 +88,7 @@ def _read_paired(path: Path) -> LeanHistory:
             if type(index) is not int or type(t) is not int or type(process) is not int:
                 index, t, process = int(index), int(t), int(process)
                 d["index"], d["time"], d["process"] = index, t, process
-            typ = d["type"] = _TYPES[d["type"]]
+            typ = d["type"] = types[d["type"]]
             f = d["f"]
             if type(f) is not str:
                 f = d["f"] = str(f)
@@ -99,16 +103,16 @@ def _read_paired(path: Path) -> LeanHistory:
             record_problems.append(
                 f"op {index}: process {process} used after its info (op {retired[process]})"
             )
-        if typ is OpType.INFO:
+        if typ is info:
             retired[process] = index
-        if f in EVENT_FS and typ is not OpType.INVOKE:
+        if f in event_fs and typ is not invoke:
             events.append(Op.from_json({**d, "type": typ.value}))
             continue
-        if typ is OpType.INVOKE:
+        if typ is invoke:
             if process in open_ops:
                 pair_problems.append(
                     f"op {index}: process {process} invokes {f} while op "
-                    f"{open_ops[process][1]['index']} is still open"
+                    f"{open_ops[process][1].get('index', 0)} is still open"
                 )
             open_ops[process] = (len(slots), d)
             slots.append(d)

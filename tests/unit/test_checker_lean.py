@@ -138,3 +138,15 @@ def test_records_without_index_or_time_read_as_zero_on_both_paths(tmp_path: Path
         '{"process": 0, "type": "ok", "f": "read", "key": "a", "value": null}\n'
     )
     assert read_paired(path).paired.calls == pair_calls(list(read_ops(path))).calls
+
+
+def test_blank_and_whitespace_lines_are_skipped_on_both_paths(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    path.write_text(
+        '\n{"index": 0, "time": 0, "process": 0, "type": "invoke", "f": "read", "key": "a"}\n'
+        "   \n\t\r\n"
+        '{"index": 1, "time": 1, "process": 0, "type": "ok", "f": "read", "value": 1}\r\n\n'
+    )
+    lean = read_paired(path)
+    assert lean.records == 2
+    assert lean.paired.calls == pair_calls(list(read_ops(path))).calls
