@@ -107,6 +107,16 @@ def split_by_key(calls: Sequence[Call], model: Model, fail_cas: FailCas) -> list
             mop: ModelOp = (inline_read[f], None, None, c.result)
         elif outcome is not failed and f in inline_write and type(c.arg) in scalars:
             mop = (inline_write[f], c.arg, None, UNKNOWN)
+        elif (
+            f == "cas"
+            and outcome is not failed
+            and type(arg := c.arg) is list
+            and len(arg) == 2
+            and type(arg[0]) in scalars
+            and type(arg[1]) in scalars
+            and type(c.result) is not dict
+        ):  # an ok cas swapped (unless its result says otherwise); an info one may have
+            mop = (CAS, arg[0], arg[1], True if outcome is ok else UNKNOWN)
         else:
             encoded = encode(f, c.arg, c.result, outcome, c.error, fail_cas)
             if encoded is None:
