@@ -87,7 +87,8 @@ def _read_paired(path: Path) -> LeanHistory:
             index, t, process = d.get("index", 0), d.get("time", 0), d["process"]
             if type(index) is not int or type(t) is not int or type(process) is not int:
                 index, t, process = int(index), int(t), int(process)
-                d["index"], d["time"], d["process"] = index, t, process
+                d["process"] = process
+            d["index"], d["time"] = index, t  # present from here on: _call subscripts them
             typ = d["type"] = types[d["type"]]
             f = d["f"]
             if type(f) is not str:
@@ -112,7 +113,7 @@ def _read_paired(path: Path) -> LeanHistory:
             if process in open_ops:
                 pair_problems.append(
                     f"op {index}: process {process} invokes {f} while op "
-                    f"{open_ops[process][1].get('index', 0)} is still open"
+                    f"{open_ops[process][1]['index']} is still open"
                 )
             open_ops[process] = (len(slots), d)
             slots.append(d)
@@ -138,41 +139,24 @@ def _read_paired(path: Path) -> LeanHistory:
 
 
 def _call(inv: dict[str, Any], done: dict[str, Any] | None) -> Call:
+    """The call of an invoke record and its completion (None: never completed). ``process``,
+    ``index`` and ``time`` are ints and ``f`` a str here (the reading loop made them so)."""
     key = inv.get("key")
     node = inv.get("node")
     if done is None:
         return make_call(
-            inv["process"],
-            str(inv["f"]),
-            None if key is None else str(key),
-            inv.get("value"),
-            None,
-            None,
-            inv.get("time", 0),
-            None,
-            inv.get("index", 0),
-            None,
-            node,
-            None,
-        )
+            inv["process"], inv["f"], None if key is None else str(key), inv.get("value"),
+            None, None, inv["time"], None, inv["index"], None, node, None,
+        )  # fmt: skip
     if key is None:
         key = done.get("key")
     if node is None:
         node = done.get("node")
     return make_call(
-        inv["process"],
-        str(inv["f"]),
-        None if key is None else str(key),
-        inv.get("value"),
-        done.get("value"),
-        done["type"],
-        inv.get("time", 0),
-        done.get("time", 0),
-        inv.get("index", 0),
-        done.get("index", 0),
-        node,
-        done.get("error"),
-    )
+        inv["process"], inv["f"], None if key is None else str(key), inv.get("value"),
+        done.get("value"), done["type"], inv["time"], done["time"], inv["index"], done["index"],
+        node, done.get("error"),
+    )  # fmt: skip
 
 
 def lean_well_formed(history: LeanHistory) -> CheckResult:
