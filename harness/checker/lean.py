@@ -1,6 +1,6 @@
 """A bare ``history.jsonl`` read straight into paired calls, for ``check_history``'s hot path.
 
-In a nutshell: ``read_paired(path)`` parses each line with orjson (json when it is absent) and
+In a nutshell: ``read_paired(path)`` parses each line (orjson for files past 0.5 MB, else json) and
 pairs invokes with completions in the same pass, building no ``Op`` per record: only the
 ``Call`` records the linearizability check needs, and the well-formedness problems
 ``wellformed.well_formed`` would find (same rules, same texts; tests/unit/test_checker_lean.py
@@ -13,10 +13,11 @@ raise ``CheckerError`` naming the file and line, like ``rundata``'s reader.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from harness.checker.gcpause import gc_paused
 from harness.checker.pairing import EVENT_FS, Call, Paired, make_call
@@ -25,16 +26,23 @@ from harness.checker.wellformed import MAX_LISTED
 from harness.errors import CheckerError
 from harness.history import Op, OpType
 
-try:  # about 4× faster than json on our records; optional so a bare install still checks
-    import orjson
+# orjson parses our records about 4× faster than json, but importing it costs ~40 ms (it
+# loads uuid, datetime, a large extension): that is more than it saves below ~0.5 MB
+# (~5,000 records), so small histories, most run directories, use json (already imported).
+ORJSON_FROM_BYTES: Final = 1 << 19
 
-    _loads: Callable[[bytes], Any] = orjson.loads
-    _DecodeError: type[Exception] = orjson.JSONDecodeError
-except ImportError:  # pragma: no cover - exercised where orjson is not installed
-    import json
 
-    _loads = json.loads
-    _DecodeError = json.JSONDecodeError
+def _parser(size: int) -> Callable[[bytes], Any]:
+    if size >= ORJSON_FROM_BYTES:
+        try:  # optional, so a bare install still checks
+            import orjson
+        except ImportError:  # pragma: no cover - exercised where orjson is not installed
+            pass
+        else:
+            loads: Callable[[bytes], Any] = orjson.loads
+            return loads
+    return json.loads
+
 
 _TYPES = {t.value: t for t in OpType}
 
@@ -57,6 +65,7 @@ def _read_paired(path: Path) -> LeanHistory:
         data = path.read_bytes()
     except OSError as exc:
         raise CheckerError(f"{path}: cannot read: {exc}") from exc
+    loads = _parser(len(data))
     lines = data.split(b"\n")
     torn_last = not data.endswith(b"\n")
     open_ops: dict[int, tuple[int, dict[str, Any]]] = {}
@@ -74,8 +83,8 @@ def _read_paired(path: Path) -> LeanHistory:
         if not line:
             continue
         try:
-            d = _loads(line)
-        except _DecodeError as exc:
+            d = loads(line)
+        except ValueError as exc:  # json's and orjson's decode errors, bad UTF-8
             if not line.strip():
                 continue  # a blank line
             if number == len(lines) and torn_last:

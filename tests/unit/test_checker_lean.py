@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from harness.checker import load_run, pair_calls, run_checkers
+from harness.checker import lean, load_run, pair_calls, run_checkers
 from harness.checker.lean import lean_well_formed, read_paired
 from harness.checker.pairing import Call, make_call
 from harness.checker.rundata import LazyOps, from_history
@@ -56,9 +56,22 @@ def _write(tmp_path: Path, name: str, torn: bool = False) -> Path:
     return path
 
 
+@pytest.fixture(params=["json", "orjson"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both parsers the lean reader picks between (by file size)."""
+    if request.param == "orjson":
+        pytest.importorskip("orjson")
+        monkeypatch.setattr(lean, "ORJSON_FROM_BYTES", 0)
+    else:
+        monkeypatch.setattr(lean, "ORJSON_FROM_BYTES", 1 << 62)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("name", sorted(RECORDS))
 @pytest.mark.parametrize("torn", [False, True])
-def test_lean_reader_matches_the_op_path(tmp_path: Path, name: str, torn: bool) -> None:
+def test_lean_reader_matches_the_op_path(
+    tmp_path: Path, name: str, torn: bool, parser: str
+) -> None:
     path = _write(tmp_path, name, torn)
     lean = read_paired(path)
     ops = list(read_ops(path))
@@ -69,12 +82,15 @@ def test_lean_reader_matches_the_op_path(tmp_path: Path, name: str, torn: bool) 
     assert lean_well_formed(lean) == well_formed(from_history(path, ops))
 
 
-def test_unreadable_record_names_the_file_and_line(tmp_path: Path) -> None:
+def test_unreadable_record_names_the_file_and_line(tmp_path: Path, parser: str) -> None:
     path = tmp_path / "h.jsonl"
     path.write_text('{"index": 0, "time": 0, "type": "invoke", "f": "read"}\n{}\n')
     with pytest.raises(CheckerError, match=r"h\.jsonl:1: unreadable record"):
         read_paired(path)
     path.write_text('not json\n{"index": 0}\n')
+    with pytest.raises(CheckerError, match=r"h\.jsonl:1: not a JSON object"):
+        read_paired(path)
+    path.write_bytes(b'{"f": "\xff"}\n{"index": 0}\n')  # not UTF-8
     with pytest.raises(CheckerError, match=r"h\.jsonl:1: not a JSON object"):
         read_paired(path)
 
@@ -140,7 +156,7 @@ def test_records_without_index_or_time_read_as_zero_on_both_paths(tmp_path: Path
     assert read_paired(path).paired.calls == pair_calls(list(read_ops(path))).calls
 
 
-def test_blank_and_whitespace_lines_are_skipped_on_both_paths(tmp_path: Path) -> None:
+def test_blank_and_whitespace_lines_are_skipped_on_both_paths(tmp_path: Path, parser: str) -> None:
     path = tmp_path / "h.jsonl"
     path.write_text(
         '\n{"index": 0, "time": 0, "process": 0, "type": "invoke", "f": "read", "key": "a"}\n'
