@@ -18,7 +18,7 @@ from typing import Protocol
 
 from harness.cluster.model import ClusterInfo
 from harness.history import JsonlWriter
-from harness.scenario.model import WorkloadKind, WorkloadSpec
+from harness.model import WorkloadKind, WorkloadSpec
 from harness.workload.adequacy import Adequacy, FaultWindow, Thresholds, assess
 from harness.workload.base import ClientWorkload, WorkloadResult
 from harness.workload.objects import ObjectsWorkload

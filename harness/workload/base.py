@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 from harness.cluster.model import ClusterInfo
 from harness.history import JsonlWriter, OpType
-from harness.scenario.model import WorkloadSpec
+from harness.model import WorkloadSpec
 from harness.workload.http import Endpoint, Http, open_http
 from harness.workload.outcome import Effect, Outcome, classify_exception
 from harness.workload.pacing import Pacer, percentile

@@ -1,7 +1,7 @@
 """Test support: the whole control plane as local processes on loopback (no Docker).
 
 In a nutshell: :class:`LocalControlPlane` starts a one-member kvstore
-(:class:`~controlplane.kvstore.loopback.LoopbackCluster`), one apiserver, and any number of
+(:class:`~harness.testing.loopback.LoopbackCluster`), one apiserver, and any number of
 controller-managers, schedulers and kubelets (``python -m controlplane.<component>``), each
 with its own status port and log file; it can SIGKILL / SIGSTOP / SIGCONT any of them by
 name, read their ``/status``, and talk to the API with httpx. It only signals processes it
@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from controlplane.kvstore.loopback import LoopbackCluster, _die_with_parent, port_pairs
+from harness.testing.loopback import LoopbackCluster, _die_with_parent, port_pairs
 
 TIMINGS = {
     "LE_LEASE_DURATION_S": "4",
@@ -246,6 +246,14 @@ class LocalControlPlane:
         r.raise_for_status()
         out: dict[str, Any] = r.json()
         return out
+
+    def events(self, field_selector: str, *, namespace: str = "") -> list[dict[str, Any]]:
+        """Core v1 events matching ``field_selector`` (as kubectl describe lists them)."""
+        where = f"/api/v1/namespaces/{namespace}/events" if namespace else "/api/v1/events"
+        r = self.api.get(where, params={"fieldSelector": field_selector})
+        r.raise_for_status()
+        items: list[dict[str, Any]] = r.json()["items"]
+        return items
 
     def pods(self, app: str) -> list[dict[str, Any]]:
         items = self.get("/api/v1/namespaces/default/pods")["items"]

@@ -10,7 +10,7 @@ import pytest
 
 from harness.cluster.model import ClusterInfo
 from harness.history import JsonlWriter, OpType, read_ops
-from harness.scenario.model import WorkloadKind, WorkloadSpec
+from harness.model import WorkloadKind, WorkloadSpec
 from harness.workload import (
     ObjectsWorkload,
     RegisterWorkload,
