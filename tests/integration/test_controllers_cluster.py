@@ -225,7 +225,6 @@ def test_killing_the_scheduler_leader_hands_over_and_new_pods_get_bound(up: Up) 
     old = up.holder("scheduler")
     assert old is not None
     new = _other(old)
-    binds_before = int((up.status(new) or {}).get("binds") or 0)
     c = up.container(old)
     c.kill()
     c.wait(timeout=30)
@@ -238,7 +237,10 @@ def test_killing_the_scheduler_leader_hands_over_and_new_pods_get_bound(up: Up) 
         up.kubectl("scale", "deployment", "web", "--replicas=9")
         up.running(9)
         assert all(p["spec"].get("nodeName") for p in up.view.live_pods("web"))
-        assert int((up.status(new) or {}).get("binds") or 0) >= binds_before + 3
+        # the old leader's container is still dead: the new one bound the 3 new pods (its
+        # /status "binds" counts per term, and a term can end and restart on a busy machine)
+        assert up.container(old).status == "exited"
+        assert up.holder("scheduler") == new
     finally:
         up.restart(old)
     up.kubectl("scale", "deployment", "web", "--replicas=6")
@@ -275,7 +277,7 @@ def test_a_paused_node_goes_not_ready_and_its_pods_run_elsewhere(up: Up) -> None
     )
     wait_for(
         lambda: not ({p["metadata"]["uid"] for p in up.view.pods("web")} & on_victim),
-        timeout_s=BOUND_S,
+        timeout_s=2 * BOUND_S,  # the node confirms each deletion; slow on a loaded machine
         what=f"the evicted pods of {victim} gone",
     )
     up.running(6)
