@@ -15,13 +15,17 @@ a cluster that had no run directory), which is useless once the cluster is gone.
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from harness.cluster import labels as L
 from harness.cluster.kubeconfig import state_dir
+
+log = logging.getLogger(__name__)
 
 
 def _labels_of(obj: Any) -> dict[str, str]:
@@ -60,6 +64,35 @@ def _remove_container(container: Any) -> None:
         container.remove(force=True, v=True)
 
 
+_STUCK: set[str] = set()  # networks the daemon would not remove (this process gave up on them)
+
+
+def _remove_network(net: Any, attempts: int = 8, pause_s: float = 0.25) -> None:
+    """Remove ``net``. The daemon may still hold endpoints of containers just force-removed
+    ("has active endpoints"), so retry for a couple of seconds; a network it still refuses
+    then (dockerd 20.10 can leak an endpoint count: only a daemon restart frees it) is left
+    with a warning — it holds no container, and raising would stop every later cluster
+    start at its reaper."""
+    import docker.errors
+
+    for attempt in range(1 if net.id in _STUCK else attempts):
+        try:
+            net.remove()
+            _STUCK.discard(net.id)
+            return
+        except docker.errors.APIError as exc:
+            if "active endpoints" not in str(exc):
+                raise
+            if attempt < attempts - 1 and net.id not in _STUCK:
+                time.sleep(pause_s)
+    _STUCK.add(net.id)
+    log.warning(
+        'network %s: the daemon refuses to remove it ("has active endpoints") although no '
+        "container is attached; left in place. Fix: restart dockerd, then `chaosplane clean`",
+        net.name,
+    )
+
+
 def remove_objects(client: Any, label: str) -> int:
     """Remove every container, network and volume carrying ``label``; returns how many."""
     import docker.errors
@@ -79,7 +112,7 @@ def remove_objects(client: Any, label: str) -> int:
                 # A container of another owner attached by hand would block the removal.
                 with contextlib.suppress(docker.errors.APIError):
                     net.disconnect(attached, force=True)
-            net.remove()
+            _remove_network(net)
     for vol in volumes:
         with contextlib.suppress(docker.errors.NotFound):
             vol.remove(force=True)
