@@ -204,10 +204,10 @@ def test_bug_no_renew_deadline_gives_two_leaders(election_bugs: DockerCluster) -
 
 
 def skewed_holder(cluster: DockerCluster) -> SkewedHolder:
-    """8 s of a holder renewing ``kube-scheduler`` every 0.5 s with a clock 10 s behind."""
+    """15 s of a holder renewing ``kube-scheduler`` every 0.5 s with a clock 10 s behind."""
     wait_for(lambda: cluster.lease_holder("scheduler"), timeout_s=BOUND_S, what="a scheduler")
     with SkewedHolder(cluster.info, "kube-scheduler") as ghost:
-        time.sleep(8.0)
+        time.sleep(15.0)
     return ghost
 
 

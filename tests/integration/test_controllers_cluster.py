@@ -99,6 +99,17 @@ class Up:
     def holder(self, component: str) -> str | None:
         return read_lease_holder(self.info, component)
 
+    def leader(self, component: str) -> str:
+        """The current holder, waiting for one (a lease may lapse for a moment under load)."""
+        found: list[str] = []
+
+        def held() -> bool:
+            found[:] = [h for h in [self.holder(component)] if h]
+            return bool(found)
+
+        wait_for(held, timeout_s=BOUND_S, what=f"a holder of the {component} lease")
+        return found[0]
+
     def running(self, n: int, app: str = "web") -> float:
         """Wait for exactly ``n`` live pods of ``app``, all Running on Ready nodes."""
         return wait_for(
@@ -151,8 +162,8 @@ def test_up_prints_the_controller_layer(up: Up) -> None:
         assert c.status == "running"
         assert c.labels["chaosplane.run"] == up.run_id
     # ready means: a holder for each elected component and every node Ready
-    assert str(up.holder("controller-manager")).startswith("controller-manager-")
-    assert str(up.holder("scheduler")).startswith("scheduler-")
+    assert up.leader("controller-manager").startswith("controller-manager-")
+    assert up.leader("scheduler").startswith("scheduler-")
     nodes = json.loads(up.kubectl("get", "nodes", "-o", "json"))["items"]
     assert sorted(n["metadata"]["name"] for n in nodes) == ["node-1", "node-2", "node-3"]
     assert up.view.ready_nodes() == {"node-1", "node-2", "node-3"}
@@ -196,8 +207,7 @@ def _other(member: str) -> str:
 
 
 def test_killing_the_controller_manager_leader_hands_over_and_scaling_works(up: Up) -> None:
-    old = up.holder("controller-manager")
-    assert old is not None
+    old = up.leader("controller-manager")
     new = _other(old)
     c = up.container(old)
     c.kill()
@@ -222,10 +232,8 @@ def test_killing_the_controller_manager_leader_hands_over_and_scaling_works(up: 
 
 
 def test_killing_the_scheduler_leader_hands_over_and_new_pods_get_bound(up: Up) -> None:
-    old = up.holder("scheduler")
-    assert old is not None
+    old = up.leader("scheduler")
     new = _other(old)
-    binds_before = int((up.status(new) or {}).get("binds") or 0)
     c = up.container(old)
     c.kill()
     c.wait(timeout=30)
@@ -238,7 +246,10 @@ def test_killing_the_scheduler_leader_hands_over_and_new_pods_get_bound(up: Up) 
         up.kubectl("scale", "deployment", "web", "--replicas=9")
         up.running(9)
         assert all(p["spec"].get("nodeName") for p in up.view.live_pods("web"))
-        assert int((up.status(new) or {}).get("binds") or 0) >= binds_before + 3
+        # the old leader's container is still dead: the new one bound the 3 new pods (its
+        # /status "binds" counts per term, and a term can end and restart on a busy machine)
+        assert up.container(old).status == "exited"
+        assert up.leader("scheduler") == new
     finally:
         up.restart(old)
     up.kubectl("scale", "deployment", "web", "--replicas=6")
@@ -275,7 +286,7 @@ def test_a_paused_node_goes_not_ready_and_its_pods_run_elsewhere(up: Up) -> None
     )
     wait_for(
         lambda: not ({p["metadata"]["uid"] for p in up.view.pods("web")} & on_victim),
-        timeout_s=BOUND_S,
+        timeout_s=2 * BOUND_S,  # the node confirms each deletion; slow on a loaded machine
         what=f"the evicted pods of {victim} gone",
     )
     up.running(6)
