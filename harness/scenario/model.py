@@ -56,6 +56,7 @@ class WorkloadSpec:
     read_consistency: str = "linearizable"  # linearizable | serializable (etcd only)
     key_prefix: str = ""  # keeps runs on one reused cluster apart (Hypothesis search)
     value_size: int = 0  # bytes of padding in each written value (register through store)
+    workers: int = 0  # processes the clients are spread over; 0 = derived (harness.workload.workers)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

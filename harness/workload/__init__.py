@@ -13,19 +13,26 @@ Outcomes follow ``harness.workload.outcome`` (connect failure → fail, unknown 
 
 from __future__ import annotations
 
-import threading
 from typing import Protocol
 
 from harness.cluster.model import ClusterInfo
 from harness.history import JsonlWriter
 from harness.scenario.model import WorkloadKind, WorkloadSpec
 from harness.workload.adequacy import Adequacy, FaultWindow, Thresholds, assess
-from harness.workload.base import ClientWorkload, WorkloadResult
+from harness.workload.base import ClientWorkload, StopFlag, WorkloadResult
+from harness.workload.errors import (
+    HistoryWriterError,
+    RecorderError,
+    WorkerError,
+    WorkloadConfigError,
+    WorkloadError,
+)
 from harness.workload.objects import ObjectsWorkload
 from harness.workload.outcome import Effect, Outcome, classify_exception, classify_status
 from harness.workload.register import RegisterWorkload
 from harness.workload.sets import SetWorkload
 from harness.workload.watch import WatchWorkload
+from harness.workload.workers import ParallelWorkload, plan_shares, resolve_workers
 
 
 class Workload(Protocol):
@@ -33,7 +40,7 @@ class Workload(Protocol):
 
     checkers: tuple[str, ...]
 
-    def run(self, stop: threading.Event | None = None) -> WorkloadResult: ...
+    def run(self, stop: StopFlag | None = None) -> WorkloadResult: ...
     def final_read(self) -> None: ...
 
 
@@ -53,13 +60,25 @@ def make_workload(
         cls = _KINDS[WorkloadKind(spec.kind)]
     except ValueError:
         valid = ", ".join(k.value for k in WorkloadKind)
-        raise ValueError(f"workload kind {spec.kind!r}: expected one of {valid}") from None
+        raise WorkloadConfigError(
+            field="workload.kind",
+            got=spec.kind,
+            expected=f"one of {valid}",
+            fix="name one of those workload kinds",
+        ) from None
     if cls is RegisterWorkload and spec.through == "store":
         from harness.workload.etcd import EtcdRegisterWorkload, store_is_etcd
 
         if store_is_etcd(info):  # real etcd as the store: speak its JSON gateway
             cls = EtcdRegisterWorkload
-    return cls(spec, info, history, start_ns=start_ns, seed=seed)
+    local = cls(spec, info, history, start_ns=start_ns, seed=seed)
+    workers = resolve_workers(spec, cls)
+    if workers <= 1:
+        return local
+    shares = plan_shares(local, workers)
+    if len(shares) <= 1:
+        return local
+    return ParallelWorkload(local, history, start_ns=start_ns, shares=shares)
 
 
 __all__ = [
@@ -67,16 +86,24 @@ __all__ = [
     "ClientWorkload",
     "Effect",
     "FaultWindow",
+    "HistoryWriterError",
     "ObjectsWorkload",
     "Outcome",
+    "ParallelWorkload",
+    "RecorderError",
     "RegisterWorkload",
     "SetWorkload",
     "Thresholds",
     "WatchWorkload",
+    "WorkerError",
     "Workload",
+    "WorkloadConfigError",
+    "WorkloadError",
     "WorkloadResult",
     "assess",
     "classify_exception",
     "classify_status",
     "make_workload",
+    "plan_shares",
+    "resolve_workers",
 ]
