@@ -22,6 +22,7 @@ from harness.scenario.check import check_section
 from harness.scenario.faultcheck import check_faults
 from harness.scenario.fields import ROOT
 from harness.scenario.model import (
+    AdequacySpec,
     ClusterConfig,
     Expectations,
     FaultSpec,
@@ -126,6 +127,7 @@ def _build(values: dict[str, Any], faults: list[FaultSpec], source: Path) -> Sce
             mix=dict(workload["mix"]),
             read_consistency=workload["read_consistency"],
             value_size=workload["value_size"],
+            workers=workload["workers"],
         ),
         faults=tuple(faults),
         expect=Expectations(
@@ -136,6 +138,7 @@ def _build(values: dict[str, Any], faults: list[FaultSpec], source: Path) -> Sce
             min_availability=expect["min_availability"],
             watch_ordered=expect["watch_ordered"],
         ),
+        adequacy=AdequacySpec(**values["adequacy"]),
         seed=values["seed"],
         source=source,
         markers=tuple(values["markers"]),

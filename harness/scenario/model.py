@@ -56,7 +56,9 @@ class WorkloadSpec:
     read_consistency: str = "linearizable"  # linearizable | serializable (etcd only)
     key_prefix: str = ""  # keeps runs on one reused cluster apart (Hypothesis search)
     value_size: int = 0  # bytes of padding in each written value (register through store)
-    workers: int = 0  # processes the clients are spread over; 0 = derived (harness.workload.workers)
+    workers: int = (
+        0  # processes the clients are spread over; 0 = derived (harness.workload.workers)
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,6 +91,17 @@ class Expectations:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AdequacySpec:
+    """What a run must prove to decide (``harness.workload.adequacy``); None = derived."""
+
+    min_ok_before: int | None = None  # ok ops before the first fault
+    min_ops_during: int | None = None  # completed ops in each fault window
+    min_ok_after: int | None = None  # ok ops after the last heal
+    min_rate_share: float = 0.0  # of workload.rate before the first fault; 0 = not judged
+    require_effect: bool = True  # a fault verified as not in effect makes the run unknown
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Scenario:
     name: str
     description: str = ""
@@ -96,6 +109,7 @@ class Scenario:
     workload: WorkloadSpec = field(default_factory=WorkloadSpec)
     faults: tuple[FaultSpec, ...] = ()
     expect: Expectations = field(default_factory=Expectations)
+    adequacy: AdequacySpec = field(default_factory=AdequacySpec)
     seed: int | None = None
     source: Path | None = None  # the file it came from
     markers: tuple[str, ...] = ()  # pytest markers, e.g. ("slow",)

@@ -18,7 +18,14 @@ from typing import Protocol
 from harness.cluster.model import ClusterInfo
 from harness.history import JsonlWriter
 from harness.scenario.model import WorkloadKind, WorkloadSpec
-from harness.workload.adequacy import Adequacy, FaultWindow, Thresholds, assess
+from harness.workload.adequacy import (
+    Adequacy,
+    FaultWindow,
+    Shortfall,
+    Thresholds,
+    assess,
+    thresholds_for,
+)
 from harness.workload.base import ClientWorkload, StopFlag, WorkloadResult
 from harness.workload.errors import (
     HistoryWriterError,
@@ -93,6 +100,7 @@ __all__ = [
     "RecorderError",
     "RegisterWorkload",
     "SetWorkload",
+    "Shortfall",
     "Thresholds",
     "WatchWorkload",
     "WorkerError",
@@ -106,4 +114,5 @@ __all__ = [
     "make_workload",
     "plan_shares",
     "resolve_workers",
+    "thresholds_for",
 ]
