@@ -19,6 +19,7 @@ start and right after the end, clipped to the run; "after the last heal" runs to
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,6 +125,8 @@ class Adequacy:
     ok_per_s_before_first_fault: float
     windows: list[FaultWindow] = field(default_factory=list)
     ok_after_last_heal: int = 0
+    latency_ms_before_first_fault: float = 0.0  # mean, invoke to completion
+    client_ceiling_ops_per_s: float = 0.0  # clients / mean latency: closed-loop clients' limit
     shortfalls: list[Shortfall] = field(default_factory=list)
     thresholds: Thresholds | None = None
 
@@ -134,6 +137,8 @@ class Adequacy:
             "ok_before_first_fault": self.ok_before_first_fault,
             "ok_per_s_before_first_fault": round(self.ok_per_s_before_first_fault, 2),
             "ok_after_last_heal": self.ok_after_last_heal,
+            "latency_ms_before_first_fault": round(self.latency_ms_before_first_fault, 2),
+            "client_ceiling_ops_per_s": round(self.client_ceiling_ops_per_s, 1),
             "windows": [w.to_json() for w in self.windows],
             "shortfalls": [s.to_json() for s in self.shortfalls],
         }
@@ -165,6 +170,9 @@ def assess(
                idle_ns=int(th.max_idle_s * NS), effect=effects.get(start.id))
         for start, end in fault_pairs
     ]  # fmt: skip
+    latency_ns = timeline.mean_latency_ns(0, first_start)
+    # Each client has one op open at a time, so the clients cannot beat clients / latency.
+    ceiling = th.clients * NS / latency_ns if latency_ns > 0 and th.clients > 0 else 0.0
     last_end = max((int(w.end_s * NS) for w in windows), default=run_end)
     ok_after = timeline.count(timeline.ok, last_end, run_end + 1)
     totals = _Totals(
@@ -175,6 +183,8 @@ def assess(
         ok_after=ok_after,
         last_end=last_end,
         run_end=run_end,
+        latency_ms=latency_ns / 1e6,
+        ceiling=ceiling,
     )
     short = _shortfalls(th, windows, totals)
     where = "before the first fault" if fault_pairs else "in the whole run"
@@ -194,6 +204,8 @@ def assess(
         ok_per_s_before_first_fault=rate_before,
         windows=windows,
         ok_after_last_heal=ok_after,
+        latency_ms_before_first_fault=latency_ns / 1e6,
+        client_ceiling_ops_per_s=ceiling,
         shortfalls=short,
         thresholds=th,
     )
@@ -210,6 +222,19 @@ class _Totals:
     ok_after: int
     last_end: int
     run_end: int
+    latency_ms: float
+    ceiling: float  # ops/s the clients can reach at that latency (0: unknown)
+
+
+def _clients_hint(th: Thresholds, t: _Totals) -> str:
+    """When the clients, not the cluster's capacity, cap the rate: how many would do."""
+    if th.rate <= 0 or t.ceiling <= 0 or t.ceiling >= th.rate:
+        return ""
+    needed = math.ceil(th.rate * t.latency_ms / 1000)
+    return (
+        f" ({th.clients} clients at {t.latency_ms:.0f} ms per op reach at most "
+        f"{t.ceiling:.0f}/s of the {th.rate:g}/s asked: raise workload.clients to ≥ {needed})"
+    )
 
 
 def _shortfalls(th: Thresholds, windows: list[FaultWindow], t: _Totals) -> list[Shortfall]:
@@ -218,6 +243,7 @@ def _shortfalls(th: Thresholds, windows: list[FaultWindow], t: _Totals) -> list[
     out: list[Shortfall] = []
     origin = th.origin
     rate = f"raise workload.rate (now {th.rate:g}/s)" if th.rate > 0 else "add workload.clients"
+    rate += _clients_hint(th, t)
     if windows:
         where = f"before the first fault at {first_start / NS:.2f} s"
         more_time = "start the first fault later (its `at`)"
@@ -243,7 +269,7 @@ def _shortfalls(th: Thresholds, windows: list[FaultWindow], t: _Totals) -> list[
                 message=f"{rate_before:.1f} ok ops/s {where}, below {th.min_rate_share:.0%} of "
                 f"the target {target_rate:g}/s",
                 fix="lower workload.rate to what this machine sustains, add workload.workers, "
-                "or lower adequacy.min_rate_share",
+                f"or lower adequacy.min_rate_share{_clients_hint(th, t)}",
             )
         )
     for w in windows:

@@ -72,14 +72,21 @@ class Timeline:
         self.ok: list[int] = []
         self.done: list[int] = []
         self.active: list[int] = []  # any record: invokes, completions, events
+        self.latency: list[tuple[int, int]] = []  # (completion time, ns since its invoke)
+        invoked: dict[int, int] = {}  # process → time of its open invoke
         for op in ops:
             self.active.append(op.time)
             if op.f in OBSERVATIONS:
                 continue  # a watch event is activity, not an op the cluster served
-            if op.type is not OpType.INVOKE:
-                self.done.append(op.time)
-                if op.type is OpType.OK:
-                    self.ok.append(op.time)
+            if op.type is OpType.INVOKE:
+                invoked[op.process] = op.time
+                continue
+            self.done.append(op.time)
+            if op.type is OpType.OK:
+                self.ok.append(op.time)
+            began = invoked.pop(op.process, None)
+            if began is not None:
+                self.latency.append((op.time, op.time - began))
         self.ok.sort()
         self.done.sort()
         self.active.sort()
@@ -88,6 +95,11 @@ class Timeline:
     def count(times: list[int], lo: int, hi: int) -> int:
         """Records with lo <= time < hi."""
         return bisect.bisect_left(times, hi) - bisect.bisect_left(times, lo)
+
+    def mean_latency_ns(self, lo: int, hi: int) -> float:
+        """Mean invoke→completion time of the ops completed in [lo, hi); 0.0 when none."""
+        spans = [d for t, d in self.latency if lo <= t < hi]
+        return sum(spans) / len(spans) if spans else 0.0
 
     def busy_near(self, t: int, idle_ns: int) -> bool:
         """Some record within idle_ns before t, and the run went on past t."""

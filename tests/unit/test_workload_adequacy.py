@@ -222,3 +222,19 @@ def test_a_scenario_states_its_thresholds_and_bad_ones_name_file_and_line(tmp_pa
     text = str(err.value)
     assert f"{bad}:3: adequacy.min_ok_before: got -3 (integer)" in text
     assert f"{bad}:4: adequacy.min_ok_durin" in text and "did you mean 'min_ops_during'" in text
+
+
+def test_when_the_clients_cap_the_rate_the_fix_says_how_many_clients() -> None:
+    # 2 clients, 500 ms per op: at most 4 ops/s of the 60/s asked; 5 ok ops before the fault.
+    ops: list[Op] = []
+    for k in range(5):
+        t = int(k * 0.5 * S)
+        ops.append(Op(index=2 * k, time=t, process=k % 2, type=OpType.INVOKE, f="read"))
+        ops.append(Op(index=2 * k + 1, time=t + S // 2, process=k % 2, type=OpType.OK, f="read"))
+    ops += _ops([3.5 + k / 10 for k in range(40)])
+    th = thresholds_for(_spec(clients=2), AdequacySpec(min_ok_before=20))
+    adequacy = assess(ops, _fault(1, 3.0, 4.0), target_rate=60.0, thresholds=th)
+    assert adequacy.latency_ms_before_first_fault == 500.0
+    assert adequacy.client_ceiling_ops_per_s == 4.0
+    assert "2 clients at 500 ms per op reach at most 4/s of the 60/s asked" in adequacy.reason
+    assert "raise workload.clients to ≥ 30" in adequacy.reason
