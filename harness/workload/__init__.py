@@ -6,6 +6,9 @@ until ``spec.duration_s`` passes or ``stop`` is set and returns a ``WorkloadResu
 ``final_read()`` reads back what the checkers need after healing; ``checkers`` names them.
 Outcomes follow ``harness.workload.outcome`` (connect failure → fail, unknown → info);
 ``harness.workload.adequacy`` says whether the run did enough before and around its faults.
+With ``spec.workers`` > 1 (or derived, see ``workers.resolve_workers``) register and set
+clients run in worker processes (``ParallelWorkload``), recording to the same history.
+Errors are ``harness.workload.errors`` (``HarnessError`` subclasses with structured fields).
 
     workload = make_workload(scenario.workload, cluster.info, writer, start_ns, seed=7)
     result = workload.run(stop_event); workload.final_read()
