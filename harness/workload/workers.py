@@ -22,6 +22,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -97,6 +98,10 @@ class _PipeSink:
 
 
 def _worker_main(job: _Job, conn: multiprocessing.connection.Connection, stop: StopFlag) -> None:
+    # The parent's handlers were forked too (lifecycle.py turns SIGTERM into SystemExit): a
+    # worker stops when the parent says so (``stop``) or dies; Ctrl-C is the parent's to handle.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     sink = _PipeSink(conn)
     try:
         workload = job.cls(
