@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.history import FaultEvent, FaultPhase, Op, OpType
@@ -41,6 +41,7 @@ class FaultWindow:
     active_at_start: bool = True  # a client was running when the fault struck
     effect_ok: bool | None = None  # the nemesis' verification; None: not verified
     effect: str = ""  # its evidence or reason, short
+    overlaps: tuple[int, ...] = ()  # ids of other faults whose windows overlap this one
     detail: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -62,6 +63,7 @@ class FaultWindow:
             "active_at_start": self.active_at_start,
             "effect_ok": self.effect_ok,
             "effect": self.effect,
+            "overlaps": list(self.overlaps),
         }
 
 
@@ -108,6 +110,19 @@ class Timeline:
             and bool(self.active)
             and (self.active[-1] >= t)
         )
+
+
+def with_overlaps(windows: list[FaultWindow]) -> list[FaultWindow]:
+    """Each window with the ids of the others that overlap it (a late heal, a flapping
+    schedule): their strikes and heals rewrite the same rules, so one's verification can
+    see the other's counters."""
+    out: list[FaultWindow] = []
+    for w in windows:
+        others = tuple(
+            o.id for o in windows if o.id != w.id and o.start_s < w.end_s and o.end_s > w.start_s
+        )
+        out.append(replace(w, overlaps=others))
+    return out
 
 
 def rate(count: int, span_ns: int) -> float:

@@ -238,3 +238,21 @@ def test_when_the_clients_cap_the_rate_the_fix_says_how_many_clients() -> None:
     assert adequacy.client_ceiling_ops_per_s == 4.0
     assert "2 clients at 500 ms per op reach at most 4/s of the 60/s asked" in adequacy.reason
     assert "raise workload.clients to ≥ 30" in adequacy.reason
+
+
+def test_an_unconfirmed_effect_of_overlapping_faults_is_noted_not_judged() -> None:
+    # Fault 1's heal ran late, into fault 2: fault 2's verification read reset counters.
+    ops = _ops(_steady(60, 20.0))
+    effect = FaultEvent(
+        time=int(8.7 * S),
+        type=FaultPhase.EFFECT,
+        fault="partition",
+        id=2,
+        detail={"ok": False, "reason": "store-1 dropped no packets"},
+    )
+    faults = [*_fault(1, 4.6, 8.7, "partition"), *_fault(2, 7.9, 11.6, "partition"), effect]
+    faults.sort(key=lambda f: f.time)
+    adequacy = assess(ops, faults, target_rate=60.0, thresholds=thresholds_for(_spec()))
+    assert adequacy.ok, adequacy.reason
+    assert [w.overlaps for w in adequacy.windows] == [(2,), (1,)]
+    assert adequacy.windows[1].effect_ok is False  # still recorded for the report
