@@ -27,6 +27,7 @@ from aiohttp import web
 from controlplane.apiserver import discovery
 from controlplane.apiserver.config import ApiConfig, TokenGrant, Verb
 from controlplane.apiserver.etcd_store import store_client
+from controlplane.apiserver.eventsapi import EventBudget
 from controlplane.apiserver.registry import Registry
 from controlplane.apiserver.resources import Resource
 from controlplane.apiserver.routes import dispatch
@@ -47,6 +48,7 @@ CONFIG: web.AppKey[ApiConfig] = web.AppKey("config", ApiConfig)
 STORE: web.AppKey[StoreClient] = web.AppKey("store", StoreClient)
 REGISTRY: web.AppKey[Registry] = web.AppKey("registry", Registry)
 BOOTSTRAPPED: web.AppKey[asyncio.Event] = web.AppKey("bootstrapped", asyncio.Event)
+EVENT_BUDGET: web.AppKey[EventBudget] = web.AppKey("event_budget", EventBudget)
 
 _ANONYMOUS = TokenGrant(user="anonymous", verbs=frozenset({"*"}))
 
@@ -157,6 +159,7 @@ async def api(request: web.Request) -> web.StreamResponse:
         store=app[STORE],
         config=app[CONFIG],
         authorize=_authorize,
+        events=app[EVENT_BUDGET],
     )
 
 
@@ -194,6 +197,7 @@ def build_app(config: ApiConfig) -> web.Application:
     app[STORE] = store
     app[REGISTRY] = Registry(store, bugs=config.bugs)
     app[BOOTSTRAPPED] = asyncio.Event()
+    app[EVENT_BUDGET] = EventBudget(store=store, limit=config.events_per_namespace)
     app.cleanup_ctx.append(_lifecycle)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/livez", healthz)

@@ -61,6 +61,8 @@ class ApiConfig:
     watch_max_s: float = 1800.0  # a watch without timeoutSeconds ends after this
     watch_bookmark_s: float = 5.0  # BOOKMARK period of a watch with allowWatchBookmarks
     bootstrap_retry_s: float = 0.5  # pause between attempts to create default namespaces
+    # Events have no TTL here: a namespace keeps its newest ``events_per_namespace`` (eventsapi).
+    events_per_namespace: int = 1000
 
 
 def parse_tokens(raw: str) -> dict[str, TokenGrant]:
@@ -114,6 +116,7 @@ def config_from_env(environ: Mapping[str, str]) -> ApiConfig:
         tokens=parse_tokens(raw_tokens) if raw_tokens else None,
         bugs=bugs.validate(environ),
         watch_bookmark_s=_float(environ, "API_WATCH_BOOKMARK_S", 5.0),
+        events_per_namespace=max(1, int(_float(environ, "API_EVENTS_PER_NAMESPACE", 1000))),
     )
 
 

@@ -38,6 +38,16 @@ SUBRESOURCE_KINDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+# Kinds whose client model carries a group prefix because the name exists in two groups
+# (``CoreV1Event`` and ``EventsV1Event``; see ``openapi_schemas.definition_name``).
+CLIENT_CLASSES: dict[tuple[str, str], str] = {
+    ("", "Event"): "CoreV1Event",
+    ("", "EventList"): "CoreV1EventList",
+    ("events.k8s.io", "Event"): "EventsV1Event",
+    ("events.k8s.io", "EventList"): "EventsV1EventList",
+}
+
+
 def openapi_v2(resources: Iterable[ResourceLike]) -> dict[str, Any]:
     """The Swagger 2.0 document of every served resource."""
     return _v2(tuple(resources))
@@ -102,7 +112,8 @@ def _kinds(table: Sequence[ResourceLike]) -> dict[str, list[dict[str, str]]]:
 
     def add(group: str, version: str, kind: str) -> None:
         gvk = _gvk(group, version, kind)
-        entries = kinds.setdefault(f"{version.capitalize()}{kind}", [])
+        class_name = CLIENT_CLASSES.get((group, kind), f"{version.capitalize()}{kind}")
+        entries = kinds.setdefault(class_name, [])
         if gvk not in entries:
             entries.append(gvk)
 

@@ -65,7 +65,7 @@ def _ref(definition: str) -> dict[str, str]:
 
 
 def _kind_ref(group: str, version: str, kind: str) -> dict[str, str]:
-    package = {"": "core", "coordination.k8s.io": "coordination"}.get(group, group)
+    package = group.split(".")[0] if group else "core"  # events.k8s.io -> events
     if kind in ("Status", "DeleteOptions"):
         return _ref(f"{META}.{kind}")
     return _ref(f"io.k8s.api.{package}.{version}.{kind}")

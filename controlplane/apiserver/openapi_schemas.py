@@ -62,6 +62,16 @@ SCALARS: dict[str, Schema] = {
     },
 }
 
+# MicroTime fields outside LeaseSpec (the client flattens both Time kinds to ``datetime``).
+_MICRO_TIME_FIELDS = frozenset(
+    {
+        ("CoreV1Event", "eventTime"),
+        ("CoreV1EventSeries", "lastObservedTime"),
+        ("EventsV1Event", "eventTime"),
+        ("EventsV1EventSeries", "lastObservedTime"),
+    }
+)
+
 # Client class (without the version prefix) -> Kubernetes package, where not core/v1.
 _META_TYPES = frozenset(
     {
@@ -179,7 +189,8 @@ def _type_schema(type_str: str, info: Any, pending: list[str], *, owner: str, at
     if type_str == "bytearray" or type_str == "bytes":
         return {"type": "string", "format": "byte"}
     if type_str == "datetime":
-        return {"$ref": REF + (MICRO_TIME if owner == "V1LeaseSpec" else TIME)}
+        micro = owner == "V1LeaseSpec" or (owner, attr) in _MICRO_TIME_FIELDS
+        return {"$ref": REF + (MICRO_TIME if micro else TIME)}
     if type_str == "date":
         return {"type": "string", "format": "date"}
     if type_str == "object":

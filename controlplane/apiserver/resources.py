@@ -5,7 +5,9 @@ names, verbs and subresources as real Kubernetes has them; routing, discovery, O
 protobuf all read it. Objects live in the store at ``/registry/{group/}{plural}/{ns}/{name}``
 (cluster-scoped: ``/registry/{plural}/{name}``), as etcd holds them for kube-apiserver
 (core resources have no group segment, ``apps`` and ``coordination.k8s.io`` do not either:
-kube-apiserver keys deployments as ``/registry/deployments/…``, which we follow).
+kube-apiserver keys deployments as ``/registry/deployments/…``, which we follow). Core and
+``events.k8s.io`` events share ``/registry/events/…`` (stored in the core form, see
+``eventsapi``).
 
     res = lookup("", "v1", "pods")
     store_key(res, "default", "web")        # "/registry/pods/default/web"
@@ -155,6 +157,27 @@ LEASES = Resource(
     version="v1",
     namespaced=True,
 )
+# Events: one store collection (``/registry/events/…``) served as two kinds, as in Kubernetes.
+# Objects are stored in the core form; ``events.k8s.io/v1`` is converted on the way in and out
+# (``eventsapi``). Short name ``ev`` on both, as kube-apiserver has it (kubectl picks core).
+EVENTS = Resource(
+    plural="events",
+    singular="event",
+    kind="Event",
+    group="",
+    version="v1",
+    namespaced=True,
+    short_names=("ev",),
+)
+EVENTS_V1 = Resource(
+    plural="events",
+    singular="event",
+    kind="Event",
+    group="events.k8s.io",
+    version="v1",
+    namespaced=True,
+    short_names=("ev",),
+)
 
 SERVED: tuple[Resource, ...] = (
     NAMESPACES,
@@ -172,9 +195,11 @@ SERVED: tuple[Resource, ...] = (
     Resource(
         plural="secrets", singular="secret", kind="Secret", group="", version="v1", namespaced=True
     ),
+    EVENTS,
     DEPLOYMENTS,
     REPLICASETS,
     LEASES,
+    EVENTS_V1,
 )
 
 _BY_PATH: dict[tuple[str, str, str], Resource] = {(r.group, r.version, r.plural): r for r in SERVED}

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from controlplane.apiserver import deletion, discovery, subresources, tables
+from controlplane.apiserver import deletion, discovery, eventsapi, subresources, tables
 from controlplane.apiserver.bodies import (
     dry_run,
     list_options,
@@ -116,12 +116,16 @@ async def dispatch(
     store: StoreClient,
     config: ApiConfig,
     authorize: Authorize,
+    events: eventsapi.EventBudget | None = None,
 ) -> web.StreamResponse:
     target = parse_path(request.path)
     res = target.res
     if res is None:
         return discovery_response(request, target)
     ns = target.namespace
+    # events.k8s.io/v1 events are stored as core events: bodies are converted in and out.
+    view = eventsapi.view_of(res)
+    stored_res = view.storage
 
     def allow(verb: Verb) -> None:
         if str(verb) not in res.verbs and target.sub is None:
@@ -137,11 +141,18 @@ async def dispatch(
                     Reason.METHOD_NOT_ALLOWED, f"create {res.plural} needs a namespace in the path"
                 )
             body = await read_object(request, res)
-            obj = await registry.create(res, ns, body, dry_run=dry_run(request))
-            return web.json_response(obj, status=201)
+            if res.kind == "Event":
+                eventsapi.validate(res, ns, body)
+            body = view.to_storage(body)
+            dry = dry_run(request)
+            obj = await registry.create(stored_res, ns, body, dry_run=dry)
+            if events is not None and stored_res.kind == "Event" and ns and not dry:
+                events.created(ns)
+            return web.json_response(view.to_served(obj), status=201)
         if method == "DELETE":
             allow(Verb.DELETECOLLECTION)
-            return web.json_response(await _delete_collection(request, registry, res, ns))
+            deleted = await _delete_collection(request, registry, view, ns)
+            return web.json_response(eventsapi.served_list(view, deleted))
         if method != "GET":
             raise web.HTTPMethodNotAllowed(method, _methods(res, target))
         options = list_options(request, res)
@@ -159,11 +170,11 @@ async def dispatch(
                 namespace=ns,
                 params=params,
                 bugs=config.bugs,
-                render=_renderer(request, res),
+                render=_renderer(request, res, view),
             )
             return await stream.serve(request)
         allow(Verb.LIST)
-        listed = await registry.list(res, ns, options)
+        listed = eventsapi.served_list(view, await registry.list(stored_res, ns, options))
         if tables.wants_table(request.headers.get("Accept", "")):
             meta = listed["metadata"]
             listed = tables.to_table(
@@ -183,51 +194,57 @@ async def dispatch(
                 Reason.BAD_REQUEST, "watch a single object with fieldSelector=metadata.name="
             )
         allow(Verb.GET)
-        obj = await registry.get(res, ns, name)
-        render = _renderer(request, res)
-        return web.json_response(render(obj) if render else obj)
+        obj = await registry.get(stored_res, ns, name)
+        render = _renderer(request, res, view)
+        return web.json_response(render(obj) if render else view.to_served(obj))
     if method == "PUT":
         allow(Verb.UPDATE)
-        body = await read_object(request, res)
-        obj = await registry.update(res, ns, name, body, dry_run=dry_run(request))
-        await _finish(registry, res, obj, request)
-        return web.json_response(obj)
+        body = view.to_storage(await read_object(request, res))
+        obj = await registry.update(stored_res, ns, name, body, dry_run=dry_run(request))
+        await _finish(registry, stored_res, obj, request)
+        return web.json_response(view.to_served(obj))
     if method == "PATCH":
         allow(Verb.PATCH)
         kind = patch_type(request.headers.get("Content-Type", ""))
         raw = await request.read()
 
         def mutate(served: Obj) -> Obj:
-            new = apply_patch(kind, served, raw, res)
+            # The patch applies to the object as this endpoint serves it.
+            new = view.to_storage(apply_patch(kind, view.to_served(served), raw, res))
             pinned = (new.get("metadata") or {}).get("resourceVersion")
-            obj = updated_object(res, ns, name, new, served)
+            obj = updated_object(stored_res, ns, name, new, served)
             if pinned:
                 obj["metadata"]["resourceVersion"] = pinned
             return obj
 
         dry = dry_run(request)
-        obj = await registry.guaranteed_update(res, ns, name, mutate, served=True, dry_run=dry)
-        await _finish(registry, res, obj, request)
-        return web.json_response(obj)
+        obj = await registry.guaranteed_update(
+            stored_res, ns, name, mutate, served=True, dry_run=dry
+        )
+        await _finish(registry, stored_res, obj, request)
+        return web.json_response(view.to_served(obj))
     if method == "DELETE":
         allow(Verb.DELETE)
         delete_options = await read_delete_options(request, res)
         obj = await deletion.delete(
-            registry, res, ns, name, delete_options, dry_run=dry_run(request, delete_options)
+            registry, stored_res, ns, name, delete_options, dry_run=dry_run(request, delete_options)
         )
-        return web.json_response(obj)
+        return web.json_response(eventsapi.served_item(view, obj))
     raise web.HTTPMethodNotAllowed(method, _methods(res, target))
 
 
-def _renderer(request: web.Request, res: Resource) -> Callable[[Obj], Obj] | None:
-    """Objects as one-row Tables when the client asks for them (kubectl get)."""
+def _renderer(
+    request: web.Request, res: Resource, view: eventsapi.View
+) -> Callable[[Obj], Obj] | None:
+    """Stored objects as served: one-row Tables when the client asks for them (kubectl get),
+    else converted to the endpoint's form (None when there is nothing to do)."""
     if not tables.wants_table(request.headers.get("Accept", "")):
-        return None
+        return view.to_served if view.converts else None
     include = request.query.get("includeObject", "Metadata")
 
     def render(obj: Obj) -> Obj:
         rv = str((obj.get("metadata") or {}).get("resourceVersion", ""))
-        return tables.to_table(res, [obj], include=include, resource_version=rv)
+        return tables.to_table(res, [view.to_served(obj)], include=include, resource_version=rv)
 
     return render
 
@@ -277,12 +294,14 @@ async def _subresource(
 
 
 async def _delete_collection(
-    request: web.Request, registry: Registry, res: Resource, ns: str | None
+    request: web.Request, registry: Registry, view: eventsapi.View, ns: str | None
 ) -> Obj:
-    """``deletecollection``: delete every selected object, as separate deletes."""
-    options = await read_delete_options(request, res)
+    """``deletecollection``: delete every selected object, as separate deletes (selectors in
+    the served resource's field names, objects in the stored form)."""
+    res = view.storage
+    options = await read_delete_options(request, view.served)
     dry = dry_run(request, options)
-    listed = await registry.list(res, ns, list_options(request, res))
+    listed = await registry.list(res, ns, list_options(request, view.served))
     deleted = []
     for item in listed["items"]:
         meta = item["metadata"]

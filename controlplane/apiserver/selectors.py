@@ -8,7 +8,9 @@ In a nutshell: :func:`parse_selector` turns the two query parameters into one
   ``!a`` (does not exist), comma = AND; ``a!=b`` and ``notin`` also match objects without ``a``;
 - fields: ``=``, ``==``, ``!=`` on ``metadata.name``, ``metadata.namespace`` and the fields each
   kind supports in Kubernetes that our clients use (pods ``spec.nodeName``, ``status.phase``;
-  nodes ``spec.unschedulable``; secrets ``type``). Any other field is 400 BadRequest, as
+  nodes ``spec.unschedulable``; secrets ``type``; events ``involvedObject.*``, ``reason``,
+  ``source``, ``type``, ``reportingComponent``, which ``events.k8s.io`` spells
+  ``regarding.*`` and ``reportingController``). Any other field is 400 BadRequest, as
   Kubernetes answers "field label not supported".
 
     sel = parse_selector(PODS, labels="app in (web,api),!canary", fields="spec.nodeName=")
@@ -57,12 +59,47 @@ class Requirement:
                 return not present
 
 
+_INVOLVED_FIELDS = (
+    "kind",
+    "namespace",
+    "name",
+    "uid",
+    "apiVersion",
+    "resourceVersion",
+    "fieldPath",
+)
+
 # Fields every kind supports, plus the extra ones Kubernetes registers per kind.
 _COMMON_FIELDS = ("metadata.name", "metadata.namespace")
 _KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "Pod": ("spec.nodeName", "status.phase", "spec.schedulerName", "spec.restartPolicy"),
     "Node": ("spec.unschedulable",),
     "Secret": ("type",),
+    # pkg/registry/core/event/strategy.go ToSelectableFields
+    "Event": (
+        "involvedObject.kind",
+        "involvedObject.namespace",
+        "involvedObject.name",
+        "involvedObject.uid",
+        "involvedObject.apiVersion",
+        "involvedObject.resourceVersion",
+        "involvedObject.fieldPath",
+        "reason",
+        "reportingComponent",
+        "source",
+        "type",
+    ),
+}
+# events.k8s.io/v1 field labels -> the core labels they select on (its objects are stored in
+# the core form; pkg/apis/events/v1/conversion.go AddFieldLabelConversionsForEvent).
+_GROUP_FIELD_ALIASES: dict[str, dict[str, str]] = {
+    "events.k8s.io": {
+        **{f"regarding.{f}": f"involvedObject.{f}" for f in _INVOLVED_FIELDS},
+        "reportingController": "reportingComponent",
+        "reason": "reason",
+        "source": "source",
+        "type": "type",
+    },
 }
 
 
@@ -91,6 +128,10 @@ class Selector:
 
 
 def _field_value(obj: Obj, path: str) -> str:
+    if path == "source":  # an event's source.component, else its reportingComponent
+        source = obj.get("source") or {}
+        component = source.get("component") if isinstance(source, dict) else None
+        return str(component or obj.get("reportingComponent") or "")
     node: Any = obj
     for part in path.split("."):
         node = node.get(part) if isinstance(node, dict) else None
@@ -159,7 +200,12 @@ _FIELD_OPS = (("!=", Op.NE), ("==", Op.EQ), ("=", Op.EQ))
 
 
 def parse_field_selector(res: Resource, raw: str) -> tuple[Requirement, ...]:
-    allowed = _COMMON_FIELDS + _KIND_FIELDS.get(res.kind, ())
+    aliases = _GROUP_FIELD_ALIASES.get(res.group)
+    if aliases is not None:
+        names = {**{f: f for f in _COMMON_FIELDS}, **aliases}
+    else:
+        names = {f: f for f in _COMMON_FIELDS + _KIND_FIELDS.get(res.kind, ())}
+    allowed = tuple(names)
     out: list[Requirement] = []
     for term in (t for t in raw.split(",") if t.strip()):
         token, op = next(((t, o) for t, o in _FIELD_OPS if t in term), ("", Op.EQ))
@@ -177,7 +223,7 @@ def parse_field_selector(res: Resource, raw: str) -> tuple[Requirement, ...]:
                 f'field label not supported: "{key}" (fields of {res.plural}: '
                 f"{', '.join(allowed)})",
             )
-        out.append(Requirement(key=key, op=op, values=frozenset({value.strip()})))
+        out.append(Requirement(key=names[key], op=op, values=frozenset({value.strip()})))
     return tuple(out)
 
 

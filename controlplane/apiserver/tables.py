@@ -18,6 +18,7 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
+from controlplane.apiserver.eventsapi import to_core
 from controlplane.apiserver.resources import Resource
 
 Obj = dict[str, Any]
@@ -33,16 +34,18 @@ def wants_table(accept: str) -> bool:
 
 
 def human_age(timestamp: str | None) -> str:
-    """kubectl's HumanDuration of the time since ``timestamp``: 5s, 3m2s, 4h, 2d."""
+    """kubectl's HumanDuration of the time since ``timestamp``: 5s, 3m2s, 4h, 2d.
+
+    ``timestamp`` is RFC 3339, with seconds (Time) or microseconds (MicroTime)."""
     if not timestamp:
         return "<unknown>"
     try:
-        when = datetime.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ")
+        when = datetime.datetime.fromisoformat(timestamp)
     except ValueError:
         return "<unknown>"
-    seconds = int(
-        (datetime.datetime.now(datetime.UTC) - when.replace(tzinfo=datetime.UTC)).total_seconds()
-    )
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    seconds = int((datetime.datetime.now(datetime.UTC) - when).total_seconds())
     if seconds < 0:
         return "0s"
     if seconds < 120:
@@ -127,6 +130,47 @@ def _int(obj: Obj, *path: str) -> int:
     return int(_get(obj, *path) or 0)
 
 
+def _event(obj: Obj) -> Obj:
+    """Event cells read the core form; events.k8s.io/v1 rows are converted back to it."""
+    return to_core(obj) if obj.get("apiVersion") == "events.k8s.io/v1" else obj
+
+
+def _event_first_seen(obj: Obj) -> str:
+    ev = _event(obj)
+    return human_age(ev.get("firstTimestamp") or ev.get("eventTime"))
+
+
+def _event_last_seen(obj: Obj) -> str:
+    # pkg/printers/internalversion printEvent: a series' last observation, else lastTimestamp.
+    ev = _event(obj)
+    series = ev.get("series") or {}
+    if series.get("lastObservedTime"):
+        return human_age(series["lastObservedTime"])
+    if ev.get("lastTimestamp"):
+        return human_age(ev["lastTimestamp"])
+    return _event_first_seen(ev)
+
+
+def _event_count(obj: Obj) -> int:
+    ev = _event(obj)
+    series = ev.get("series") or {}
+    return int(series.get("count") or ev.get("count") or 1)
+
+
+def _event_object(obj: Obj) -> str:
+    ref = _event(obj).get("involvedObject") or {}
+    kind = str(ref.get("kind") or "").lower()
+    return f"{kind}/{ref['name']}" if ref.get("name") else kind
+
+
+def _event_source(obj: Obj) -> str:
+    ev = _event(obj)
+    source = ev.get("source") or {}
+    component = source.get("component") or ev.get("reportingComponent") or ""
+    host = source.get("host") or ev.get("reportingInstance") or ""
+    return f"{component}, {host}" if host else str(component)
+
+
 Column = tuple[str, str, int, Callable[[Obj], Any]]  # name, type, priority, cell
 _NAME: Column = ("Name", "string", 0, lambda o: _get(o, "metadata", "name"))
 _AGE: Column = ("Age", "string", 0, _age)
@@ -181,6 +225,24 @@ COLUMNS: dict[str, list[Column]] = {
         ("Type", "string", 0, lambda o: o.get("type") or "Opaque"),
         ("Data", "integer", 0, lambda o: len(o.get("data") or {})),
         _AGE,
+    ],
+    # Wide cells are always sent (kube-apiserver prints tables wide); kubectl hides them.
+    "Event": [
+        ("Last Seen", "string", 0, _event_last_seen),
+        ("Type", "string", 0, lambda o: _event(o).get("type") or ""),
+        ("Reason", "string", 0, lambda o: _event(o).get("reason") or ""),
+        ("Object", "string", 0, _event_object),
+        (
+            "Subobject",
+            "string",
+            1,
+            lambda o: (_event(o).get("involvedObject") or {}).get("fieldPath") or "",
+        ),
+        ("Source", "string", 1, _event_source),
+        ("Message", "string", 0, lambda o: str(_event(o).get("message") or "").strip()),
+        ("First Seen", "string", 1, _event_first_seen),
+        ("Count", "string", 1, _event_count),
+        ("Name", "string", 1, lambda o: _get(o, "metadata", "name")),
     ],
     "Lease": [
         _NAME,

@@ -16,6 +16,7 @@ import time
 from kubernetes.client.exceptions import ApiException
 
 from controlplane.kubeclient.client import ApiUnavailable, Kube
+from controlplane.kubeclient.events import EventRecorder
 from controlplane.kubeclient.workqueue import WorkQueue
 from controlplane.leaderelection import NotActing, Term
 
@@ -25,9 +26,17 @@ log = logging.getLogger(__name__)
 class Controller:
     name = "controller"
 
-    def __init__(self, *, kube: Kube, term: Term, resync_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        *,
+        kube: Kube,
+        term: Term,
+        resync_s: float = 5.0,
+        events: EventRecorder | None = None,
+    ) -> None:
         self.kube = kube
         self.term = term
+        self.events = events or EventRecorder.disabled()  # best effort, never blocks
         self.queue = WorkQueue()
         self.resync_s = resync_s
         self._failures: dict[str, int] = {}

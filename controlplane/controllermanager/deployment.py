@@ -25,6 +25,7 @@ from controlplane.controllermanager.deployment_core import (
     template_hash,
 )
 from controlplane.kubeclient.client import Kube, Obj, status_code
+from controlplane.kubeclient.events import EventRecorder
 from controlplane.kubeclient.informer import Informer, key_of
 from controlplane.kubeclient.objects import (
     controller_ref,
@@ -43,9 +44,15 @@ class DeploymentController(Controller):
     name = "deployment"
 
     def __init__(
-        self, *, kube: Kube, term: Term, deployments: Informer, replicasets: Informer
+        self,
+        *,
+        kube: Kube,
+        term: Term,
+        deployments: Informer,
+        replicasets: Informer,
+        events: EventRecorder | None = None,
     ) -> None:
-        super().__init__(kube=kube, term=term)
+        super().__init__(kube=kube, term=term, events=events)
         self.deploys = deployments
         self.rs = replicasets
         deployments.add_handler(lambda old, new: self.queue.add(key_of(new or old or {})))
@@ -59,6 +66,12 @@ class DeploymentController(Controller):
 
     def resync_keys(self) -> list[str]:
         return [key_of(d) for d in self.deploys.items()]
+
+    def _scaled(self, d: Obj, rs_name: str, old: int, new: int) -> None:
+        """kube-controller-manager's ScalingReplicaSet event (deployment/sync.go)."""
+        way = "up" if new > old else "down"
+        message = f"Scaled {way} replica set {rs_name} from {old} to {new}"
+        self.events.record(d, reason="ScalingReplicaSet", message=message)
 
     def sync(self, key: str) -> None:
         d = self.deploys.get(key)
@@ -85,6 +98,8 @@ class DeploymentController(Controller):
                 log.info(
                     "deployment %s: created replicaset %s (replicas %d)", key, name_of(new), first
                 )
+                if first:
+                    self._scaled(d, name_of(new), 0, first)
             except ApiException as exc:
                 if status_code(exc) != 409:
                     raise
@@ -98,6 +113,7 @@ class DeploymentController(Controller):
                 log.info(
                     "deployment %s: scaled %s %d -> %d", key, name_of(rs), spec_replicas(rs), want
                 )
+                self._scaled(d, name_of(rs), spec_replicas(rs), want)
                 if rs is new:
                     new = updated
                 else:

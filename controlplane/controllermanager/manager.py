@@ -22,6 +22,7 @@ from controlplane.controllermanager.nodelifecycle_core import NodeTimings
 from controlplane.controllermanager.replicaset import ReplicaSetController
 from controlplane.kubeclient.client import Kube
 from controlplane.kubeclient.component import ComponentEnv, env_seconds
+from controlplane.kubeclient.events import EventRecorder
 from controlplane.kubeclient.informer import Informer
 from controlplane.kubeclient.objects import path
 from controlplane.leaderelection import LeaderElection, Term
@@ -41,12 +42,19 @@ class ControllerManager:
         )
         self.kube = Kube(env.client)
         self.elector = elector_from_env(env)
+        self.events = EventRecorder(
+            self.kube,
+            component="kube-controller-manager",
+            instance=self.elector.identity,
+            host=env.name,
+        )
         self.election = LeaderElection(
             self.kube,
             lease=("kube-system", "kube-controller-manager"),
             elector=self.elector,
             on_started=self._start_term,
             on_stopped=lambda term: None,
+            events=self.events,
         )
         self._stop = threading.Event()
         self._rs: ReplicaSetController | None = None
@@ -55,6 +63,7 @@ class ControllerManager:
 
     def start(self, stop: threading.Event) -> None:
         self._stop = stop
+        self.events.start(stop)
         threading.Thread(
             target=self.election.run, args=(stop,), name="election", daemon=True
         ).start()
@@ -83,12 +92,14 @@ class ControllerManager:
             replicasets=informers["replicasets"],
             pods=informers["pods"],
             bugs=self.env.bugs,
+            events=self.events.with_component("replicaset-controller"),
         )
         dep = DeploymentController(
             kube=k,
             term=term,
             deployments=informers["deployments"],
             replicasets=informers["replicasets"],
+            events=self.events.with_component("deployment-controller"),
         )
         nodes = NodeLifecycleController(
             kube=k,
@@ -98,6 +109,7 @@ class ControllerManager:
             pods=informers["pods"],
             timings=self.node_timings,
             bugs=self.env.bugs,
+            events=self.events.with_component("node-controller"),
         )
         self._rs, self._nodes = rs, nodes
         threading.Thread(target=watch_term, daemon=True).start()
@@ -138,4 +150,5 @@ class ControllerManager:
             "pods_created": self._rs.creates if self._rs else 0,
             "evictions": self._nodes.evictions if self._nodes else 0,
             "unhealthy_nodes": sorted(self._nodes.unhealthy) if self._nodes else [],
+            "events": self.events.stats,
         }

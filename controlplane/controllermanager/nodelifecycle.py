@@ -23,6 +23,7 @@ from controlplane.controllermanager.nodelifecycle_core import (
 )
 from controlplane.controllermanager.replicaset import fenced_delete
 from controlplane.kubeclient.client import ApiUnavailable, Kube, Obj
+from controlplane.kubeclient.events import EventRecorder
 from controlplane.kubeclient.informer import Informer, key_of
 from controlplane.kubeclient.objects import UNREACHABLE_TAINT, name_of, path, set_condition
 from controlplane.leaderelection import NotActing, Term
@@ -47,7 +48,9 @@ class NodeLifecycleController:
         pods: Informer,
         timings: NodeTimings,
         bugs: frozenset[str],
+        events: EventRecorder | None = None,
     ) -> None:
+        self.events = events or EventRecorder.disabled()
         self.kube = kube
         self.term = term
         self.nodes = nodes
@@ -104,6 +107,12 @@ class NodeLifecycleController:
             log.info("nodelifecycle: evicting %s from %s", key_of(pod), pod["spec"].get("nodeName"))
             fenced_delete(self.kube, self.term, pod)
             self.evictions += 1
+            self.events.record(
+                pod,
+                reason="TaintManagerEviction",
+                message=f"Marking for deletion Pod {key_of(pod)}",
+                action="Delete",
+            )
 
     def _mark_unknown(self, name: str) -> None:
         node = self.nodes.get(name)
@@ -131,6 +140,9 @@ class NodeLifecycleController:
         )
         self.kube.update(path("nodes", None, name, "status"), self.term.fence(body))
         log.info("nodelifecycle: node %s Ready=Unknown", name)
+        if old.get("status") == "True":  # nodeutil.RecordNodeStatusChange
+            message = f"Node {name} status is now: NodeNotReady"
+            self.events.record(node, reason="NodeNotReady", message=message)
 
     def _set_taint(self, name: str, *, add: bool) -> None:
         node = self.nodes.get(name)

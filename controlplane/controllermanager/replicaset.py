@@ -30,6 +30,7 @@ from controlplane.controllermanager.replicaset_core import (
     status_differs,
 )
 from controlplane.kubeclient.client import Kube, Obj, status_code
+from controlplane.kubeclient.events import EventRecorder
 from controlplane.kubeclient.informer import Informer, key_of
 from controlplane.kubeclient.objects import (
     controller_ref,
@@ -71,9 +72,16 @@ class ReplicaSetController(Controller):
     name = "replicaset"
 
     def __init__(
-        self, *, kube: Kube, term: Term, replicasets: Informer, pods: Informer, bugs: frozenset[str]
+        self,
+        *,
+        kube: Kube,
+        term: Term,
+        replicasets: Informer,
+        pods: Informer,
+        bugs: frozenset[str],
+        events: EventRecorder | None = None,
     ) -> None:
-        super().__init__(kube=kube, term=term)
+        super().__init__(kube=kube, term=term, events=events)
         self.rs = replicasets
         self.pods = pods
         self.expectations = Expectations(mono=time.monotonic)
@@ -138,12 +146,17 @@ class ReplicaSetController(Controller):
                 for _ in range(batch):
                     body = self.term.fence(pod_from_template(rs))
                     try:
-                        self.kube.create(path("pods", ns_of(rs)), body)
-                    except Exception:
+                        created = self.kube.create(path("pods", ns_of(rs)), body)
+                    except Exception as exc:
                         self.expectations.lower_adds(key, plan.create - sent)
+                        message = f"Error creating: {exc}"
+                        self.events.record(rs, reason="FailedCreate", message=message, warning=True)
                         raise
                     sent += 1
                     self.creates += 1
+                    self.events.record(
+                        rs, reason="SuccessfulCreate", message=f"Created pod: {name_of(created)}"
+                    )
         elif plan.delete:
             log.info(
                 "replicaset %s: %d active, want %d: deleting %d",
@@ -159,3 +172,6 @@ class ReplicaSetController(Controller):
                 except Exception:
                     self.expectations.deletion_observed(key, key_of(pod))
                     raise
+                self.events.record(
+                    rs, reason="SuccessfulDelete", message=f"Deleted pod: {name_of(pod)}"
+                )

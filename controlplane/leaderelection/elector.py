@@ -32,6 +32,7 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 
 from controlplane.kubeclient.client import ApiUnavailable, Kube, Obj, status_code
+from controlplane.kubeclient.events import EventRecorder
 from controlplane.leaderelection.core import Elector, LeaseRecord, PlanKind
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,10 @@ class LeaderElection:
         on_stopped: Callable[[Term], None],
         rng: random.Random | None = None,
         mono: Callable[[], float] = time.monotonic,
+        events: EventRecorder | None = None,
     ) -> None:
+        self._events = events or EventRecorder.disabled()
+        self._lease: Obj = {}  # the Lease as last written (the LeaderElection event's object)
         self._kube = kube
         self._namespace, self._name = lease
         self.elector = elector
@@ -155,6 +159,7 @@ class LeaderElection:
             log.info("lease %s %s failed: %s", kind, self._name, _short(exc))
             return False
         self.elector.written(record_of(obj), sent_at=sent)
+        self._lease = obj
         return True
 
     def try_acquire_or_renew(self) -> bool:
@@ -193,6 +198,10 @@ class LeaderElection:
             )
             self.term = term
             log.info("%s: became leader (leaseTransitions=%d)", term.identity, term.transitions)
+            # client-go LeaseLock.RecordEvent: "<identity> became leader" on the Lease.
+            self._events.record(
+                self._lease, reason="LeaderElection", message=f"{term.identity} became leader"
+            )
             self._on_started(term)
             self._renew(stop)
             term.ended.set()

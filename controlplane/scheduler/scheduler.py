@@ -23,6 +23,7 @@ from kubernetes.client.exceptions import ApiException
 from controlplane.controllermanager.base import Controller
 from controlplane.kubeclient.client import Kube, Obj, status_code
 from controlplane.kubeclient.component import ComponentEnv
+from controlplane.kubeclient.events import EventApi, EventRecorder
 from controlplane.kubeclient.informer import Informer, key_of
 from controlplane.kubeclient.objects import (
     condition,
@@ -55,8 +56,16 @@ def pending(pod: Obj) -> bool:
 class SchedulingLoop(Controller):
     name = "scheduler"
 
-    def __init__(self, *, kube: Kube, term: Term, pods: Informer, nodes: Informer) -> None:
-        super().__init__(kube=kube, term=term)
+    def __init__(
+        self,
+        *,
+        kube: Kube,
+        term: Term,
+        pods: Informer,
+        nodes: Informer,
+        events: EventRecorder | None = None,
+    ) -> None:
+        super().__init__(kube=kube, term=term, events=events)
         self.pods = pods
         self.nodes = nodes
         self.assumed: dict[str, tuple[str, str]] = {}  # pod key -> (uid, node)
@@ -129,6 +138,8 @@ class SchedulingLoop(Controller):
         self.backoff.pop(key, None)
         self.binds += 1
         log.info("scheduler: bound %s to %s", key, choice.node)
+        message = f"Successfully assigned {key} to {choice.node}"
+        self.events.record(pod, reason="Scheduled", message=message, action="Binding")
 
     def _unschedulable(self, pod: Obj, message: str) -> None:
         cur = condition(pod, "PodScheduled") or {}
@@ -150,6 +161,10 @@ class SchedulingLoop(Controller):
         body.setdefault("status", {}).setdefault("phase", "Pending")
         self.kube.update(path("pods", ns_of(pod), name_of(pod), "status"), self.term.fence(body))
         log.info("scheduler: %s unschedulable: %s", key_of(pod), message)
+        # Recorded when the condition changes, not on every retry (a repeat would be counted).
+        self.events.record(
+            pod, reason="FailedScheduling", message=message, action="Scheduling", warning=True
+        )
 
 
 class Scheduler:
@@ -157,12 +172,17 @@ class Scheduler:
         self.env = env
         self.kube = Kube(env.client)
         self.elector = elector_from_env(env)
+        # kube-scheduler: leader election through core events, pod events through events/v1.
+        self.events = EventRecorder(
+            self.kube, component=SCHEDULER_NAME, instance=self.elector.identity, host=env.name
+        )
         self.election = LeaderElection(
             self.kube,
             lease=("kube-system", "kube-scheduler"),
             elector=self.elector,
             on_started=self._start_term,
             on_stopped=lambda term: None,
+            events=self.events,
         )
         self._stop = threading.Event()
         self._loop: SchedulingLoop | None = None
@@ -170,6 +190,7 @@ class Scheduler:
 
     def start(self, stop: threading.Event) -> None:
         self._stop = stop
+        self.events.start(stop)
         threading.Thread(
             target=self.election.run, args=(stop,), name="election", daemon=True
         ).start()
@@ -179,7 +200,13 @@ class Scheduler:
         stop = threading.Event()
         pods = Informer(self.kube, path("pods"), name="pods")
         nodes = Informer(self.kube, path("nodes"), name="nodes")
-        loop = SchedulingLoop(kube=self.kube, term=term, pods=pods, nodes=nodes)
+        loop = SchedulingLoop(
+            kube=self.kube,
+            term=term,
+            pods=pods,
+            nodes=nodes,
+            events=self.events.with_component(SCHEDULER_NAME, api=EventApi.EVENTS_V1),
+        )
         self._loop = loop
 
         def body() -> None:
@@ -213,4 +240,5 @@ class Scheduler:
             },
             "bugs": sorted(self.env.bugs),
             "binds": self._loop.binds if self._loop else 0,
+            "events": self.events.stats,
         }

@@ -5,9 +5,11 @@ etcd), the client loaded with ``kubernetes.config.load_kube_config(path)`` — h
 run's CA, the bearer token from the file — and the calls Kubernetes users make: CRUD with
 optimistic concurrency, each patch type (and 415 for server-side apply, which is not served),
 label/field selectors and paging, watch with resume from a resourceVersion (DELETED carrying
-the last state), Leases through ``CoordinationV1Api``, and ``kubernetes.leaderelection`` with a
-``LeaseLock``: two candidate processes, one leader; after the leader is SIGKILLed the other
-takes over, and not before the Lease has expired (judged on the Lease's own times).
+the last state), events through ``CoreV1Api`` and ``EventsV1Api`` (one collection, describe's
+``involvedObject.*`` selectors), Leases through ``CoordinationV1Api``, and
+``kubernetes.leaderelection`` with a ``LeaseLock``: two candidate processes, one leader;
+after the leader is SIGKILLed the other takes over, and not before the Lease has expired
+(judged on the Lease's own times).
 """
 
 from __future__ import annotations
@@ -272,6 +274,78 @@ def test_watch_resumes_from_a_resource_version(api: Any, namespace: str) -> None
     assert all(e["object"].metadata.name == name for e in history)
     resumed = events(history[0]["object"].metadata.resource_version, 2)
     assert [e["type"] for e in resumed] == ["MODIFIED", "DELETED"]
+
+
+def test_events_through_core_v1_and_events_v1(api: Any, namespace: str) -> None:
+    """One stored collection, two APIs: what kubectl describe lists (core, involvedObject.*
+    selectors) includes what kube-scheduler writes through events.k8s.io/v1, and back."""
+    core, events = client.CoreV1Api(api), client.EventsV1Api(api)
+    cm = core.create_namespaced_config_map(namespace, configmap(unique("ev"), {"a": "1"}))
+    name, uid = cm.metadata.name, cm.metadata.uid
+    ref = client.V1ObjectReference(
+        kind="ConfigMap", namespace=namespace, name=name, uid=uid, api_version="v1"
+    )
+    now = dt.datetime.now(dt.UTC)
+    core.create_namespaced_event(
+        namespace,
+        client.CoreV1Event(
+            metadata=client.V1ObjectMeta(name=f"{name}.core"),
+            involved_object=ref,
+            reason="Created",
+            message="made by the test",
+            type="Normal",
+            source=client.V1EventSource(component="py-test"),
+            first_timestamp=now,
+            last_timestamp=now,
+            count=1,
+            event_time=now,
+            action="Create",
+            reporting_component="py-test",
+            reporting_instance="py-test-1",
+        ),
+    )
+    events.create_namespaced_event(
+        namespace,
+        client.EventsV1Event(
+            metadata=client.V1ObjectMeta(name=f"{name}.v1"),
+            event_time=now,
+            reporting_controller="py-test",
+            reporting_instance="py-test-1",
+            action="Update",
+            reason="Updated",
+            regarding=ref,
+            note="changed by the test",
+            type="Warning",
+        ),
+    )
+    describe = (
+        f"involvedObject.name={name},involvedObject.namespace={namespace},"
+        f"involvedObject.kind=ConfigMap,involvedObject.uid={uid}"
+    )
+    listed = core.list_namespaced_event(namespace, field_selector=describe)
+    assert sorted(e.reason for e in listed.items) == ["Created", "Updated"]
+    updated = next(e for e in listed.items if e.reason == "Updated")
+    assert updated.message == "changed by the test" and updated.reporting_component == "py-test"
+    assert updated.involved_object.uid == uid
+    other = describe.replace(f"uid={uid}", "uid=someone-else")
+    assert core.list_namespaced_event(namespace, field_selector=other).items == []
+    v1 = events.list_namespaced_event(namespace, field_selector=f"regarding.name={name}")
+    assert sorted((e.reason, e.note) for e in v1.items) == [
+        ("Created", "made by the test"),
+        ("Updated", "changed by the test"),
+    ]
+    warnings = events.list_namespaced_event(
+        namespace, field_selector=f"regarding.uid={uid},type=Warning"
+    )
+    assert [e.metadata.name for e in warnings.items] == [f"{name}.v1"]
+    patched = events.patch_namespaced_event(
+        f"{name}.v1", namespace, {"series": {"count": 2, "lastObservedTime": now.isoformat()}}
+    )
+    assert patched.series.count == 2
+    assert core.read_namespaced_event(f"{name}.v1", namespace).series.count == 2
+    assert api_error(core.list_namespaced_event, namespace, field_selector="note=x").status == 400
+    events.delete_namespaced_event(f"{name}.v1", namespace)
+    assert api_error(core.read_namespaced_event, f"{name}.v1", namespace).status == 404
 
 
 def test_leases_through_coordination_v1(api: Any, namespace: str) -> None:

@@ -172,12 +172,127 @@ def test_typed_create_get_and_yaml(kubectl: Kubectl) -> None:
 
 
 def test_describe(kubectl: Kubectl) -> None:
-    # kubectl describe also lists the object's Events (a v1 events list with an
-    # involvedObject.* field selector); the apiserver serves no events yet (TODO issue 14),
-    # so describe runs without them.
+    # describe also lists the object's events (core v1, involvedObject.* field selector)
     kubectl.run("create", "configmap", "cm1", "--from-literal=a=1", "--from-literal=b=two")
-    described = kubectl.run("describe", "--show-events=false", "configmap", "cm1").stdout
+    described = kubectl.run("describe", "configmap", "cm1").stdout
     assert "Name:" in described and "cm1" in described and "two" in described, described
+    assert "Events:" in described and "<none>" in described.split("Events:")[1], described
+
+
+def _post_event(cluster: DockerCluster, path: str, body: dict[str, object]) -> None:
+    info = cluster.info
+    headers = {"Authorization": f"Bearer {info.api_token}"}
+    with httpx.Client(verify=cluster.ssl_context, headers=headers, timeout=10) as http:
+        resp = http.post(f"{info.apiservers['api-1']}{path}", json=body)
+        assert resp.status_code == 201, resp.text
+
+
+def _ref(obj: dict[str, object], *, node: bool = False) -> dict[str, object]:
+    meta = obj["metadata"]
+    assert isinstance(meta, dict)
+    ref = {"kind": obj["kind"], "apiVersion": obj["apiVersion"], "name": meta["name"]}
+    if node:  # as the node controller records them: no namespace, uid = the node's name
+        return {**ref, "uid": meta["name"]}
+    return {**ref, "namespace": meta["namespace"], "uid": meta["uid"]}
+
+
+def _core_event(name: str, ref: dict[str, object], reason: str, message: str) -> dict[str, object]:
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    component = {"Node": "node-controller"}.get(str(ref["kind"]), "deployment-controller")
+    return {
+        "metadata": {"name": name},
+        "involvedObject": ref,
+        "reason": reason,
+        "message": message,
+        "source": {"component": component},
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+        "type": "Normal",
+    }
+
+
+def test_describe_pod_node_deployment_show_their_events(
+    kubectl: Kubectl, kube_cluster: DockerCluster
+) -> None:
+    """Plain ``kubectl describe`` of a pod, a node and a deployment shows an Events section
+    with the events written about each (the pod's through events.k8s.io/v1, as kube-scheduler
+    writes them); ``kubectl get events`` prints kube-apiserver's columns."""
+    ns, tag = kubectl.namespace, secrets.token_hex(3)
+    node_name = f"node-{tag}"
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "web"},
+        "spec": {"containers": [{"name": "web", "image": "nginx:1"}]},
+    }
+    node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": node_name}}
+    deploy = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "nginx:1"}]},
+            },
+        },
+    }
+    for name, doc in (("pod", pod), ("node", node), ("deploy", deploy)):
+        kubectl.run("apply", "-f", manifest(kubectl, name, doc))
+    try:
+        got_pod = kubectl.get_json("pod", "web")
+        got_node = json.loads(kubectl.run("get", "node", node_name, "-o", "json").stdout)
+        got_deploy = kubectl.get_json("deployment", "web")
+        micro = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+        _post_event(
+            kube_cluster,
+            f"/apis/events.k8s.io/v1/namespaces/{ns}/events",
+            {
+                "metadata": {"name": f"web.{tag}1"},
+                "eventTime": micro,
+                "reportingController": "default-scheduler",
+                "reportingInstance": "scheduler-1_0badc0de",
+                "action": "Binding",
+                "reason": "Scheduled",
+                "regarding": _ref(got_pod),
+                "note": f"Successfully assigned {ns}/web to {node_name}",
+                "type": "Normal",
+            },
+        )
+        node_event = _core_event(
+            f"{node_name}.{tag}2",
+            _ref(got_node, node=True),
+            "NodeNotReady",
+            f"Node {node_name} status is now: NodeNotReady",
+        )
+        _post_event(kube_cluster, "/api/v1/namespaces/default/events", node_event)
+        scaled = f"Scaled up replica set web-{tag} from 0 to 2"
+        deploy_event = _core_event(f"web.{tag}3", _ref(got_deploy), "ScalingReplicaSet", scaled)
+        _post_event(kube_cluster, f"/api/v1/namespaces/{ns}/events", deploy_event)
+
+        def events_of(*args: str, namespaced: bool = True) -> str:
+            out = kubectl.run("describe", *args, namespaced=namespaced).stdout
+            assert "Events:" in out, out
+            return out.split("Events:", 1)[1]
+
+        pod_events = events_of("pod", "web")
+        assert "Scheduled" in pod_events and f"to {node_name}" in pod_events, pod_events
+        node_events = events_of("node", node_name, namespaced=False)
+        assert "NodeNotReady" in node_events and "node-controller" in node_events, node_events
+        deploy_events = events_of("deployment", "web")
+        assert "ScalingReplicaSet" in deploy_events and scaled in deploy_events, deploy_events
+        table = kubectl.run("get", "events").stdout
+        header = table.splitlines()[0].split()
+        assert header[:6] == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], table
+        assert "pod/web" in table and "deployment/web" in table, table
+        if "v1.20" not in _version_id(kubectl.binary):  # `kubectl events` came in 1.26
+            out = kubectl.run("events", "--for", "pod/web").stdout
+            assert "Scheduled" in out and f"to {node_name}" in out, out
+    finally:
+        kubectl.run("delete", "node", node_name, "--wait=false", namespaced=False, check=False)
 
 
 def test_apply_creates_then_updates(kubectl: Kubectl) -> None:

@@ -247,6 +247,14 @@ class LocalControlPlane:
         out: dict[str, Any] = r.json()
         return out
 
+    def events(self, field_selector: str, *, namespace: str = "") -> list[dict[str, Any]]:
+        """Core v1 events matching ``field_selector`` (as kubectl describe lists them)."""
+        where = f"/api/v1/namespaces/{namespace}/events" if namespace else "/api/v1/events"
+        r = self.api.get(where, params={"fieldSelector": field_selector})
+        r.raise_for_status()
+        items: list[dict[str, Any]] = r.json()["items"]
+        return items
+
     def pods(self, app: str) -> list[dict[str, Any]]:
         items = self.get("/api/v1/namespaces/default/pods")["items"]
         return [p for p in items if (p["metadata"].get("labels") or {}).get("app") == app]

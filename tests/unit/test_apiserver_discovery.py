@@ -103,7 +103,11 @@ def test_discovery_documents(tmp_path: Path) -> None:
         assert by_name["pods/eviction"]["kind"] == "Eviction"
         assert by_name["pods/status"]["verbs"] == ["get", "patch", "update"]
         assert by_name["namespaces"]["namespaced"] is False and "leases" not in by_name
-        assert [g["name"] for g in groups["groups"]] == ["apps", "coordination.k8s.io"]
+        assert [g["name"] for g in groups["groups"]] == [
+            "apps",
+            "coordination.k8s.io",
+            "events.k8s.io",
+        ]
         group = (await api.get("/apis/apps")).json()
         assert (
             group["kind"] == "APIGroup" and group["preferredVersion"]["groupVersion"] == "apps/v1"

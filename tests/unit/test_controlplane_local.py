@@ -107,7 +107,56 @@ def test_deployment_runs_spreads_and_scales_both_ways(tmp_path: Path) -> None:
             what="deployment status 3/3",
         )
         assert status >= 0
+        _assert_workload_events(
+            cp, leader, rs_name=str(pods[0]["metadata"]["ownerReferences"][0]["name"])
+        )
         _record(tmp_path, create_6_running_s=t_create, scale_6_to_9_s=t_up, scale_9_to_3_s=t_down)
+
+
+def _assert_workload_events(cp: LocalControlPlane, scheduler: dict[str, Any], rs_name: str) -> None:
+    """What kubectl describe shows: the components' events, each naming its writer."""
+    kcm = cp.status(str(cp.leader("controller-manager"))) or {}
+
+    def reasons(selector: str) -> list[str]:
+        return [e["reason"] for e in cp.events(selector)]
+
+    cp.wait_for(
+        lambda: (
+            reasons(f"involvedObject.kind=ReplicaSet,involvedObject.name={rs_name}").count(
+                "SuccessfulCreate"
+            )
+            >= 9
+            and "SuccessfulDelete" in reasons(f"involvedObject.name={rs_name}")
+        ),
+        timeout_s=30,
+        what="SuccessfulCreate x9 and SuccessfulDelete events on the ReplicaSet",
+    )
+    scaling = cp.events(
+        "involvedObject.kind=Deployment,involvedObject.name=web,reason=ScalingReplicaSet"
+    )
+    messages = {e["message"] for e in scaling}
+    assert f"Scaled up replica set {rs_name} from 0 to 6" in messages, messages
+    assert f"Scaled down replica set {rs_name} from 9 to 3" in messages, messages
+    assert {e["source"]["component"] for e in scaling} == {"deployment-controller"}
+    assert {e["reportingInstance"] for e in scaling} == {kcm["identity"]}
+    # the scheduler writes through events.k8s.io/v1; the core view shows them converted
+    pod = cp.running_pods("web")[0]
+    scheduled = cp.events(
+        f"involvedObject.name={pod['metadata']['name']},involvedObject.namespace=default,"
+        f"involvedObject.kind=Pod,involvedObject.uid={pod['metadata']['uid']},reason=Scheduled"
+    )
+    assert len(scheduled) == 1, scheduled
+    assert scheduled[0]["message"] == (
+        f"Successfully assigned default/{pod['metadata']['name']} to {pod['spec']['nodeName']}"
+    )
+    assert scheduled[0]["reportingComponent"] == "default-scheduler"
+    assert scheduled[0]["reportingInstance"] == scheduler["identity"]
+    elected = cp.events(
+        "involvedObject.kind=Lease,involvedObject.name=kube-controller-manager,"
+        "reason=LeaderElection",
+        namespace="kube-system",
+    )
+    assert f"{kcm['identity']} became leader" in {e["message"] for e in elected}, elected
 
 
 def test_killing_leaders_hands_over_the_leases_and_work_goes_on(tmp_path: Path) -> None:
@@ -193,6 +242,14 @@ def test_a_stopped_kubelet_makes_its_node_not_ready_and_its_pods_move(tmp_path: 
 
             cp.wait_for(moved, timeout_s=90, what="6 Running pods on the other nodes")
             t_moved = time.monotonic() - t0
+            # kubectl describe node lists these: namespace-less reference, uid = node name
+            node_events = cp.events(
+                f"involvedObject.kind=Node,involvedObject.name={victim},"
+                f"involvedObject.namespace=,involvedObject.uid={victim},reason=NodeNotReady"
+            )
+            assert [e["source"]["component"] for e in node_events] == ["node-controller"]
+            evicted = cp.events("reason=TaintManagerEviction")
+            assert {e["involvedObject"]["uid"] for e in evicted} >= on_victim
             # pod safety: the old pods are only marked for deletion, the cut-off node holds them
             old = [p for p in cp.pods("web") if p["metadata"]["uid"] in on_victim]
             assert old and all(p["metadata"].get("deletionTimestamp") for p in old)
@@ -311,6 +368,21 @@ def test_unschedulable_pods_get_the_condition_and_are_retried(tmp_path: Path) ->
             )
 
         cp.wait_for(unschedulable, timeout_s=30, what="2 pods PodScheduled=False Unschedulable")
+
+        def failed_scheduling() -> list[dict[str, Any]]:  # as kube-scheduler writes them
+            url = "/apis/events.k8s.io/v1/namespaces/default/events"
+            items = cp.get(f"{url}?fieldSelector=reason%3DFailedScheduling")["items"]
+            return list(items)
+
+        pod_names = {p["metadata"]["name"] for p in cp.pods("web")}
+        cp.wait_for(
+            lambda: {e["regarding"]["name"] for e in failed_scheduling()} == pod_names,
+            timeout_s=15,
+            what="a FailedScheduling event per pod",
+        )
+        assert all(
+            e["type"] == "Warning" and e["action"] == "Scheduling" for e in failed_scheduling()
+        )
         for _ in range(10):
             node = cp.get("/api/v1/nodes/node-2")
             node["metadata"].setdefault("labels", {})["zone"] = "b"

@@ -106,6 +106,8 @@ KEEP_ZERO: frozenset[str] = frozenset(
         "api.core.v1.ContainerStateTerminated.exitCode",
         "api.core.v1.ContainerPort.containerPort",
         "api.core.v1.DaemonEndpoint.Port",
+        "api.core.v1.Event.reportingComponent",
+        "api.core.v1.Event.reportingInstance",
     )
 )
 

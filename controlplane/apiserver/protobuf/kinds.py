@@ -1,7 +1,8 @@
 """Which protobuf message carries which kind: (apiVersion, kind) -> generated message class.
 
-In a nutshell: the kinds chaosplane serves (and the bodies of their subresources: Binding,
-Eviction, Scale, DeleteOptions) mapped to the classes generated from ``k8s/*.proto``.
+In a nutshell: the kinds chaosplane serves (Event in both its groups, and the bodies of their
+subresources: Binding, Eviction, Scale, DeleteOptions) mapped to the classes generated from
+``k8s/*.proto``.
 
     message_for("v1", "ConfigMap")       # core_pb2.ConfigMap
     message_for("v1", "Service")         # None: not served, the caller answers 415
@@ -16,6 +17,7 @@ from controlplane.apiserver.protobuf.k8s import (
     autoscaling_pb2,
     coordination_pb2,
     core_pb2,
+    events_pb2,
     meta_pb2,
     policy_pb2,
 )
@@ -27,6 +29,8 @@ MESSAGES: dict[tuple[str, str], type[Message]] = {
     ("v1", "Secret"): core_pb2.Secret,
     ("v1", "Node"): core_pb2.Node,
     ("v1", "Binding"): core_pb2.Binding,
+    ("v1", "Event"): core_pb2.Event,
+    ("events.k8s.io/v1", "Event"): events_pb2.Event,
     ("apps/v1", "Deployment"): apps_pb2.Deployment,
     ("apps/v1", "ReplicaSet"): apps_pb2.ReplicaSet,
     ("autoscaling/v1", "Scale"): autoscaling_pb2.Scale,
@@ -38,6 +42,7 @@ MESSAGES: dict[tuple[str, str], type[Message]] = {
     ("apps/v1", "DeleteOptions"): meta_pb2.DeleteOptions,
     ("coordination.k8s.io/v1", "DeleteOptions"): meta_pb2.DeleteOptions,
     ("policy/v1", "DeleteOptions"): meta_pb2.DeleteOptions,
+    ("events.k8s.io/v1", "DeleteOptions"): meta_pb2.DeleteOptions,
 }
 
 
