@@ -37,8 +37,9 @@ from harness.workload.merge import StreamMerger
 from harness.workload.pacing import percentile
 from harness.workload.recorder import Mark
 
-# One process does ≥ 2,000 ops/s on this class of machine (benchmarks/workload.py): a paced
-# rate up to a quarter of that leaves headroom even on a loaded core, so "auto" stays in-process.
+# One process costs ~0.8 ms of CPU per op (httpx; benchmarks/workload.py), ~1,200 ops per
+# CPU-second: a paced rate up to 500/s leaves headroom on a shared core, so "auto" stays
+# in-process there (no fork inside a pytest session that does not need one).
 AUTO_IN_PROCESS_MAX_RATE = 500.0
 POLL_S = 0.05
 JOIN_TIMEOUT_S = 10.0
