@@ -45,6 +45,7 @@ class Thresholds:
     rate: float = 0.0  # the workload's target (caps the per-window bounds; 0 = unpaced)
     clients: int = 0  # for the fix hints
     duration_s: float = 0.0
+    op_timeout_s: float = 0.0  # a window shorter than one op's deadline need hold no completion
     origin: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -88,6 +89,7 @@ def thresholds_for(workload: WorkloadSpec, spec: AdequacySpec | None = None) -> 
         rate=workload.rate,
         clients=workload.clients,
         duration_s=workload.duration_s,
+        op_timeout_s=workload.op_timeout_s,
         origin=origin,
     )
 
@@ -307,7 +309,10 @@ def _window_shortfalls(th: Thresholds, w: FaultWindow) -> list[Shortfall]:
                 f"clients are busy within {th.max_idle_s:g} s of it",
             )
         )
-    need = th.capped(th.min_ops_during, int((w.end_s - w.start_s) * NS))
+    span_ns = int((w.end_s - w.start_s) * NS)
+    # A window shorter than an op's deadline (a late strike healed at once) need hold no
+    # completion: ops in flight straddle it; its clients are judged by active_at_start.
+    need = 0 if span_ns < th.op_timeout_s * NS else th.capped(th.min_ops_during, span_ns)
     if w.active_at_start and w.ops_during < need:
         out.append(
             Shortfall(

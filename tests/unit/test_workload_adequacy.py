@@ -256,3 +256,12 @@ def test_an_unconfirmed_effect_of_overlapping_faults_is_noted_not_judged() -> No
     assert adequacy.ok, adequacy.reason
     assert [w.overlaps for w in adequacy.windows] == [(2,), (1,)]
     assert adequacy.windows[1].effect_ok is False  # still recorded for the report
+
+
+def test_a_window_shorter_than_an_op_deadline_needs_no_completion() -> None:
+    # A strike that ran late and healed at once (a flapping schedule on a loaded machine).
+    ops = _ops(_steady(60, 20.0, gap=(16.19, 16.2)))
+    th = thresholds_for(_spec(op_timeout_s=1.0))
+    adequacy = assess(ops, _fault(1, 16.19, 16.195, "partition"), target_rate=60.0, thresholds=th)
+    assert adequacy.ok, adequacy.reason
+    assert adequacy.windows[0].ops_during == 0
