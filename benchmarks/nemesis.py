@@ -22,8 +22,8 @@ from typing import Any
 
 from harness.cluster import ClusterSpec, start_cluster
 from harness.images import ensure_images
+from harness.model import FaultKind, FaultSpec
 from harness.nemesis import FaultContext, Verifiable, find_leftovers, make_context, make_fault
-from harness.scenario.model import FaultKind, FaultSpec
 from harness.toxiproxy import ToxiproxyClient
 
 GOALS_MS = {"partition": 50.0}

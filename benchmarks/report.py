@@ -1,6 +1,6 @@
 """Report rendering cost on a synthetic 100,000-op run; one JSON line per measurement.
 
-In a nutshell: writes a synthetic run directory (``harness.report.synthetic``: 100,000 calls,
+In a nutshell: writes a synthetic run directory (``harness.testing.synthetic``: 100,000 calls,
 two fault windows, status samples, logs; verdicts written by hand, since checking is not what
 is measured), renders ``index.html`` ``--repeat`` times and prints the median render time and
 the file size (wall and CPU time; the goal is on CPU time, as the machine is shared);
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.report import render_run_report
-from harness.report.synthetic import SyntheticRun, write_synthetic_run
+from harness.testing.synthetic import SyntheticRun, write_synthetic_run
 
 # render_cpu_s, not wall time: on a shared machine the wall time mostly measures the neighbours.
 GOALS = {"render_cpu_s": 5.0, "size_bytes": 3_000_000, "load_ms": 2_000.0}

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from controlplane.kvstore.loopback import LoopbackCluster
+from harness.testing.loopback import LoopbackCluster
 
 _FAILOVER_LIMIT_S = 30.0
 

@@ -1,6 +1,6 @@
 """How fast the workload generator goes: max ops/s and scheduling jitter, as JSON lines.
 
-In a nutshell: runs the register workload against the fake store (harness.workload.fake) —
+In a nutshell: runs the register workload against the fake store (harness.testing.fakes) —
 either in a thread of this process (``--server thread``: the client shares the GIL with the
 server, a pessimistic figure) or in a child process (``--server process``, default) — first
 unpaced (rate 0: the generator's ceiling), then paced at ``--rate`` to measure how late ops start
@@ -34,13 +34,13 @@ from pathlib import Path
 
 from harness.cluster.model import ClusterInfo
 from harness.history import JsonlWriter, read_ops
-from harness.scenario.model import WorkloadKind, WorkloadSpec
+from harness.model import WorkloadKind, WorkloadSpec
+from harness.testing.fakes import FakeCluster
 from harness.workload import make_workload
-from harness.workload.fake import FakeCluster
 
 CHILD = """
 import json, sys
-from harness.workload.fake import FakeCluster
+from harness.testing.fakes import FakeCluster
 with FakeCluster(apiservers=1, store_members=1) as fake:
     print(json.dumps(fake.info().to_json()), flush=True)
     sys.stdin.read()  # until the parent closes our stdin

@@ -31,21 +31,22 @@ from collections.abc import Mapping
 
 ENV_VAR = "CHAOSPLANE_BUGS"
 
-KNOWN_BUGS: frozenset[str] = frozenset(
-    {
-        "stale-follower-reads",
-        "ack-before-commit",
-        "cas-without-check",
-        "no-step-down",
-        "forget-vote",
-        "watch-gap",
-        "no-renew-deadline",
-        "lease-clock",
-        "no-expectations",
-        "eviction-before-grace",
-        "bind-without-check",
-    }
+# The one list of switches, in the order the docs show them: the scenario format
+# (harness/scenario/fields.py BUG_ZOO) and its JSON Schema read it from here.
+SWITCHES: tuple[str, ...] = (
+    "stale-follower-reads",
+    "ack-before-commit",
+    "cas-without-check",
+    "no-step-down",
+    "forget-vote",
+    "watch-gap",
+    "no-renew-deadline",
+    "lease-clock",
+    "no-expectations",
+    "eviction-before-grace",
+    "bind-without-check",
 )
+KNOWN_BUGS: frozenset[str] = frozenset(SWITCHES)
 
 
 class UnknownBugError(ValueError):

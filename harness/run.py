@@ -13,7 +13,6 @@ that crashes half-way still leaves a history to re-check offline (``chaosplane c
 from __future__ import annotations
 
 import contextlib
-import json
 import random
 import threading
 import time
@@ -25,9 +24,11 @@ from typing import Any
 from harness.checker import RunVerdicts, check_run
 from harness.cluster.model import ClusterHandle, ClusterSpec
 from harness.history import JsonlWriter, RunDir, mark_finished, mark_running, read_faults, read_ops
+from harness.model import Engine, FaultKind, FaultSpec
+from harness.model.runfiles import read_schedule_doc
 from harness.nemesis import NemesisThread, make_context, read_schedule, replay_specs, write_schedule
-from harness.runmeta import RunMeta, new_run_id
-from harness.scenario import FaultKind, FaultSpec, Scenario, dump_resolved
+from harness.runmeta import RunRecord, new_run_id, start_meta
+from harness.scenario import Scenario, dump_resolved
 from harness.toxiproxy import ToxiproxyClient
 from harness.workload import Workload, assess, make_workload, thresholds_for
 
@@ -75,29 +76,27 @@ def run_scenario(scenario: Scenario, options: RunOptions | None = None) -> RunOu
     run_id = new_run_id(scenario.name, seed)
     run_dir = RunDir(options.reports_dir / run_id).create()
     mark_running(run_dir)  # until the recording is complete: a killed runner leaves "running"
-    meta = RunMeta.start(run_id=run_id, scenario=scenario, seed=seed, options_replay=options.replay)
     run_dir.scenario.write_text(dump_resolved(scenario), encoding="utf-8")
-    meta.write(run_dir.meta)
+    record = RunRecord(
+        run_dir.meta, start_meta(run_id=run_id, scenario=scenario, seed=seed, replay=options.replay)
+    )
     started = time.monotonic()
     kept: str | None = None
     try:
-        with _cluster_for(scenario, options, run_dir, meta) as (cluster, keep):
+        with _cluster_for(scenario, options, run_dir, record) as (cluster, keep):
             _exercise(cluster, scenario, faults, seed, run_dir)
             mark_finished(run_dir)
-            meta.adequacy = _adequacy(scenario, run_dir)
-            meta.write(run_dir.meta)
+            record.update(adequacy=_adequacy(scenario, run_dir))
+            # Checked once, with the cluster still up: the checkers read everything they need
+            # from run.json now (expect, workload, adequacy), and a kept cluster needs the verdict.
             verdicts = check_run(run_dir.root)
             if options.keep_cluster and verdicts.overall.value != "valid":
                 keep.set()
                 kept = cluster.info.run_id
     except BaseException as exc:
-        meta.error = f"{type(exc).__name__}: {exc}"
-        meta.finish(time.monotonic() - started)
-        meta.write(run_dir.meta)
+        record.finish(time.monotonic() - started, error=f"{type(exc).__name__}: {exc}")
         raise
-    meta.finish(time.monotonic() - started)
-    meta.write(run_dir.meta)
-    verdicts = check_run(run_dir.root)  # again: run.json now holds the duration and adequacy
+    record.finish(time.monotonic() - started)
     report = _render(run_dir) if options.render_report else None
     return RunOutcome(
         run_id=run_id,
@@ -105,7 +104,7 @@ def run_scenario(scenario: Scenario, options: RunOptions | None = None) -> RunOu
         seed=seed,
         verdicts=verdicts,
         report=report,
-        rerun=meta.command,
+        rerun=record.meta.command,
         duration_s=time.monotonic() - started,
         kept_cluster=kept,
     )
@@ -239,7 +238,7 @@ def _adequacy(scenario: Scenario, run_dir: RunDir) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _cluster_for(
-    scenario: Scenario, options: RunOptions, run_dir: RunDir, meta: RunMeta
+    scenario: Scenario, options: RunOptions, run_dir: RunDir, record: RunRecord
 ) -> Iterator[tuple[ClusterHandle, threading.Event]]:
     keep = threading.Event()
     if options.cluster is not None:
@@ -249,19 +248,17 @@ def _cluster_for(
     from harness.images import require_images
 
     images = require_images()
-    meta.image_tags = images.to_json()
     spec = ClusterSpec(
         store_members=scenario.cluster.store_members,
         apiservers=scenario.cluster.apiservers,
         engine=scenario.cluster.engine,
         bugs=tuple(scenario.cluster.bugs),
-        proxy_seed=meta.seed,
+        proxy_seed=record.meta.seed,
         log_dir=run_dir.logs,
     )
     # kubectl/clients can follow a run (or inspect a kept cluster) with the run's kubeconfig.
     cluster = DockerCluster(spec, images=images, kubeconfig_path=run_dir.root / "kubeconfig")
-    meta.cluster_run_id = cluster.run_id
-    meta.write(run_dir.meta)
+    record.update(image_tags=images.to_json(), cluster_run_id=cluster.run_id)
     try:
         cluster.start()
         yield cluster, keep
@@ -284,7 +281,7 @@ def _render(run_dir: RunDir) -> Path | None:
 def _apply_overrides(scenario: Scenario, options: RunOptions) -> Scenario:
     cluster = scenario.cluster
     if options.engine:
-        cluster = replace(cluster, engine=options.engine)
+        cluster = replace(cluster, engine=Engine(options.engine))
     if options.bugs:
         cluster = replace(cluster, bugs=tuple(dict.fromkeys((*cluster.bugs, *options.bugs))))
     return replace(scenario, cluster=cluster)
@@ -307,9 +304,9 @@ def _resolve_seed(scenario: Scenario, options: RunOptions) -> int:
     if options.seed is not None:
         return options.seed
     if options.replay is not None:
-        doc = json.loads(options.replay.read_text(encoding="utf-8"))
-        if isinstance(doc.get("seed"), int):
-            return int(doc["seed"])
+        replayed = read_schedule_doc(options.replay).seed  # version checked: RunFileError
+        if replayed is not None:
+            return replayed
     if scenario.seed is not None:
         return scenario.seed
     return random.SystemRandom().randrange(1, 2**31)

@@ -1,22 +1,25 @@
 """``run.json``: what a run was (scenario, seed, git SHA, image tags) and how to rerun it.
 
-In a nutshell: ``RunMeta.start(...)`` at the start of a run, ``write(path)`` whenever it
-changes (atomically), ``finish(duration_s)`` at the end. The checkers read ``expect``,
-``workload`` and ``adequacy`` from it; the report shows the rest.
+In a nutshell: ``start_meta(...)`` builds the document (``harness.model.RunMeta``, frozen) at
+the start of a run; a ``RunRecord`` is its one writer (``update(...)``, ``finish(...)``). The
+checkers read ``expect``, ``workload`` and ``adequacy`` from it; the report shows the rest.
+
+    record = RunRecord(run_dir.meta, start_meta(run_id=..., scenario=s, seed=7, replay=None))
+    record.update(image_tags=images.to_json())
 """
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import shlex
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from harness.model.runfiles import RunMeta, write_run_meta
 from harness.scenario import Scenario
 
 
@@ -54,67 +57,55 @@ def rerun_command(scenario: Scenario, seed: int, replay: Path | None = None) -> 
     return shlex.join(argv)
 
 
-@dataclass(slots=True, kw_only=True)
-class RunMeta:
-    run_id: str
-    scenario: str
-    scenario_file: str | None
-    description: str
-    seed: int
-    git_sha: str | None
-    command: str
-    started_at: float
-    cluster: dict[str, Any]
-    workload: dict[str, Any]
-    expect: dict[str, Any]
-    image_tags: dict[str, str] = field(default_factory=dict)
-    cluster_run_id: str | None = None
-    adequacy: dict[str, Any] | None = None
-    duration_s: float | None = None
-    finished_at: float | None = None
-    error: str | None = None
+def start_meta(*, run_id: str, scenario: Scenario, seed: int, replay: Path | None) -> RunMeta:
+    """run.json as it is known before anything starts."""
+    w = scenario.workload
+    return RunMeta(
+        run_id=run_id,
+        scenario=scenario.name,
+        scenario_file=str(scenario.source) if scenario.source else None,
+        description=scenario.description,
+        seed=seed,
+        git_sha=git_sha(),
+        command=rerun_command(scenario, seed, replay),
+        started_at=time.time(),
+        cluster={
+            "engine": str(scenario.cluster.engine),
+            "store_members": scenario.cluster.store_members,
+            "apiservers": scenario.cluster.apiservers,
+            "bugs": list(scenario.cluster.bugs),
+        },
+        workload={
+            "kind": str(w.kind),
+            "clients": w.clients,
+            "keys": w.keys,
+            "rate": w.rate,
+            "duration_s": w.duration_s,
+            "op_timeout_s": w.op_timeout_s,
+            "through": w.through,
+            "read_consistency": w.read_consistency,
+        },
+        expect=scenario.expect.to_json(),
+    )
 
-    @classmethod
-    def start(
-        cls, *, run_id: str, scenario: Scenario, seed: int, options_replay: Path | None
-    ) -> RunMeta:
-        w = scenario.workload
-        return cls(
-            run_id=run_id,
-            scenario=scenario.name,
-            scenario_file=str(scenario.source) if scenario.source else None,
-            description=scenario.description,
-            seed=seed,
-            git_sha=git_sha(),
-            command=rerun_command(scenario, seed, options_replay),
-            started_at=time.time(),
-            cluster={
-                "engine": scenario.cluster.engine,
-                "store_members": scenario.cluster.store_members,
-                "apiservers": scenario.cluster.apiservers,
-                "bugs": list(scenario.cluster.bugs),
-            },
-            workload={
-                "kind": str(w.kind),
-                "clients": w.clients,
-                "keys": w.keys,
-                "rate": w.rate,
-                "duration_s": w.duration_s,
-                "op_timeout_s": w.op_timeout_s,
-                "through": w.through,
-                "read_consistency": w.read_consistency,
-            },
-            expect=scenario.expect.to_json(),
-        )
 
-    def finish(self, duration_s: float) -> None:
-        self.duration_s = round(duration_s, 3)
-        self.finished_at = time.time()
+class RunRecord:
+    """The one writer of a run's ``run.json``: every change makes a new frozen ``RunMeta`` and
+    writes it at once (atomically), so a crash at any point leaves the latest known state."""
 
-    def to_json(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+    def __init__(self, path: Path, meta: RunMeta) -> None:
+        self.path = path
+        self._meta = meta
+        write_run_meta(path, meta)
 
-    def write(self, path: Path) -> None:
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2, default=str) + "\n", encoding="utf-8")
-        tmp.replace(path)
+    @property
+    def meta(self) -> RunMeta:
+        return self._meta
+
+    def update(self, **changes: Any) -> RunMeta:
+        self._meta = replace(self._meta, **changes)
+        write_run_meta(self.path, self._meta)
+        return self._meta
+
+    def finish(self, duration_s: float, *, error: str | None = None) -> RunMeta:
+        return self.update(duration_s=round(duration_s, 3), finished_at=time.time(), error=error)

@@ -19,19 +19,13 @@ from typing import Any
 from harness.checker.pairing import Paired, pair_calls
 from harness.errors import CheckerError
 from harness.history import FaultEvent, Op, RunDir, StatusSample, read_faults, read_ops, read_status
+from harness.model import Expectations
 
 NS_PER_S = 1_000_000_000
 
 # ``Expectations().to_json()`` of harness.scenario.model, repeated because checkers import only
 # history and errors (ARCHITECTURE.md); tests/unit/test_checker_runs.py keeps the two equal.
-EXPECT_DEFAULTS: dict[str, Any] = {
-    "linearizable": True,
-    "no_lost_writes": True,
-    "converged_within_s": 15.0,
-    "recovered_within_s": 15.0,
-    "min_availability": None,
-    "watch_ordered": False,
-}
+EXPECT_DEFAULTS: dict[str, Any] = Expectations().to_json()  # the one source: harness.model
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 from harness.campaign import CampaignOptions, exit_code, parse_shard, plan_jobs, run_campaign
 from harness.errors import HarnessError
+from harness.model import Engine
 from harness.scenario import load_scenarios
 from harness.scenario.durations import DurationError, parse_duration
 
@@ -29,7 +30,7 @@ def register(sub: Any) -> None:
     p.add_argument("--budget", default=None, help="time budget, e.g. 30m: no run starts after")
     p.add_argument("--shard", default=None, help="i/N: run only this shard of the campaign")
     p.add_argument("--generated", type=int, default=0, help="add N Hypothesis-generated schedules")
-    p.add_argument("--engine", choices=("pysyncobj", "raftos", "etcd"), default=None)
+    p.add_argument("--engine", choices=[e.value for e in Engine], default=None)
     p.add_argument("--bug", action="append", default=[], help="plant a bug-zoo bug")
     p.add_argument("--out", type=Path, default=None, help="output folder (reports/campaign-…)")
     p.set_defaults(func=main)

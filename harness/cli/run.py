@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.model import Engine
 from harness.run import RunOptions, RunOutcome, run_scenario
 from harness.scenario import load_scenarios
 
@@ -26,7 +27,7 @@ def register(sub: Any) -> None:
     p.add_argument("paths", nargs="+", type=Path, help="scenario files or folders of them")
     p.add_argument("--seed", type=int, default=None, help="seed for every run")
     p.add_argument("--replay", type=Path, default=None, help="schedule.json to replay exactly")
-    p.add_argument("--engine", choices=("pysyncobj", "raftos", "etcd"), default=None)
+    p.add_argument("--engine", choices=[e.value for e in Engine], default=None)
     p.add_argument("--bug", action="append", default=[], help="plant a bug-zoo bug")
     p.add_argument("--reports", type=Path, default=Path("reports"), help="output folder")
     p.add_argument("--keep-cluster", action="store_true", help="keep a failed run's cluster")

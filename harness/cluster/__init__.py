@@ -10,11 +10,39 @@ the members' ``/status`` into ``status.jsonl``.
         leader = cluster.wait_leader_elected(10.0)
 """
 
-from harness.cluster import tcenv  # noqa: F401  (environment for testcontainers, before import)
-from harness.cluster.cluster import DockerCluster, start_cluster
-from harness.cluster.model import ClusterHandle, ClusterInfo, ClusterSpec, Link, Node, Role
-from harness.cluster.node import ContainerNode
-from harness.cluster.probe import StatusProbe
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.cluster.cluster import DockerCluster, start_cluster
+    from harness.cluster.model import ClusterHandle, ClusterInfo, ClusterSpec, Link, Node, Role
+    from harness.cluster.node import ContainerNode
+    from harness.cluster.probe import StatusProbe
+
+# Lazy (PEP 562): importing the package, or its pure ``model``, must not import docker or
+# testcontainers (the pytest plugin imports it in every session); ``cluster.py`` prepares
+# testcontainers' environment (``tcenv``) when it is first imported.
+_HOMES = {
+    "DockerCluster": "cluster",
+    "start_cluster": "cluster",
+    "ClusterHandle": "model",
+    "ClusterInfo": "model",
+    "ClusterSpec": "model",
+    "Link": "model",
+    "Node": "model",
+    "Role": "model",
+    "ContainerNode": "node",
+    "StatusProbe": "probe",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'harness.cluster' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"harness.cluster.{_HOMES[name]}"), name)
+
 
 __all__ = [
     "ClusterHandle",

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import FaultError
+from harness.model import FaultKind, FaultSpec
 from harness.nemesis import grudge as g
 from harness.nemesis.base import Evidence, FaultContext, Injection
 from harness.nemesis.registry import register
 from harness.nemesis.targets import members_of, status_term
-from harness.scenario.model import FaultKind, FaultSpec
 
 ACTIONS = ("kill", "pause", "isolate")
 

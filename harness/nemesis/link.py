@@ -19,10 +19,10 @@ from typing import Any
 
 from harness.cluster.model import ClusterHandle
 from harness.errors import FaultError
+from harness.model import FaultKind, FaultSpec
 from harness.nemesis.base import Evidence, FaultContext, Injection
 from harness.nemesis.registry import register
 from harness.nemesis.targets import resolve_links
-from harness.scenario.model import FaultKind, FaultSpec
 
 TOXIC_TYPES = (
     "latency",

@@ -18,12 +18,12 @@ from typing import Any
 
 from harness.cluster.model import Role
 from harness.errors import FaultError
+from harness.model import FaultKind, FaultSpec
 from harness.nemesis import grudge as g
 from harness.nemesis.base import Evidence, FaultContext, Injection
 from harness.nemesis.iptables import ProbeResult
 from harness.nemesis.registry import register
 from harness.nemesis.targets import member_port, members_of
-from harness.scenario.model import FaultKind, FaultSpec
 
 
 def scope_members(ctx: FaultContext, params: dict[str, Any]) -> list[str]:

@@ -20,10 +20,10 @@ from typing import Any
 
 from harness.cluster.model import ClusterHandle, Role
 from harness.cluster.tls import client_context
+from harness.model import FaultKind, FaultSpec
 from harness.nemesis.base import Evidence, FaultContext, Injection
 from harness.nemesis.registry import register
 from harness.nemesis.targets import resolve_members
-from harness.scenario.model import FaultKind, FaultSpec
 
 
 def answers(cluster: ClusterHandle, member: str, timeout_s: float = 0.5) -> bool:

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from harness.errors import FaultError
+from harness.model import FaultKind, FaultSpec
 from harness.nemesis.base import Fault
-from harness.scenario.model import FaultKind, FaultSpec
 
 
 class FaultFactory(Protocol):

@@ -15,10 +15,10 @@ from typing import Any
 
 from harness.cluster.model import Role
 from harness.errors import FaultError
+from harness.model import FaultKind, FaultSpec
 from harness.nemesis.base import Evidence, FaultContext, Injection
 from harness.nemesis.registry import register
 from harness.nemesis.targets import members_of
-from harness.scenario.model import FaultKind, FaultSpec
 
 
 @register(FaultKind.ROLLING_RESTART)

@@ -26,6 +26,8 @@ from typing import Any
 
 from harness.errors import FaultError
 from harness.history import FaultPhase
+from harness.model import FaultKind, FaultSpec
+from harness.model.runfiles import ScheduleDoc, read_schedule_doc, write_schedule_doc
 from harness.nemesis.base import (
     Blocking,
     Fault,
@@ -36,9 +38,6 @@ from harness.nemesis.base import (
 )
 from harness.nemesis.leftovers import find_leftovers
 from harness.nemesis.registry import make_fault
-from harness.scenario.model import FaultKind, FaultSpec
-
-SCHEDULE_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,17 +118,13 @@ def replay_specs(fired: list[FiredFault]) -> list[FaultSpec]:
 
 
 def write_schedule(path: Path, fired: list[FiredFault], *, seed: int | None) -> None:
-    doc = {"version": SCHEDULE_VERSION, "seed": seed, "faults": [f.to_json() for f in fired]}
-    path.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
+    faults = tuple(json.loads(json.dumps(f.to_json(), default=str)) for f in fired)
+    write_schedule_doc(path, ScheduleDoc(seed=seed, faults=faults))
 
 
 def read_schedule(path: Path) -> list[FiredFault]:
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    if doc.get("version") != SCHEDULE_VERSION:
-        raise FaultError(
-            f"{path}: schedule version {doc.get('version')!r}, expected {SCHEDULE_VERSION}"
-        )
-    return [FiredFault.from_json(d) for d in doc["faults"]]
+    """The fired faults of a schedule.json (version checked: ``RunFileError``)."""
+    return [FiredFault.from_json(d) for d in read_schedule_doc(path).faults]
 
 
 def hold_s(spec: FaultSpec, fault: Fault) -> float | None:

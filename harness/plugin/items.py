@@ -1,15 +1,23 @@
-"""Scenario files as pytest collectors and items, with failures a person can read."""
+"""Scenario files as pytest collectors and items, with failures a person can read.
+
+In a nutshell: ``ScenarioFile`` loads one YAML file (a load error is a collection error on that
+file alone); its one ``ScenarioItem`` runs it with the session's ``RunOptions`` and fails with
+the verdicts, the rerun command and the report path. The scenario loader and the run machinery
+are imported when a file is collected, not when the plugin loads.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from harness.errors import HarnessError, ScenarioError
-from harness.run import RunOutcome
-from harness.scenario import Scenario, load_scenario
+
+if TYPE_CHECKING:
+    from harness.run import RunOutcome
+    from harness.scenario import Scenario
 
 
 class ScenarioRunFailed(Exception):
@@ -31,6 +39,8 @@ def failure_of(outcome: RunOutcome) -> ScenarioRunFailed:
 
 class ScenarioFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
+        from harness.scenario import load_scenario
+
         try:
             scenario = load_scenario(self.path)
         except ScenarioError as exc:

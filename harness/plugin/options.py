@@ -1,76 +1,90 @@
-"""The plugin's command-line options (all ``--chaos-*``) and the collection hook for YAML files."""
+"""The plugin's settings, computed once per session into ``config.stash``.
+
+In a nutshell: ``settings(config)`` returns the ``PluginSettings`` of this session — the
+``RunOptions`` every scenario run gets (from the ``--chaos-*`` options) and the collection rule
+(the ``chaosplane_scenarios`` ini dirs). Hooks, items and fixtures all read it from here, so
+the options are parsed once, not for every item.
+
+    opts = settings(item.config).run_options
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from harness.run import RunOptions
+if TYPE_CHECKING:
+    from harness.run import RunOptions
 
-SCENARIO_DIR_NAME = "scenarios"
+INI_SCENARIO_DIRS = "chaosplane_scenarios"
 SCENARIO_SUFFIXES = (".yaml", ".yml")
+# A file anywhere declares itself a scenario by its name (``leader-killed.scenario.yaml``).
+DECLARED_SUFFIXES = (".scenario.yaml", ".scenario.yml")
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("chaosplane", "chaosplane scenario runs")
-    group.addoption("--chaos-seed", type=int, default=None, help="seed for every scenario run")
-    group.addoption(
-        "--chaos-engine",
-        default=None,
-        choices=("pysyncobj", "raftos", "etcd"),
-        help="store engine for every scenario (overrides the files)",
-    )
-    group.addoption(
-        "--chaos-report-dir",
-        default="reports",
-        help="where run directories and reports go (default: reports/)",
-    )
-    group.addoption(
-        "--chaos-keep-cluster",
-        action="store_true",
-        default=False,
-        help="leave the cluster of a failed run running for inspection (chaosplane down RUN_ID)",
-    )
-    group.addoption(
-        "--chaos-replay",
-        default=None,
-        help="schedule.json of an earlier run: replay its faults exactly",
-    )
-    group.addoption(
-        "--chaos-bug",
-        action="append",
-        default=[],
-        help="plant a bug-zoo bug in the control plane (repeatable), e.g. stale-follower-reads",
-    )
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PluginSettings:
+    scenario_dirs: tuple[Path, ...]  # absolute: every YAML file under these is a scenario
+    named_files: frozenset[Path]  # YAML files named on the command line (absolute)
+    reports_dir: Path
+    seed: int | None
+    replay: Path | None
+    engine: str | None
+    bugs: tuple[str, ...]
+    keep_cluster: bool
+
+    def is_scenario(self, path: Path) -> bool:
+        """Whether pytest should collect ``path`` as a scenario file (see ``hooks``)."""
+        if not path.name.endswith(SCENARIO_SUFFIXES):
+            return False
+        if path.name.endswith(DECLARED_SUFFIXES) or path in self.named_files:
+            return True
+        return any(path.is_relative_to(d) for d in self.scenario_dirs)
+
+    @property
+    def run_options(self) -> RunOptions:
+        from harness.run import RunOptions
+
+        return RunOptions(
+            reports_dir=self.reports_dir,
+            seed=self.seed,
+            replay=self.replay,
+            engine=self.engine,
+            bugs=self.bugs,
+            keep_cluster=self.keep_cluster,
+        )
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "scenario: a chaosplane scenario file")
-    config.addinivalue_line("markers", "slow: a scenario or test that takes long")
-    config.addinivalue_line("markers", "docker: needs Docker and the project's images")
-    config.addinivalue_line(
-        "markers", "known_bad: a scenario expected to be INVALID (it shows a known defect)"
-    )
+_KEY = pytest.StashKey[PluginSettings]()
 
 
-def pytest_report_header(config: pytest.Config) -> str | None:
-    if not _wants_scenarios(config):
-        return None
-    opts = run_options(config)
-    return f"chaosplane: reports in {opts.reports_dir}/, seed {opts.seed or 'per scenario'}"
+def settings(config: pytest.Config) -> PluginSettings:
+    """This session's settings (computed at the first call, then read from the stash)."""
+    found = config.stash.get(_KEY, None)
+    if found is None:
+        found = config.stash[_KEY] = _compute(config)
+    return found
 
 
-def _wants_scenarios(config: pytest.Config) -> bool:
-    return any(SCENARIO_DIR_NAME in Path(str(a)).parts for a in config.args)
-
-
-def run_options(config: pytest.Config) -> RunOptions:
+def _compute(config: pytest.Config) -> PluginSettings:
     bugs: list[str] = []
     for value in config.getoption("--chaos-bug") or []:
         bugs.extend(b.strip() for b in str(value).split(",") if b.strip())
     replay = config.getoption("--chaos-replay")
-    return RunOptions(
+    root = config.rootpath
+    dirs = tuple((root / str(d)).resolve() for d in config.getini(INI_SCENARIO_DIRS))
+    invocation = config.invocation_params.dir
+    named = frozenset(
+        (invocation / str(arg).split("::")[0]).resolve()
+        for arg in config.args
+        if str(arg).split("::")[0].endswith(SCENARIO_SUFFIXES)
+    )
+    return PluginSettings(
+        scenario_dirs=dirs,
+        named_files=named,
         reports_dir=Path(config.getoption("--chaos-report-dir")),
         seed=config.getoption("--chaos-seed"),
         replay=Path(replay) if replay else None,
@@ -80,9 +94,5 @@ def run_options(config: pytest.Config) -> RunOptions:
     )
 
 
-def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if file_path.suffix not in SCENARIO_SUFFIXES or SCENARIO_DIR_NAME not in file_path.parts:
-        return None
-    from harness.plugin.items import ScenarioFile
-
-    return ScenarioFile.from_parent(parent, path=file_path)
+def run_options(config: pytest.Config) -> RunOptions:
+    return settings(config).run_options

@@ -22,6 +22,7 @@ import jinja2
 
 from harness.checker.pairing import pair_calls
 from harness.history import RunDir, cut_short
+from harness.model.runfiles import RunMeta
 from harness.report.lanes import counterexample_lanes
 from harness.report.load import RunFiles, load_run_files
 from harness.report.series import (
@@ -183,7 +184,9 @@ def _cut_short(root: Path) -> str | None:
 
 
 def build_context(files: RunFiles) -> dict[str, Any]:
-    meta = files.meta
+    # run.json through its typed reader (lenient: a damaged field is shown as a problem).
+    run_meta = RunMeta.from_json(files.meta, path="run.json", strict=False) if files.meta else None
+    meta = run_meta.to_json() if run_meta else {}
     calls = pair_calls(files.ops).calls
     end_ns = _end_ns(files)
     windows = fault_windows(files.faults, files.schedule, end_ns)
@@ -248,7 +251,7 @@ def build_context(files: RunFiles) -> dict[str, Any]:
         "scenario_yaml": files.scenario_yaml,
         "logs": files.logs,
         "missing": files.missing,
-        "problems": files.problems,
+        "problems": [*files.problems, *(run_meta.problems if run_meta else ())],
         "meta_json": _pretty(meta) if meta else "",
         "css": asset("report.css"),
         "js": asset("report.js"),

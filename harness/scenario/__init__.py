@@ -12,27 +12,14 @@ source of truth for the loader, ``scenarios/schema.json`` and the README's field
 
 from harness.scenario.dump import dump_resolved, scenario_to_dict, scenario_to_yaml
 from harness.scenario.loader import load_scenario, load_scenarios, scenario_from_dict
-from harness.scenario.model import (
-    ClusterConfig,
-    Expectations,
-    FaultKind,
-    FaultSpec,
-    Scenario,
-    WorkloadKind,
-    WorkloadSpec,
-)
+from harness.scenario.model import ClusterConfig, Scenario
 from harness.scenario.problems import Problem, ScenarioFileError
 
 __all__ = [
     "ClusterConfig",
-    "Expectations",
-    "FaultKind",
-    "FaultSpec",
     "Problem",
     "Scenario",
     "ScenarioFileError",
-    "WorkloadKind",
-    "WorkloadSpec",
     "dump_resolved",
     "load_scenario",
     "load_scenarios",

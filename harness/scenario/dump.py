@@ -15,10 +15,11 @@ from typing import Any
 
 import yaml
 
+from harness.model import FaultKind, FaultSpec
 from harness.scenario.durations import format_duration, format_in_unit
 from harness.scenario.faultkinds import FAULT_KINDS, TOXIC_ATTRIBUTES
 from harness.scenario.fields import FieldType
-from harness.scenario.model import FaultKind, FaultSpec, Scenario
+from harness.scenario.model import Scenario
 
 
 def _duration(seconds: float | None) -> str | float | None:
@@ -33,7 +34,7 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
         "name": scenario.name,
         "description": scenario.description,
         "cluster": {
-            "store": {"engine": cluster.engine, "members": cluster.store_members},
+            "store": {"engine": str(cluster.engine), "members": cluster.store_members},
             "apiservers": cluster.apiservers,
             "bugs": list(cluster.bugs),
         },

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.model import FaultKind, FaultSpec
 from harness.scenario.check import check_value, example
 from harness.scenario.faultkinds import (
     AT,
@@ -24,7 +25,6 @@ from harness.scenario.faultkinds import (
     FaultKindSpec,
     params_for,
 )
-from harness.scenario.model import FaultKind, FaultSpec
 from harness.scenario.problems import INVALID, MISSING, Path, Problems, did_you_mean, one_of
 
 FAULTS_PATH: Path = ("faults",)

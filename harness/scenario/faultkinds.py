@@ -14,8 +14,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from harness.model import FaultKind
 from harness.scenario.fields import FieldSpec, FieldType
-from harness.scenario.model import FaultKind
 
 F = FieldType
 

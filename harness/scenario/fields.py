@@ -14,17 +14,11 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from harness.scenario.model import WorkloadKind
+from controlplane.bugs import SWITCHES
+from harness.model import Engine, WorkloadKind
 
-ENGINES = ("pysyncobj", "raftos", "etcd")
-BUG_ZOO = (
-    "stale-follower-reads",
-    "ack-before-commit",
-    "cas-without-check",
-    "no-step-down",
-    "forget-vote",
-    "watch-gap",
-)
+ENGINES = tuple(e.value for e in Engine)
+BUG_ZOO = SWITCHES  # the system under test's own list (controlplane/bugs.py), never a copy
 # Op names a workload's ``mix`` may weight, per workload kind (Jepsen's ``f`` values, DESIGN §5).
 MIX_OPS: dict[str, tuple[str, ...]] = {
     WorkloadKind.REGISTER: ("read", "write", "cas", "delete"),

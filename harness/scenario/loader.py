@@ -18,18 +18,18 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from harness.scenario.check import check_section
-from harness.scenario.faultcheck import check_faults
-from harness.scenario.fields import ROOT
-from harness.scenario.model import (
+from harness.model import (
     AdequacySpec,
-    ClusterConfig,
+    Engine,
     Expectations,
     FaultSpec,
-    Scenario,
     WorkloadKind,
     WorkloadSpec,
 )
+from harness.scenario.check import check_section
+from harness.scenario.faultcheck import check_faults
+from harness.scenario.fields import ROOT
+from harness.scenario.model import ClusterConfig, Scenario
 from harness.scenario.problems import Problem, Problems, ScenarioFileError
 from harness.scenario.semantics import check_semantics
 from harness.scenario.yamltree import parse_yaml
@@ -111,7 +111,7 @@ def _build(values: dict[str, Any], faults: list[FaultSpec], source: Path) -> Sce
         name=values["name"],
         description=values["description"],
         cluster=ClusterConfig(
-            engine=cluster["store"]["engine"],
+            engine=Engine(cluster["store"]["engine"]),
             store_members=cluster["store"]["members"],
             apiservers=cluster["apiservers"],
             bugs=tuple(cluster["bugs"]),

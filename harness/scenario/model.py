@@ -1,7 +1,9 @@
 """The typed scenario: what a YAML file resolves to, and what the run consumes.
 
 Pure data (frozen dataclasses); the loader in this package builds them and reports errors as
-``file:line: dotted.field: …``. Durations are seconds (float) once loaded.
+``file:line: dotted.field: …``. Durations are seconds (float) once loaded. The parts other
+layers consume (``FaultSpec``, ``WorkloadSpec``, ``Expectations``, the kinds, ``Engine``) live
+in ``harness.model``, the bottom layer; only ``ClusterConfig`` and ``Scenario`` are here.
 
     Scenario(name="isolate-leader", cluster=ClusterConfig(), workload=WorkloadSpec(kind="register"),
              faults=(FaultSpec(kind="partition", target="isolate-leader", at_s=5, duration_s=10),),
@@ -10,95 +12,18 @@ Pure data (frozen dataclasses); the loader in this package builds them and repor
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-
-class WorkloadKind(enum.StrEnum):
-    REGISTER = "register"  # read / write / cas (+delete) on keys; values unique per key
-    OBJECTS = "objects"  # Kubernetes-style create / update(resourceVersion) / delete / get / list
-    SET = "set"  # unique creates, then a final read after healing
-    WATCH = "watch"  # watchers following a resource across apiserver failover
-
-
-class FaultKind(enum.StrEnum):
-    # partition: isolate-leader | isolate:<member> | halves | majority-minority | bridge | ring
-    PARTITION = "partition"
-    KILL = "kill"  # target: member name | store-leader | random-store | random-apiserver
-    PAUSE = "pause"  # target as for kill
-    LEADER_LOSS = "leader-loss"  # params: action kill|pause|isolate, repeat, interval_s
-    TOXIC = "toxic"  # target: link name or glob; params: type, attributes, stream, toxicity
-    LINK_DOWN = "link-down"  # target: link name or glob
-    ROLLING_RESTART = "rolling-restart"  # target: apiservers | store; params: interval_s
-    LOSS = "loss"  # random packet loss (iptables statistic); params: probability
+from harness.model import AdequacySpec, Engine, Expectations, FaultSpec, WorkloadSpec
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClusterConfig:
-    engine: str = "pysyncobj"  # pysyncobj | raftos | etcd
+    engine: Engine = Engine.PYSYNCOBJ
     store_members: int = 3
     apiservers: int = 2
     bugs: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WorkloadSpec:
-    kind: WorkloadKind = WorkloadKind.REGISTER
-    clients: int = 4
-    keys: int = 4
-    rate: float = 100.0  # target ops/s over all clients (0 = as fast as possible)
-    duration_s: float = 20.0
-    op_timeout_s: float = 1.0
-    through: str = "apiserver"  # apiserver | store (register only)
-    mix: dict[str, float] = field(default_factory=dict)  # op name → weight; {} = workload default
-    read_consistency: str = "linearizable"  # linearizable | serializable (etcd only)
-    key_prefix: str = ""  # keeps runs on one reused cluster apart (Hypothesis search)
-    value_size: int = 0  # bytes of padding in each written value (register through store)
-    workers: int = (
-        0  # processes the clients are spread over; 0 = derived (harness.workload.workers)
-    )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FaultSpec:
-    kind: FaultKind
-    at_s: float
-    duration_s: float | None = None  # None: instantaneous or healed by its own params
-    target: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Expectations:
-    linearizable: bool = True
-    no_lost_writes: bool = True
-    converged_within_s: float | None = 15.0
-    recovered_within_s: float | None = 15.0
-    min_availability: float | None = None  # share of ok ops on the majority side during faults
-    watch_ordered: bool = False  # watch events in order, none duplicated, none missing
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "linearizable": self.linearizable,
-            "no_lost_writes": self.no_lost_writes,
-            "converged_within_s": self.converged_within_s,
-            "recovered_within_s": self.recovered_within_s,
-            "min_availability": self.min_availability,
-            "watch_ordered": self.watch_ordered,
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AdequacySpec:
-    """What a run must prove to decide (``harness.workload.adequacy``); None = derived."""
-
-    min_ok_before: int | None = None  # ok ops before the first fault
-    min_ops_during: int | None = None  # completed ops in each fault window
-    min_ok_after: int | None = None  # ok ops after the last heal
-    min_rate_share: float = 0.0  # of workload.rate before the first fault; 0 = not judged
-    require_effect: bool = True  # a fault verified as not in effect makes the run unknown
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

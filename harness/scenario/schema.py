@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from harness.model import FaultKind
 from harness.scenario.durations import DURATION_PATTERN
 from harness.scenario.faultkinds import (
     AT,
@@ -27,7 +28,6 @@ from harness.scenario.faultkinds import (
     FaultKindSpec,
 )
 from harness.scenario.fields import ROOT, FieldSpec, FieldType
-from harness.scenario.model import FaultKind
 from harness.scenario.reference import update_readme
 
 F = FieldType

@@ -15,6 +15,7 @@ import fnmatch
 from collections.abc import Sequence
 from typing import Any
 
+from harness.model import FaultKind, FaultSpec
 from harness.scenario.faultkinds import (
     FAULT_KINDS,
     PARTITION_MIN_MEMBERS,
@@ -23,7 +24,6 @@ from harness.scenario.faultkinds import (
     TargetKind,
 )
 from harness.scenario.fields import MIX_OPS, THROUGH_STORE
-from harness.scenario.model import FaultKind, FaultSpec
 from harness.scenario.problems import Path, Problems, did_you_mean, one_of
 
 

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from harness.cluster.model import ClusterInfo
 from harness.history import JsonlWriter
-from harness.scenario.model import WorkloadKind, WorkloadSpec
+from harness.model import WorkloadKind, WorkloadSpec
 from harness.workload.adequacy import (
     Adequacy,
     FaultWindow,

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.history import FaultEvent, FaultPhase, Op
-from harness.scenario.model import AdequacySpec, WorkloadSpec
+from harness.model import AdequacySpec, WorkloadSpec
 from harness.workload.adequacy_windows import FaultWindow, Timeline, pairs, window, with_overlaps
 
 NS = 1_000_000_000

@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Protocol
 
 from harness.cluster.model import ClusterInfo
 from harness.history import OpType
-from harness.scenario.model import WorkloadSpec
+from harness.model import WorkloadSpec
 from harness.workload.errors import WorkloadConfigError
 from harness.workload.http import Endpoint, Http, open_http
 from harness.workload.outcome import Effect, Outcome, classify_exception

@@ -30,7 +30,7 @@ from typing import Any
 
 from harness.cluster.model import ClusterInfo
 from harness.history import JsonlWriter, OpType
-from harness.scenario.model import WorkloadSpec
+from harness.model import WorkloadSpec
 from harness.workload.base import ClientWorkload, Share, StopFlag, WorkloadResult
 from harness.workload.errors import WorkerError
 from harness.workload.merge import StreamMerger

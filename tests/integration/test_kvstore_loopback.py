@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from controlplane.kvstore.loopback import LoopbackCluster
+from harness.testing.loopback import LoopbackCluster
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from controlplane.kvstore.loopback import LoopbackCluster
+from harness.testing.loopback import LoopbackCluster
 
 pytest.importorskip("raftos", reason="the raftos extra is not installed")
 pytestmark = pytest.mark.slow

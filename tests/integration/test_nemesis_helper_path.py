@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 
 from harness.history import FaultPhase, JsonlWriter, read_faults
+from harness.model import FaultKind, FaultSpec
 from harness.nemesis import FaultContext, find_leftovers, make_context, make_fault, run_schedule
 from harness.nemesis.helper import HELPER_LABEL, HelperDriver
 from harness.nemesis.iptables import Netns, ProbeResult
 from harness.nemesis.netpath import FaultPath, PathChoice
 from harness.nemesis.targets import member_port
-from harness.scenario.model import FaultKind, FaultSpec
 
 pytestmark = pytest.mark.docker
 

@@ -18,7 +18,7 @@ import pytest
 
 from harness.checker import check_run
 from harness.report import render_campaign_index, render_run_report
-from harness.report.synthetic import SyntheticRun, write_synthetic_run
+from harness.testing.synthetic import SyntheticRun, write_synthetic_run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(

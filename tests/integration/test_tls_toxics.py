@@ -32,9 +32,9 @@ import pytest
 from harness.cluster.cluster import DockerCluster
 from harness.cluster.model import ClusterSpec
 from harness.history import JsonlWriter, OpType
+from harness.model import FaultKind, FaultSpec
 from harness.nemesis import FaultContext, find_leftovers, make_context, make_fault
 from harness.nemesis.base import Verifiable
-from harness.scenario.model import FaultKind, FaultSpec
 from harness.workload.http import Http, configmap, configmaps_url, open_http, store_key_url
 from harness.workload.outcome import Effect, Outcome
 

@@ -49,8 +49,14 @@ FAKE_RUN = textwrap.dedent(
 )
 
 
-def test_scenario_files_are_collected_as_items(pytester: pytest.Pytester) -> None:
+@pytest.fixture(autouse=True)
+def scenario_dir_configured(pytester: pytest.Pytester) -> None:
+    """Each session below is a project that lists ``scenarios`` in ``chaosplane_scenarios``."""
+    pytester.makeini("[pytest]\nchaosplane_scenarios = scenarios\n")
     pytester.mkdir("scenarios")
+
+
+def test_scenario_files_are_collected_as_items(pytester: pytest.Pytester) -> None:
     pytester.path.joinpath("scenarios", "tiny.yaml").write_text(GOOD)
     result = pytester.runpytest_inprocess("scenarios", "--collect-only", "-q")
     result.stdout.fnmatch_lines(["*tiny.yaml::tiny*"])
@@ -64,7 +70,6 @@ def test_yaml_outside_scenarios_is_ignored(pytester: pytest.Pytester) -> None:
 
 
 def test_broken_file_is_a_collection_error_on_that_file_only(pytester: pytest.Pytester) -> None:
-    pytester.mkdir("scenarios")
     pytester.path.joinpath("scenarios", "tiny.yaml").write_text(GOOD)
     broken = GOOD.replace("kind: register", "kind: regsiter").replace("name: tiny", "name: bad")
     pytester.path.joinpath("scenarios", "bad.yaml").write_text(broken)
@@ -80,7 +85,6 @@ def test_broken_file_is_a_collection_error_on_that_file_only(pytester: pytest.Py
 def test_invalid_run_fails_with_verdicts_rerun_command_and_report(
     pytester: pytest.Pytester,
 ) -> None:
-    pytester.mkdir("scenarios")
     pytester.path.joinpath("scenarios", "tiny.yaml").write_text(GOOD)
     pytester.makeconftest(FAKE_RUN.replace("VERDICT", '"invalid"'))
     result = pytester.runpytest_inprocess("scenarios")
@@ -96,7 +100,6 @@ def test_invalid_run_fails_with_verdicts_rerun_command_and_report(
 
 
 def test_valid_run_passes(pytester: pytest.Pytester) -> None:
-    pytester.mkdir("scenarios")
     pytester.path.joinpath("scenarios", "tiny.yaml").write_text(GOOD)
     pytester.makeconftest(FAKE_RUN.replace("VERDICT", '"valid"'))
     result = pytester.runpytest_inprocess("scenarios")
@@ -104,7 +107,6 @@ def test_valid_run_passes(pytester: pytest.Pytester) -> None:
 
 
 def test_unknown_run_is_not_a_pass(pytester: pytest.Pytester) -> None:
-    pytester.mkdir("scenarios")
     pytester.path.joinpath("scenarios", "tiny.yaml").write_text(GOOD)
     pytester.makeconftest(FAKE_RUN.replace("VERDICT", '"unknown"'))
     result = pytester.runpytest_inprocess("scenarios")
@@ -112,7 +114,6 @@ def test_unknown_run_is_not_a_pass(pytester: pytest.Pytester) -> None:
 
 
 def test_chaos_options_reach_the_run(pytester: pytest.Pytester) -> None:
-    pytester.mkdir("scenarios")
     pytester.path.joinpath("scenarios", "tiny.yaml").write_text(GOOD)
     pytester.makeconftest(
         textwrap.dedent(
@@ -149,7 +150,6 @@ def test_chaos_options_reach_the_run(pytester: pytest.Pytester) -> None:
 def test_known_bad_scenario_passes_only_when_the_defect_is_found(
     pytester: pytest.Pytester, verdict: str, outcome: dict[str, int]
 ) -> None:
-    pytester.mkdir("scenarios")
     known_bad = GOOD.replace(
         "expect: {linearizable: true}", "expect: {linearizable: true}\nmarkers: [known_bad]"
     )

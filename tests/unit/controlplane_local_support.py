@@ -1,7 +1,7 @@
 """Test support: the whole control plane as local processes on loopback (no Docker).
 
 In a nutshell: :class:`LocalControlPlane` starts a one-member kvstore
-(:class:`~controlplane.kvstore.loopback.LoopbackCluster`), one apiserver, and any number of
+(:class:`~harness.testing.loopback.LoopbackCluster`), one apiserver, and any number of
 controller-managers, schedulers and kubelets (``python -m controlplane.<component>``), each
 with its own status port and log file; it can SIGKILL / SIGSTOP / SIGCONT any of them by
 name, read their ``/status``, and talk to the API with httpx. It only signals processes it
@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from controlplane.kvstore.loopback import LoopbackCluster, _die_with_parent, port_pairs
+from harness.testing.loopback import LoopbackCluster, _die_with_parent, port_pairs
 
 TIMINGS = {
     "LE_LEASE_DURATION_S": "4",

@@ -102,7 +102,7 @@ def test_check_does_not_import_docker_or_rich() -> None:
         "try:\n    main(['check', '--help'])\nexcept SystemExit:\n    pass\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('docker', 'testcontainers', 'rich', 'harness') and not m.startswith("
-        "('harness.checker', 'harness.cli', 'harness.history', 'harness.errors'))"
+        "('harness.checker', 'harness.cli', 'harness.history', 'harness.errors', 'harness.model'))"
         " and m != 'harness')\n"
         "print('IMPORTED:' + ','.join(bad))"
     )

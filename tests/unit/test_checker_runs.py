@@ -11,7 +11,7 @@ import pytest
 from harness.checker import REGISTRY, CheckerSpec, Verdict, check_run, load_run, run_checkers
 from harness.checker.rundata import EXPECT_DEFAULTS
 from harness.history import RunDir
-from harness.scenario.model import Expectations
+from harness.model import Expectations
 
 S = 1_000_000_000
 

@@ -21,8 +21,8 @@ from harness.checker import (
     check_linearizable,
     pair_calls,
 )
-from harness.checker.simulate import SimParams, simulate_register
 from harness.history import Op, OpType
+from harness.testing.simulate import SimParams, simulate_register
 
 FAST = LinearizabilityOptions(minimize_budget_s=0.5)
 

@@ -7,7 +7,6 @@ starter whose "containers" run the commands against the same fake netns the nsen
 from __future__ import annotations
 
 import pytest
-from test_nemesis_fakes import FakeCluster, FakeNet
 
 from harness.cluster.model import Node
 from harness.errors import FaultError
@@ -23,6 +22,7 @@ from harness.nemesis.netpath import (
     choose_path_from_env,
     engine_is_local,
 )
+from harness.testing.nemesis_fakes import FakeCluster, FakeNet
 
 NSENTER = "/usr/bin/nsenter"
 

@@ -8,11 +8,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from test_nemesis_fakes import fake_context
 
+from harness.model import FaultSpec
 from harness.nemesis import ScheduleOptions, run_schedule
 from harness.scenario.loader import load_scenario
-from harness.scenario.model import FaultSpec
+from harness.testing.nemesis_fakes import fake_context
 
 SUITE = Path(__file__).resolve().parents[2] / "scenarios" / "suite"
 SCALE = 0.02

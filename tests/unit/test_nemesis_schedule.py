@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
-from test_nemesis_fakes import PROXY_IP, fake_context, link_port
 
 from harness.history import FaultPhase
+from harness.model import FaultKind, FaultSpec
 from harness.nemesis import (
     LeftoverFaultError,
     NemesisThread,
@@ -21,7 +21,7 @@ from harness.nemesis import (
     write_schedule,
 )
 from harness.nemesis.iptables import CHAIN
-from harness.scenario.model import FaultKind, FaultSpec
+from harness.testing.nemesis_fakes import PROXY_IP, fake_context, link_port
 
 FAST = ScheduleOptions(health=True, status_timeout_s=0.1)
 

@@ -1,6 +1,6 @@
 """The run report: verdict first, fault windows, counterexample lanes, missing files, no network.
 
-Run directories are synthetic (``harness.report.synthetic``, written with the history writers);
+Run directories are synthetic (``harness.testing.synthetic``, written with the history writers);
 verdicts are written by hand in the ARCHITECTURE shape, except in the test that runs the real
 checker so the report follows the checker's actual ``details``.
 """
@@ -18,7 +18,7 @@ import pytest
 from harness.checker import check_run
 from harness.history import JsonlWriter, Op, OpType, RunDir
 from harness.report import render_run_report
-from harness.report.synthetic import SyntheticRun, write_synthetic_run
+from harness.testing.synthetic import SyntheticRun, write_synthetic_run
 
 DATA_RE = re.compile(r'<script type="application/json" id="report-data">(.*?)</script>', re.S)
 S = 1_000_000_000

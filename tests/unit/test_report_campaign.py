@@ -12,7 +12,7 @@ import pytest
 from harness.cli import main
 from harness.history import RunDir
 from harness.report import render_campaign_index, render_run_report
-from harness.report.synthetic import SyntheticRun, write_synthetic_run
+from harness.testing.synthetic import SyntheticRun, write_synthetic_run
 
 
 def make_run(root: Path, overall: str, seed: int, recovered_s: float = 1.0) -> RunDir:

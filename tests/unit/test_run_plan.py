@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from harness.model import FaultKind, FaultSpec, WorkloadSpec
 from harness.run import (
     RunOptions,
     _apply_overrides,
@@ -13,7 +14,7 @@ from harness.run import (
     _with_recovery_tail,
 )
 from harness.runmeta import new_run_id, rerun_command
-from harness.scenario import ClusterConfig, FaultKind, FaultSpec, Scenario, WorkloadSpec
+from harness.scenario import ClusterConfig, Scenario
 
 
 def scenario(duration_s: float, *faults: FaultSpec) -> Scenario:

@@ -12,15 +12,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.model import Engine, Expectations, FaultKind, FaultSpec, WorkloadKind, WorkloadSpec
 from harness.scenario import (
     ClusterConfig,
-    Expectations,
-    FaultKind,
-    FaultSpec,
     Scenario,
     ScenarioFileError,
-    WorkloadKind,
-    WorkloadSpec,
     dump_resolved,
     load_scenario,
     load_scenarios,
@@ -64,7 +60,7 @@ def test_the_documented_example_loads_exactly(tmp_path: Path) -> None:
         name="isolate-leader",
         description="The store leader loses its peers; a new leader takes over and nothing "
         "acknowledged is lost.",
-        cluster=ClusterConfig(engine="pysyncobj", store_members=3, apiservers=2, bugs=()),
+        cluster=ClusterConfig(engine=Engine.PYSYNCOBJ, store_members=3, apiservers=2, bugs=()),
         workload=WorkloadSpec(
             kind=WorkloadKind.REGISTER,
             clients=6,
@@ -270,7 +266,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         name=draw(st.from_regex(r"\A[a-z0-9][a-z0-9._-]{0,20}\Z")),
         description=draw(st.text(max_size=40)),
         cluster=ClusterConfig(
-            engine=engine,
+            engine=Engine(engine),
             store_members=members,
             apiservers=apis,
             bugs=tuple(draw(st.lists(st.sampled_from(BUG_ZOO), unique=True))),

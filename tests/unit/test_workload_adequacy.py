@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from harness.history import FaultEvent, FaultPhase, Op, OpType
+from harness.model import AdequacySpec, WorkloadSpec
 from harness.scenario import load_scenario, scenario_from_dict
 from harness.scenario.dump import scenario_to_dict
-from harness.scenario.model import AdequacySpec, WorkloadSpec
 from harness.scenario.problems import ScenarioFileError
 from harness.workload.adequacy import Thresholds, assess, thresholds_for
 

@@ -14,9 +14,9 @@ from test_workload_support import spec
 
 from harness.checker import check_run
 from harness.history import JsonlWriter, RunDir, read_ops
-from harness.scenario.model import Expectations, WorkloadKind, WorkloadSpec
+from harness.model import Expectations, WorkloadKind, WorkloadSpec
+from harness.testing.fakes import FakeCluster
 from harness.workload import Workload, assess, make_workload
-from harness.workload.fake import FakeCluster
 
 
 @pytest.fixture

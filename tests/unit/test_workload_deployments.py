@@ -27,7 +27,7 @@ from harness.checker.controllers.model import ObjectHistory
 from harness.cluster.model import ClusterInfo
 from harness.history import JsonlWriter, Op, OpType, read_ops
 from harness.history.k8s import K8sEvent, K8sResource, WatchEventType
-from harness.scenario.model import WorkloadKind, WorkloadSpec
+from harness.model import WorkloadKind, WorkloadSpec
 from harness.workload.base import ClientState, Invocation
 from harness.workload.deployments import DEFAULT_MIX, DeploymentsWorkload, make_plan
 from harness.workload.http import Endpoint, Http

@@ -12,9 +12,9 @@ import pytest
 from test_workload_support import run_workload, spec, well_formed
 
 from harness.history import JsonlWriter, Op, OpType, read_ops
-from harness.scenario.model import WorkloadKind
+from harness.model import WorkloadKind
+from harness.testing.fakes import FakeCluster, Misbehave
 from harness.workload import WatchWorkload, make_workload
-from harness.workload.fake import FakeCluster, Misbehave
 from harness.workload.http import Endpoint
 
 

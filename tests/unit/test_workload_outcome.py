@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from harness.history import OpType
-from harness.workload.fake import TOKEN, FakeCluster, Misbehave
+from harness.testing.fakes import TOKEN, FakeCluster, Misbehave
 from harness.workload.http import open_http
 from harness.workload.outcome import Effect, Outcome, classify_exception, classify_status
 

@@ -11,7 +11,7 @@ import pytest
 from harness.cluster.model import ClusterInfo
 from harness.errors import HarnessError
 from harness.history import JsonlWriter, OpType, read_ops
-from harness.scenario.model import WorkloadKind, WorkloadSpec
+from harness.model import WorkloadKind, WorkloadSpec
 from harness.workload import (
     ObjectsWorkload,
     RecorderError,

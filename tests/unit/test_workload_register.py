@@ -11,9 +11,9 @@ import pytest
 from test_workload_support import run_workload, spec, well_formed
 
 from harness.history import Op, OpType
-from harness.scenario.model import WorkloadKind
+from harness.model import WorkloadKind
+from harness.testing.fakes import FakeCluster, Misbehave
 from harness.workload.base import RETURN_HOME_AFTER_OK
-from harness.workload.fake import FakeCluster, Misbehave
 
 
 @pytest.fixture

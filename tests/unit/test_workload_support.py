@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.history import JsonlWriter, Op, OpType, read_ops
-from harness.scenario.model import WorkloadKind, WorkloadSpec
+from harness.model import WorkloadKind, WorkloadSpec
+from harness.testing.fakes import FakeCluster
 from harness.workload import Workload, WorkloadResult, make_workload
-from harness.workload.fake import FakeCluster
 
 
 def well_formed(ops: list[Op]) -> list[str]:

@@ -12,7 +12,8 @@ import pytest
 from test_workload_support import spec, well_formed
 
 from harness.history import JsonlWriter, Op, OpType, read_ops
-from harness.scenario.model import WorkloadKind
+from harness.model import WorkloadKind
+from harness.testing.fakes import FakeCluster
 from harness.workload import (
     ParallelWorkload,
     RecorderError,
@@ -25,7 +26,6 @@ from harness.workload import (
     resolve_workers,
 )
 from harness.workload.base import ClientState, Invocation
-from harness.workload.fake import FakeCluster
 from harness.workload.merge import StreamMerger
 
 

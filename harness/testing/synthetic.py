@@ -306,7 +306,7 @@ def _write_meta(run: RunDir, params: SyntheticRun) -> None:
     meta = {
         "run_id": f"synthetic-s{params.seed}",
         "scenario": "synthetic",
-        "description": "A synthetic run written by harness.report.synthetic.",
+        "description": "A synthetic run written by harness.testing.synthetic.",
         "seed": params.seed,
         "git_sha": "0" * 40,
         "image_tags": {"app": "chaosplane-app:synthetic"},
