@@ -255,10 +255,15 @@ def _cluster_for(
         bugs=tuple(scenario.cluster.bugs),
         proxy_seed=record.meta.seed,
         log_dir=run_dir.logs,
+        controller_managers=scenario.cluster.controller_managers,
+        schedulers=scenario.cluster.schedulers,
+        nodes=scenario.cluster.nodes,
     )
     # kubectl/clients can follow a run (or inspect a kept cluster) with the run's kubeconfig.
     cluster = DockerCluster(spec, images=images, kubeconfig_path=run_dir.root / "kubeconfig")
     record.update(image_tags=images.to_json(), cluster_run_id=cluster.run_id)
+    if spec.has_components:  # the controller checkers read the durations the run used (C4)
+        record.update(controlplane_timings=spec.controlplane_timings.to_json())
     try:
         cluster.start()
         yield cluster, keep

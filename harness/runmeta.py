@@ -74,6 +74,15 @@ def start_meta(*, run_id: str, scenario: Scenario, seed: int, replay: Path | Non
             "store_members": scenario.cluster.store_members,
             "apiservers": scenario.cluster.apiservers,
             "bugs": list(scenario.cluster.bugs),
+            **(
+                {
+                    "controller_managers": scenario.cluster.controller_managers,
+                    "schedulers": scenario.cluster.schedulers,
+                    "nodes": scenario.cluster.nodes,
+                }
+                if scenario.cluster.has_components
+                else {}
+            ),
         },
         workload={
             "kind": str(w.kind),

@@ -4,7 +4,9 @@ In a nutshell: :func:`choose_node` filters nodes as NodeReady, NodeUnschedulable
 TaintToleration (NoSchedule and NoExecute, so an unreachable node is out), NodeResourcesFit
 (requests ≤ allocatable − requests of the pods already bound there, cpu/memory/pods) and
 NodeAffinity's nodeSelector do, then scores the survivors LeastAllocated (mean free fraction
-of cpu and memory after placing the pod); ties go to the node whose name sorts first.
+of cpu and memory after placing the pod; like kube-scheduler, a pod requesting no cpu or
+memory counts as 100m / 200Mi for the score, so request-less pods spread rather than pile on
+the first node); ties go to the node whose name sorts first.
 
     r = choose_node(pod, nodes, bound={"node-1": [pod_a]})
     r.node or r.message     # "node-2" | "0/3 nodes are available: 3 node(s) didn't ..."
@@ -75,8 +77,23 @@ def filter_reason(pod: Obj, node: Obj, bound: list[Obj]) -> str | None:
     return None
 
 
+# kube-scheduler's schedutil.DefaultMilliCPURequest / DefaultMemoryRequest (scoring only).
+NONZERO_DEFAULTS = {"cpu": 0.1, "memory": 200.0 * 1024 * 1024}
+
+
+def nonzero_requests(pods: list[Obj]) -> dict[str, float]:
+    total = {"cpu": 0.0, "memory": 0.0}
+    for p in pods:
+        if (p.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            continue
+        want = pod_requests(p)
+        for r in total:
+            total[r] += want[r] or NONZERO_DEFAULTS[r]
+    return total
+
+
 def least_allocated(pod: Obj, node: Obj, bound: list[Obj]) -> float:
-    alloc, used, want = allocatable(node), requested(bound), pod_requests(pod)
+    alloc, used, want = allocatable(node), nonzero_requests(bound), nonzero_requests([pod])
     parts = [
         (alloc[r] - used[r] - want[r]) / alloc[r] * 100.0 for r in ("cpu", "memory") if alloc[r] > 0
     ]

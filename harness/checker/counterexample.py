@@ -85,43 +85,66 @@ def _writes(op: SearchOp) -> tuple[bool, object]:
     return False, None
 
 
-def _has_cause(ops: Sequence[SearchOp], among: Sequence[int], o: SearchOp, *, live: bool) -> bool:
-    """Some op in ``among`` may have produced what ``o`` observed: it writes a matching value
-    and is invoked before ``o`` returns; with ``live``, it is also not certainly overwritten
-    before ``o`` began (by a completed write that starts after it ends and ends before ``o``
+class _Among:
+    """What ``_has_cause`` asks of a set of ops, computed once per set (not once per observer):
+    the writers in it, the values they produce, and the completed writers."""
+
+    __slots__ = ("definite", "ops", "produced", "writers", "writes")
+
+    def __init__(
+        self, ops: Sequence[SearchOp], writes: Sequence[tuple[bool, object]], among: Sequence[int]
+    ) -> None:
+        self.ops = ops
+        self.writes = writes
+        self.writers = [i for i in among if writes[i][0]]
+        self.produced = {writes[i][1] for i in self.writers}
+        self.definite = [i for i in self.writers if ops[i].ret is not None]
+
+
+def _has_cause(among: _Among, j: int, *, live: bool) -> bool:
+    """Some op in ``among`` may have produced what op ``j`` observed: it writes a matching value
+    and is invoked before ``j`` returns; with ``live``, it is also not certainly overwritten
+    before ``j`` began (by a completed write that starts after it ends and ends before ``j``
     starts)."""
+    ops, writes = among.ops, among.writes
+    o = ops[j]
     positive, v = _observation(o)  # type: ignore[misc]
     limit = float("inf") if o.ret is None else o.ret
-    definite = [
-        ops[i] for i in among if ops[i].ret is not None and ops[i] is not o and _writes(ops[i])[0]
-    ]
-    produced = {_writes(ops[i])[1] for i in among if _writes(ops[i])[0]}
-    for i in among:
+    # The latest invoke of a completed writer (other than ``j``) that ended before ``j``
+    # began: a writer that ended before it is certainly overwritten.
+    latest = float("-inf")
+    if live:
+        for d in among.definite:
+            dop = ops[d]
+            if d != j and dop.ret is not None and dop.ret < o.call and dop.call > latest:
+                latest = dop.call
+    for i in among.writers:
         w = ops[i]
-        if w is o or w.call > limit:
+        if i == j or w.call > limit:
             continue
-        writes, value = _writes(w)
-        if not writes or (value == v) is not positive:
+        if (writes[i][1] == v) is not positive:
             continue
-        if w.op[0] == CAS and w.op[1] is not None and w.op[1] not in produced:
+        if w.op[0] == CAS and w.op[1] is not None and w.op[1] not in among.produced:
             continue  # a cas that nothing enabled cannot have written
         end = w.ret
-        if (
-            live
-            and end is not None
-            and any(end < d.call and d.ret is not None and d.ret < o.call for d in definite)
-        ):
+        if live and end is not None and end < latest:
             continue
         return True
     return False
 
 
-def _explained(ops: Sequence[SearchOp], before: Sequence[int], after: Sequence[int]) -> bool:
+def _explained(
+    ops: Sequence[SearchOp],
+    writes: Sequence[tuple[bool, object]],
+    before: Sequence[int],
+    after: Sequence[int],
+) -> bool:
     """A removal may not leave a kept observation without the causes it had before: an op that
     saw v keeps a writer of v invoked before it returned (and one not certainly overwritten,
     if it had one); an op that saw "not e" keeps such a writer of another value. For kv: a
     put/append whose text a kept get contains stays."""
     texts: list[str] = []
+    was, now = _Among(ops, writes, before), _Among(ops, writes, after)
     for i in after:
         o = ops[i]
         if o.op[0] == GET and isinstance(o.op[3], str):
@@ -129,7 +152,7 @@ def _explained(ops: Sequence[SearchOp], before: Sequence[int], after: Sequence[i
         if _observation(o) is None:
             continue
         for live in (False, True):
-            if not _has_cause(ops, after, o, live=live) and _has_cause(ops, before, o, live=live):
+            if not _has_cause(now, i, live=live) and _has_cause(was, i, live=live):
                 return False
     kept = set(after)
     for i in before:
@@ -152,6 +175,7 @@ def minimal_unorderable(
         cut = list(enumerate(ops))
     pos = [i for i, _ in cut]
     sub = [o for _, o in cut]
+    writes = [_writes(o) for o in sub]
     keep = list(range(len(sub)))
     chunk = max(1, len(keep) // 2)
     while True:
@@ -164,7 +188,7 @@ def minimal_unorderable(
             trial = [i for i in keep if i not in drop]
             if (
                 trial
-                and _explained(sub, keep, trial)
+                and _explained(sub, writes, keep, trial)
                 and _linearizable(model, [sub[i] for i in trial], deadline) is False
             ):
                 keep = trial

@@ -133,15 +133,30 @@ def _decide(ops: Sequence[SearchOp], unplaced: list[tuple[int, object, object]])
     calls: list[float] = [o.call for o in ops]
     rets: list[float] = [_INF if o.ret is None else o.ret for o in ops]
     writer: dict[object, int] = {}
-    for i, o in enumerate(ops):
+    # Which values are observed: by ok reads and successful cas, then (to a fixpoint) by the
+    # pending cas whose own value is observed, as those must have succeeded.
+    observed: set[object] = set()
+    reads: list[int] = []
+    failed: list[int] = []
+    for i, o in enumerate(ops):  # one pass: writers, and what is observed
         kind, a, b, out = o.op
         if kind == DELETE:
             return _undecided("a delete writes null again")
         if rets[i] < calls[i]:
             return _undecided(f"op {i} returns before its invoke")
+        if kind == READ:
+            if out is not UNKNOWN:
+                observed.add(out)
+                reads.append(i)
+            continue
         if kind == WRITE:
             v = a
-        elif kind == CAS and out is not False:
+        elif kind == CAS:
+            if out is False:
+                failed.append(i)
+                continue
+            if out is True:
+                observed.add(a)
             v = b
         else:
             continue
@@ -150,22 +165,6 @@ def _decide(ops: Sequence[SearchOp], unplaced: list[tuple[int, object, object]])
         if v in writer:
             return _undecided("a value is written twice")
         writer[v] = i
-    # Which values are observed: by ok reads and successful cas, then (to a fixpoint) by the
-    # pending cas whose own value is observed, as those must have succeeded.
-    observed: set[object] = set()
-    reads: list[int] = []
-    failed: list[int] = []
-    for i, o in enumerate(ops):
-        kind, a, _b, out = o.op
-        if kind == READ:
-            if out is not UNKNOWN:
-                observed.add(out)
-                reads.append(i)
-        elif kind == CAS:
-            if out is True:
-                observed.add(a)
-            elif out is False:
-                failed.append(i)
     work = list(observed)
     while work:
         w = writer.get(work.pop())
@@ -178,7 +177,10 @@ def _decide(ops: Sequence[SearchOp], unplaced: list[tuple[int, object, object]])
     for v, w in writer.items():
         if ops[w].ret is not None or v in observed:  # completed, or seen to have taken effect
             live.append(w)
-    live_of = {_written(ops[w]): w for w in live}
+    live_of: dict[object, int] = {}
+    for w in live:
+        wop = ops[w].op
+        live_of[wop[1] if wop[0] == WRITE else wop[2]] = w
     # Reads-from: every positive observation names its writer.
     readers: dict[object, list[int]] = {}
     for i in reads:
@@ -252,10 +254,14 @@ def _decide(ops: Sequence[SearchOp], unplaced: list[tuple[int, object, object]])
         bad = _walk(blk, calls, rets, readers, _NEG_INF, None)
         if bad is not None:
             return fail(*bad)
-        blk.first_ret = min((rets[i] for i in blk.ops), default=_INF)
-        if blk.writers[0] == _INIT:
-            blk.first_ret = _NEG_INF
-        blk.last_call = max((calls[i] for i in blk.ops), default=_NEG_INF)
+        soonest, latest = _INF, _NEG_INF
+        for i in blk.ops:
+            if rets[i] < soonest:
+                soonest = rets[i]
+            if calls[i] > latest:
+                latest = calls[i]
+        blk.first_ret = _NEG_INF if blk.writers[0] == _INIT else soonest
+        blk.last_call = latest
     order = sorted(
         range(len(blocks)),
         key=lambda b: (
@@ -321,9 +327,13 @@ def _windows(
             if versions:
                 start, _ = windows[versions[-1]]
                 windows[versions[-1]] = (start, p)
-            windows[blk.values[k]] = (p, _INF)
-            versions.append(blk.values[k])
-            t = max([p, *(calls[r] for r in readers.get(blk.values[k], []))])
+            value = blk.values[k]
+            windows[value] = (p, _INF)
+            versions.append(value)
+            t = p
+            for r in readers.get(value, ()):
+                if calls[r] > t:
+                    t = calls[r]
     return windows, versions
 
 

@@ -1,6 +1,6 @@
 """A bare ``history.jsonl`` read straight into paired calls, for ``check_history``'s hot path.
 
-In a nutshell: ``read_paired(path)`` parses each line with orjson (json when it is absent) and
+In a nutshell: ``read_paired(path)`` parses each line (orjson for files past 0.5 MB, else json) and
 pairs invokes with completions in the same pass, building no ``Op`` per record: only the
 ``Call`` records the linearizability check needs, and the well-formedness problems
 ``wellformed.well_formed`` would find (same rules, same texts; tests/unit/test_checker_lean.py
@@ -13,28 +13,36 @@ raise ``CheckerError`` naming the file and line, like ``rundata``'s reader.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from harness.checker.gcpause import gc_paused
-from harness.checker.pairing import EVENT_FS, Call, Paired
+from harness.checker.pairing import EVENT_FS, Call, Paired, make_call
 from harness.checker.verdict import CheckResult
 from harness.checker.wellformed import MAX_LISTED
 from harness.errors import CheckerError
 from harness.history import Op, OpType
 
-try:  # about 4× faster than json on our records; optional so a bare install still checks
-    import orjson
+# orjson parses our records about 4× faster than json, but importing it costs ~40 ms (it
+# loads uuid, datetime, a large extension): that is more than it saves below ~0.5 MB
+# (~5,000 records), so small histories, most run directories, use json (already imported).
+ORJSON_FROM_BYTES: Final = 1 << 19
 
-    _loads: Callable[[bytes], Any] = orjson.loads
-    _DecodeError: type[Exception] = orjson.JSONDecodeError
-except ImportError:  # pragma: no cover - exercised where orjson is not installed
-    import json
 
-    _loads = json.loads
-    _DecodeError = json.JSONDecodeError
+def _parser(size: int) -> Callable[[bytes], Any]:
+    if size >= ORJSON_FROM_BYTES:
+        try:  # optional, so a bare install still checks
+            import orjson
+        except ImportError:  # pragma: no cover - exercised where orjson is not installed
+            pass
+        else:
+            loads: Callable[[bytes], Any] = orjson.loads
+            return loads
+    return json.loads
+
 
 _TYPES = {t.value: t for t in OpType}
 
@@ -44,6 +52,7 @@ class LeanHistory:
     paired: Paired
     problems: list[str]  # pairing problems first, then the per-record ones, as well_formed lists
     records: int
+    last_time: int | None = None  # the time of the last record in file order (None: no record)
 
 
 def read_paired(path: Path) -> LeanHistory:
@@ -56,6 +65,7 @@ def _read_paired(path: Path) -> LeanHistory:
         data = path.read_bytes()
     except OSError as exc:
         raise CheckerError(f"{path}: cannot read: {exc}") from exc
+    loads = _parser(len(data))
     lines = data.split(b"\n")
     torn_last = not data.endswith(b"\n")
     open_ops: dict[int, tuple[int, dict[str, Any]]] = {}
@@ -65,13 +75,18 @@ def _read_paired(path: Path) -> LeanHistory:
     record_problems: list[str] = []
     retired: dict[int, int] = {}
     last_time: int | None = None
+    final_time: int | None = None
     count = 0
+    invoke, info = OpType.INVOKE, OpType.INFO  # locals: enum member lookups cost on every line
+    types, event_fs = _TYPES, EVENT_FS
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
+        if not line:
             continue
         try:
-            d = _loads(line)
-        except _DecodeError as exc:
+            d = loads(line)
+        except ValueError as exc:  # json's and orjson's decode errors, bad UTF-8
+            if not line.strip():
+                continue  # a blank line
             if number == len(lines) and torn_last:
                 break  # torn by a crash mid-write: everything before it is intact
             raise CheckerError(f"{path}:{number}: not a JSON object: {exc}") from exc
@@ -81,14 +96,16 @@ def _read_paired(path: Path) -> LeanHistory:
             index, t, process = d.get("index", 0), d.get("time", 0), d["process"]
             if type(index) is not int or type(t) is not int or type(process) is not int:
                 index, t, process = int(index), int(t), int(process)
-                d["index"], d["time"], d["process"] = index, t, process
-            typ = d["type"] = _TYPES[d["type"]]
+                d["process"] = process
+            d["index"], d["time"] = index, t  # present from here on: _call subscripts them
+            typ = d["type"] = types[d["type"]]
             f = d["f"]
             if type(f) is not str:
                 f = d["f"] = str(f)
         except (KeyError, ValueError, TypeError) as exc:
             raise CheckerError(f"{path}:{number}: unreadable record: {exc!r}") from exc
         count += 1
+        final_time = t
         if last_time is not None and t < last_time:
             record_problems.append(f"op {index}: time {t} is before the previous {last_time}")
         last_time = t if last_time is None or t > last_time else last_time
@@ -96,12 +113,12 @@ def _read_paired(path: Path) -> LeanHistory:
             record_problems.append(
                 f"op {index}: process {process} used after its info (op {retired[process]})"
             )
-        if typ is OpType.INFO:
+        if typ is info:
             retired[process] = index
-        if f in EVENT_FS and typ is not OpType.INVOKE:
+        if f in event_fs and typ is not invoke:
             events.append(Op.from_json({**d, "type": typ.value}))
             continue
-        if typ is OpType.INVOKE:
+        if typ is invoke:
             if process in open_ops:
                 pair_problems.append(
                     f"op {index}: process {process} invokes {f} while op "
@@ -122,29 +139,33 @@ def _read_paired(path: Path) -> LeanHistory:
         slots[pos] = _call(inv, d)
     calls = [s if isinstance(s, Call) else _call(s, None) for s in slots]
     paired = Paired(calls=calls, events=events, problems=pair_problems)
-    return LeanHistory(paired=paired, problems=pair_problems + record_problems, records=count)
+    return LeanHistory(
+        paired=paired,
+        problems=pair_problems + record_problems,
+        records=count,
+        last_time=final_time,
+    )
 
 
 def _call(inv: dict[str, Any], done: dict[str, Any] | None) -> Call:
+    """The call of an invoke record and its completion (None: never completed). ``process``,
+    ``index`` and ``time`` are ints and ``f`` a str here (the reading loop made them so)."""
     key = inv.get("key")
     node = inv.get("node")
-    if done is not None:
-        key = key if key is not None else done.get("key")
-        node = node if node is not None else done.get("node")
-    return Call(
-        process=inv["process"],
-        f=str(inv["f"]),
-        key=None if key is None else str(key),
-        arg=inv.get("value"),
-        result=None if done is None else done.get("value"),
-        outcome=None if done is None else done["type"],
-        invoke_time=inv["time"],
-        complete_time=None if done is None else done["time"],
-        invoke_index=inv["index"],
-        complete_index=None if done is None else done["index"],
-        node=node,
-        error=None if done is None else done.get("error"),
-    )
+    if done is None:
+        return make_call(
+            inv["process"], inv["f"], None if key is None else str(key), inv.get("value"),
+            None, None, inv["time"], None, inv["index"], None, node, None,
+        )  # fmt: skip
+    if key is None:
+        key = done.get("key")
+    if node is None:
+        node = done.get("node")
+    return make_call(
+        inv["process"], inv["f"], None if key is None else str(key), inv.get("value"),
+        done.get("value"), done["type"], inv["time"], done["time"], inv["index"], done["index"],
+        node, done.get("error"),
+    )  # fmt: skip
 
 
 def lean_well_formed(history: LeanHistory) -> CheckResult:

@@ -14,28 +14,19 @@ an inadequate run still stands, since the violation really happened.
 
 from __future__ import annotations
 
-from harness.checker.rundata import RunData
+from typing import TYPE_CHECKING
+
 from harness.checker.verdict import CheckResult
 from harness.history import OpType
+
+if TYPE_CHECKING:  # rundata reads through lean.py, which imports MAX_LISTED from here
+    from harness.checker.rundata import RunData
 
 MAX_LISTED = 20
 
 
 def well_formed(run: RunData) -> CheckResult:
-    problems = list(run.paired.problems)
-    retired: dict[int, int] = {}  # process → index of its info
-    last_time: int | None = None
-    for op in run.ops:
-        if last_time is not None and op.time < last_time:
-            problems.append(f"op {op.index}: time {op.time} is before the previous {last_time}")
-        last_time = op.time if last_time is None else max(last_time, op.time)
-        if op.process in retired:
-            problems.append(
-                f"op {op.index}: process {op.process} used after its info "
-                f"(op {retired[op.process]})"
-            )
-        if op.type is OpType.INFO:
-            retired[op.process] = op.index
+    problems = list(run.problems) if run.problems is not None else _problems(run)
     if problems:
         return CheckResult.unknown(
             f"history is not well formed: {len(problems)} problems; first: {problems[0]}",
@@ -51,6 +42,25 @@ def well_formed(run: RunData) -> CheckResult:
         fail=sum(1 for c in calls if c.outcome is OpType.FAIL),
         info=sum(1 for c in calls if c.indefinite),
     )
+
+
+def _problems(run: RunData) -> list[str]:
+    """Pairing problems, then the per-record ones (``lean.py`` finds the same while reading)."""
+    problems = list(run.paired.problems)
+    retired: dict[int, int] = {}  # process → index of its info
+    last_time: int | None = None
+    for op in run.ops:
+        if last_time is not None and op.time < last_time:
+            problems.append(f"op {op.index}: time {op.time} is before the previous {last_time}")
+        last_time = op.time if last_time is None else max(last_time, op.time)
+        if op.process in retired:
+            problems.append(
+                f"op {op.index}: process {op.process} used after its info "
+                f"(op {retired[op.process]})"
+            )
+        if op.type is OpType.INFO:
+            retired[op.process] = op.index
+    return problems
 
 
 def adequacy(run: RunData) -> CheckResult:

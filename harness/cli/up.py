@@ -7,6 +7,10 @@ run's CA, the admin token, one context per client link; ``harness.cluster.kubeco
 in ``~/.cache/chaosplane/<run id>/`` (``$XDG_CACHE_HOME`` if set) until ``chaosplane down``:
 
     export KUBECONFIG=$(chaosplane up | jq -r .kubeconfig); kubectl get pods -A
+
+With ``--controller-managers N --schedulers N --nodes N`` the controller layer runs too (its
+members' ``/status`` URLs under ``"components"``, the durations under ``"controlplane_timings"``)
+and ``up`` returns once each elected component has a lease holder and every node is Ready.
 """
 
 from __future__ import annotations
@@ -25,6 +29,13 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("up", help="start a cluster and leave it running")
     parser.add_argument("--store", type=int, default=3, metavar="N", help="store members (1-7)")
     parser.add_argument("--apiservers", type=int, default=2, metavar="M", help="apiservers (1-5)")
+    parser.add_argument(
+        "--controller-managers", type=int, default=0, metavar="N", help="KCM replicas (0-3)"
+    )
+    parser.add_argument(
+        "--schedulers", type=int, default=0, metavar="N", help="scheduler replicas (0-3)"
+    )
+    parser.add_argument("--nodes", type=int, default=0, metavar="N", help="simulated nodes (0-10)")
     parser.add_argument("--engine", default="pysyncobj", help="pysyncobj | raftos | etcd")
     parser.add_argument("--bugs", default="", help="comma list of bug-zoo switches")
     parser.add_argument("--proxy-seed", type=int, default=None, help="seed for the link proxy")
@@ -38,6 +49,12 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.store <= 7 or not 1 <= args.apiservers <= 5:
         print("chaosplane up: --store must be 1-7 and --apiservers 1-5", file=sys.stderr)
         return 2
+    ranges = {"controller-managers": 3, "schedulers": 3, "nodes": 10}
+    for flag, high in ranges.items():
+        value = getattr(args, flag.replace("-", "_"))
+        if not 0 <= value <= high:
+            print(f"chaosplane up: --{flag}: got {value}; expected 0-{high}", file=sys.stderr)
+            return 2
     spec = ClusterSpec(
         store_members=args.store,
         apiservers=args.apiservers,
@@ -45,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
         bugs=tuple(b for b in args.bugs.split(",") if b),
         proxy_seed=args.proxy_seed,
         ready_timeout_s=args.ready_timeout,
+        controller_managers=args.controller_managers,
+        schedulers=args.schedulers,
+        nodes=args.nodes,
     )
     run_id = args.run_id or new_run_id()
     cluster = DockerCluster(

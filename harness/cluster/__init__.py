@@ -3,8 +3,10 @@
 In a nutshell: ``start_cluster(ClusterSpec(...))`` gives a ready ``DockerCluster`` (a
 ``ClusterHandle``): a fresh labelled network with its own /24, a link proxy, the store members
 and the apiservers, Toxiproxy links between them, a leader elected; everything is removed on
-the way out and crashed runs' leftovers are reaped at the next start. ``StatusProbe`` samples
-the members' ``/status`` into ``status.jsonl``.
+the way out and crashed runs' leftovers are reaped at the next start. With
+``controller_managers``/``schedulers``/``nodes`` the controller layer runs too (C5:
+components.py, controllers.py; kubeview.py answers "which pods run where").
+``StatusProbe`` samples the members' ``/status`` into ``status.jsonl``.
 
     with start_cluster(ClusterSpec(store_members=3, apiservers=2)) as cluster:
         leader = cluster.wait_leader_elected(10.0)
@@ -17,7 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from harness.cluster.cluster import DockerCluster, start_cluster
-    from harness.cluster.model import ClusterHandle, ClusterInfo, ClusterSpec, Link, Node, Role
+    from harness.cluster.model import (
+        ClusterHandle,
+        ClusterInfo,
+        ClusterSpec,
+        ControlPlaneTimings,
+        Link,
+        Node,
+        Role,
+    )
     from harness.cluster.node import ContainerNode
     from harness.cluster.probe import StatusProbe
 
@@ -30,6 +40,7 @@ _HOMES = {
     "ClusterHandle": "model",
     "ClusterInfo": "model",
     "ClusterSpec": "model",
+    "ControlPlaneTimings": "model",
     "Link": "model",
     "Node": "model",
     "Role": "model",
@@ -49,6 +60,7 @@ __all__ = [
     "ClusterInfo",
     "ClusterSpec",
     "ContainerNode",
+    "ControlPlaneTimings",
     "DockerCluster",
     "Link",
     "Node",

@@ -31,11 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 from harness.cluster import labels as L
 from harness.cluster import tcenv
+from harness.cluster.components import component_links, component_members, component_names
+from harness.cluster.controllers import read_lease_holder, wait_components_ready
+from harness.cluster.info import make_info, save_member_logs
 from harness.cluster.kubeconfig import kubeconfig, state_dir, write_kubeconfig
 from harness.cluster.leader import agreed_leader
 from harness.cluster.links import PROXY_API_PORT, plan_links, populate
 from harness.cluster.members import (
-    PROXY_NAME,
     MemberSpec,
     apiserver_members,
     apiserver_names,
@@ -43,6 +45,7 @@ from harness.cluster.members import (
     store_members,
 )
 from harness.cluster.model import (
+    COMPONENT_ROLES,
     ClusterHandle,
     ClusterInfo,
     ClusterSpec,
@@ -121,7 +124,7 @@ class DockerCluster:
             )
             links = plan_links(
                 plan, apiservers=self.spec.apiservers, store_members=self.spec.store_members
-            )
+            ) + component_links(self.spec, plan)
             # Every container starts at once (Python start-up in the containers is the slow
             # part); the links are made as soon as the proxy answers. Apiservers retry the
             # store until their links exist, and /readyz says when they got through.
@@ -132,6 +135,7 @@ class DockerCluster:
                     + [
                         (m, images.app)
                         for m in apiserver_members(self.spec, plan, self._token, self._pki)
+                        + component_members(self.spec, plan, self._token, self._pki)
                     ]
                 )
             with phase("proxy ready"):
@@ -146,6 +150,11 @@ class DockerCluster:
                 self.wait_leader_elected(self.spec.ready_timeout_s)
             with phase("apiservers ready"):
                 self._wait_apiservers_ready()
+            if self.spec.has_components:  # a lease holder per elected component, nodes Ready
+                with phase("controllers ready"):
+                    wait_components_ready(
+                        self.spec, self.info, self._component_nodes(), self.spec.ready_timeout_s
+                    )
         except BaseException:
             self.teardown()
             raise
@@ -206,6 +215,12 @@ class DockerCluster:
     def apiserver_nodes(self) -> list[Node]:
         return [n for n in self._nodes.values() if n.role is Role.APISERVER]
 
+    def component_nodes(self, role: Role) -> list[Node]:
+        return [n for n in self._component_nodes() if n.role is role]
+
+    def lease_holder(self, component: str) -> str | None:
+        return read_lease_holder(self.info, component)
+
     def add_start_hook(self, hook: StartHook) -> None:
         self._hooks.append(hook)
 
@@ -254,6 +269,12 @@ class DockerCluster:
         )
 
     # -- internals ------------------------------------------------------------------------
+
+    def _component_nodes(self) -> list[ContainerNode]:
+        """Controller-layer members in C5 order: controller-managers, schedulers, nodes."""
+        order = {name: k for k, (_, _, name) in enumerate(component_names(self.spec))}
+        members = [n for n in self._nodes.values() if n.role in COMPONENT_ROLES]
+        return sorted(members, key=lambda n: order.get(n.name, len(order)))
 
     def _store_container_nodes(self) -> list[ContainerNode]:
         return [n for n in self._nodes.values() if n.role is Role.STORE]
@@ -351,38 +372,19 @@ class DockerCluster:
         return write_kubeconfig(path, kubeconfig(self.info))
 
     def _make_info(self, links: list[Any]) -> ClusterInfo:
-        plan = self._require_plan()
-        ordered = sorted(self._nodes.values(), key=lambda n: (len(n.name), n.name))  # store-10 last
-        stores = {n.name: n.base_url for n in ordered if n.role is Role.STORE}
-        apis = {n.name: n.base_url for n in ordered if n.role is Role.APISERVER}
-        client_links = {link.target: link.listen for link in links if link.source == "client"}
-        return ClusterInfo(
-            run_id=self.run_id,
-            network=f"{self.run_id}-net",
-            subnet=str(plan.subnet),
-            store=stores,
-            apiservers={name: f"https://{client_links[name]}" for name in apis},
-            apiservers_direct=apis,  # https too: the nodes' probes carry the CA
-            toxiproxy=self._nodes[PROXY_NAME].base_url,
-            api_token=self._token,
-            links=list(links),
-            ca_pem=self._pki.ca_pem if self._pki is not None else "",
-        )
+        return make_info(
+            self.spec, run_id=self.run_id, subnet=str(self._require_plan().subnet),
+            nodes=list(self._nodes.values()), components=self._component_nodes(), links=links,
+            token=self._token, ca_pem=self._pki.ca_pem if self._pki is not None else "",
+        )  # fmt: skip
 
     def save_logs(self) -> None:
         """Write every member's log (all incarnations) to ``spec.log_dir``, if set."""
         self._save_logs()
 
     def _save_logs(self) -> None:
-        if self.spec.log_dir is None:
-            return
-        self.spec.log_dir.mkdir(parents=True, exist_ok=True)
-        for node in list(self._nodes.values()):
-            try:
-                text = node.logs()
-            except Exception as exc:  # gone already: leave a note rather than nothing
-                text = f"<logs unavailable: {exc}>\n"
-            (self.spec.log_dir / f"{node.name}.log").write_text(text, encoding="utf-8")
+        if self.spec.log_dir is not None:
+            save_member_logs(list(self._nodes.values()), self.spec.log_dir)
 
 
 @contextmanager

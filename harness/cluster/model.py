@@ -3,7 +3,9 @@
 ``harness.cluster`` implements these; everything else codes against them. Names:
 store members ``store-1..N``, apiservers ``api-1..M``, the link proxy ``toxiproxy``.
 Links (Toxiproxy proxies): ``client-api-<i>`` (host → apiserver ``api-<i>``) and
-``api-<i>-store-<j>`` (apiserver ``api-<i>`` → store member ``store-<j>``).
+``api-<i>-store-<j>`` (apiserver ``api-<i>`` → store member ``store-<j>``). The controller
+layer (contract C5): ``controller-manager-<i>``, ``scheduler-<i>``, ``node-<i>`` (simulated
+kubelets), each reaching apiserver ``api-<j>`` through link ``<member>-api-<j>``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,47 @@ class Role(enum.StrEnum):
     STORE = "store"
     APISERVER = "apiserver"
     PROXY = "proxy"
+    CONTROLLER_MANAGER = "controller-manager"
+    SCHEDULER = "scheduler"
+    KUBELET = "node"
+
+
+COMPONENT_ROLES = (Role.CONTROLLER_MANAGER, Role.SCHEDULER, Role.KUBELET)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ControlPlaneTimings:
+    """Leader-election and node-lifecycle durations of the controller layer (contract C3)."""
+
+    lease_duration_s: float = 4.0
+    renew_deadline_s: float = 3.0
+    retry_period_s: float = 0.5
+    node_lease_duration_s: float = 4.0
+    node_renew_interval_s: float = 1.0
+    node_monitor_period_s: float = 0.5
+    node_monitor_grace_s: float = 4.0
+    pod_eviction_timeout_s: float = 6.0
+
+    def to_env(self) -> dict[str, str]:
+        """The C3 environment variables (``LE_LEASE_DURATION_S`` …)."""
+        return {
+            "LE_LEASE_DURATION_S": _num(self.lease_duration_s),
+            "LE_RENEW_DEADLINE_S": _num(self.renew_deadline_s),
+            "LE_RETRY_PERIOD_S": _num(self.retry_period_s),
+            "NODE_LEASE_DURATION_S": _num(self.node_lease_duration_s),
+            "NODE_RENEW_INTERVAL_S": _num(self.node_renew_interval_s),
+            "NODE_MONITOR_PERIOD_S": _num(self.node_monitor_period_s),
+            "NODE_MONITOR_GRACE_S": _num(self.node_monitor_grace_s),
+            "POD_EVICTION_TIMEOUT_S": _num(self.pod_eviction_timeout_s),
+        }
+
+    def to_json(self) -> dict[str, float]:
+        """Lower-cased env names → seconds (run.json ``controlplane_timings``)."""
+        return {k.lower(): float(v) for k, v in self.to_env().items()}
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,11 +73,19 @@ class ClusterSpec:
     proxy_seed: int | None = None  # deterministic toxics
     log_dir: Path | None = None  # member logs land here at teardown
     ready_timeout_s: float = 60.0
+    controller_managers: int = 0  # 0–3
+    schedulers: int = 0  # 0–3
+    nodes: int = 0  # 0–10 simulated kubelets
+    controlplane_timings: ControlPlaneTimings = field(default_factory=ControlPlaneTimings)
+
+    @property
+    def has_components(self) -> bool:
+        return bool(self.controller_managers or self.schedulers or self.nodes)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Link:
-    name: str  # Toxiproxy proxy name, e.g. "client-api-1", "api-1-store-2"
+    name: str  # Toxiproxy proxy name, e.g. "client-api-1", "api-1-store-2", "node-3-api-1"
     source: str  # "client" or a member name
     target: str  # member name
     listen: str  # "ip:port" on the proxy container, reachable from the host
@@ -75,6 +126,15 @@ class ClusterInfo:
     links: list[Link] = field(default_factory=list)
     ca_pem: str = ""  # the run's CA when the apiservers serve https (contract C1); "" for http
     kubeconfig: str = ""  # path of the kubeconfig written for this cluster; "" when none
+    components: dict[str, str] = field(default_factory=dict)  # member → its /status base URL
+    controlplane_timings: dict[str, float] = field(default_factory=dict)  # {} without components
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ClusterInfo:
+        """The inverse of ``to_json`` (e.g. ``chaosplane up``'s output read back by a client)."""
+        names = [n for n in cls.__dataclass_fields__ if n != "links"]
+        links = [Link(**k) for k in data.get("links") or []]
+        return cls(**{n: data[n] for n in names if n in data}, links=links)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -88,6 +148,8 @@ class ClusterInfo:
             "api_token": self.api_token,
             "ca_pem": self.ca_pem,
             "kubeconfig": self.kubeconfig,
+            "components": self.components,
+            "controlplane_timings": self.controlplane_timings,
             "links": [
                 {
                     "name": k.name,
@@ -117,3 +179,7 @@ class ClusterHandle(Protocol):
     def status(self, member: str, timeout_s: float = 1.0) -> dict[str, Any] | None: ...
     def leader(self) -> str | None: ...  # the member a majority of reachable members name, or None
     def wait_leader_elected(self, timeout_s: float) -> str: ...
+    def component_nodes(self, role: Role) -> list[Node]: ...  # controller layer (C5)
+    # The member (e.g. "controller-manager-2") holding Lease kube-system/<kube-controller-manager
+    # | kube-scheduler> right now, read through an apiserver; None when no valid holder.
+    def lease_holder(self, component: str) -> str | None: ...

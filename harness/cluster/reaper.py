@@ -15,6 +15,7 @@ a cluster that had no run directory), which is useless once the cluster is gone.
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import time
 from collections.abc import Iterable
@@ -23,6 +24,8 @@ from typing import Any
 
 from harness.cluster import labels as L
 from harness.cluster.kubeconfig import state_dir
+
+log = logging.getLogger(__name__)
 
 
 def _labels_of(obj: Any) -> dict[str, str]:
@@ -61,6 +64,35 @@ def _remove_container(container: Any) -> None:
         container.remove(force=True, v=True)
 
 
+_STUCK: set[str] = set()  # networks the daemon would not remove (this process gave up on them)
+
+
+def _remove_network(net: Any, attempts: int = 8, pause_s: float = 0.25) -> None:
+    """Remove ``net``. The daemon may still hold endpoints of containers just force-removed
+    ("has active endpoints"), so retry for a couple of seconds; a network it still refuses
+    then (dockerd 20.10 can leak an endpoint count: only a daemon restart frees it) is left
+    with a warning — it holds no container, and raising would stop every later cluster
+    start at its reaper."""
+    import docker.errors
+
+    for attempt in range(1 if net.id in _STUCK else attempts):
+        try:
+            net.remove()
+            _STUCK.discard(net.id)
+            return
+        except docker.errors.APIError as exc:
+            if "active endpoints" not in str(exc):
+                raise
+            if attempt < attempts - 1 and net.id not in _STUCK:
+                time.sleep(pause_s)
+    _STUCK.add(net.id)
+    log.warning(
+        'network %s: the daemon refuses to remove it ("has active endpoints") although no '
+        "container is attached; left in place. Fix: restart dockerd, then `chaosplane clean`",
+        net.name,
+    )
+
+
 def remove_objects(client: Any, label: str) -> int:
     """Remove every container, network and volume carrying ``label``; returns how many."""
     import docker.errors
@@ -85,30 +117,6 @@ def remove_objects(client: Any, label: str) -> int:
         with contextlib.suppress(docker.errors.NotFound):
             vol.remove(force=True)
     return len(containers) + len(networks) + len(volumes)
-
-
-def _remove_network(net: Any, attempts: int = 4, pause_s: float = 0.5) -> None:
-    """Remove a network, waiting out "has active endpoints"; if it stays, warn and leave it.
-
-    On a loaded engine a removed container's endpoint lingers for a moment, and sometimes for
-    good (a stale endpoint no disconnect reaches: only a dockerd restart clears it). Raising
-    here made one such network of a dead run abort every later run of a suite (issue 17); a
-    leftover network only holds a subnet, which the allocator skips."""
-    import sys
-
-    import docker.errors
-
-    for attempt in range(attempts):
-        try:
-            net.remove()
-            return
-        except docker.errors.APIError as exc:
-            if "active endpoints" not in str(exc):
-                raise
-            if attempt == attempts - 1:
-                print(f"chaosplane: left network {net.name} behind: {exc}", file=sys.stderr)
-                return
-            time.sleep(pause_s)
 
 
 def reap_run(client: Any, run_id: str) -> int:

@@ -37,6 +37,15 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
             "store": {"engine": str(cluster.engine), "members": cluster.store_members},
             "apiservers": cluster.apiservers,
             "bugs": list(cluster.bugs),
+            **(
+                {
+                    "controller_managers": cluster.controller_managers,
+                    "schedulers": cluster.schedulers,
+                    "nodes": cluster.nodes,
+                }
+                if cluster.has_components
+                else {}
+            ),
         },
         "workload": {
             "kind": workload.kind.value,

@@ -159,6 +159,31 @@ CLUSTER = FieldSpec(
             doc="Apiserver replicas, named api-1 … api-M.",
         ),
         FieldSpec(
+            name="controller_managers",
+            type=F.INTEGER,
+            minimum=0,
+            maximum=3,
+            default=0,
+            doc="kube-controller-manager replicas (one leads, by Lease), controller-manager-1 …; "
+            "0: no controller layer.",
+        ),
+        FieldSpec(
+            name="schedulers",
+            type=F.INTEGER,
+            minimum=0,
+            maximum=3,
+            default=0,
+            doc="kube-scheduler replicas (one leads, by Lease), named scheduler-1 ….",
+        ),
+        FieldSpec(
+            name="nodes",
+            type=F.INTEGER,
+            minimum=0,
+            maximum=10,
+            default=0,
+            doc="Simulated nodes (kubelets that run no containers), named node-1 ….",
+        ),
+        FieldSpec(
             name="bugs",
             type=F.CHOICE_LIST,
             choices=BUG_ZOO,

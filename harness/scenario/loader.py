@@ -115,6 +115,9 @@ def _build(values: dict[str, Any], faults: list[FaultSpec], source: Path) -> Sce
             store_members=cluster["store"]["members"],
             apiservers=cluster["apiservers"],
             bugs=tuple(cluster["bugs"]),
+            controller_managers=cluster["controller_managers"],
+            schedulers=cluster["schedulers"],
+            nodes=cluster["nodes"],
         ),
         workload=WorkloadSpec(
             kind=WorkloadKind(workload["kind"]),

@@ -24,6 +24,13 @@ class ClusterConfig:
     store_members: int = 3
     apiservers: int = 2
     bugs: tuple[str, ...] = ()
+    controller_managers: int = 0  # the controller layer (contract C5); 0: none
+    schedulers: int = 0
+    nodes: int = 0
+
+    @property
+    def has_components(self) -> bool:
+        return bool(self.controller_managers or self.schedulers or self.nodes)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -270,6 +270,12 @@ class FakeCluster:
         assert leader is not None
         return leader
 
+    def component_nodes(self, role: Role) -> list[Node]:
+        return [n for n in self._nodes.values() if n.role == role]
+
+    def lease_holder(self, component: str) -> str | None:
+        return None
+
 
 class FakeToxiproxy:
     def __init__(self, names: list[str]) -> None:

@@ -12,6 +12,7 @@ cluster and tears it down at the end of the session (or earlier with ``.teardown
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -54,15 +55,7 @@ def cluster_factory(
         spec = spec or ClusterSpec()
         if spec.log_dir is None:
             log_dir: Path = tmp_path_factory.mktemp("cluster-logs")
-            spec = ClusterSpec(
-                store_members=spec.store_members,
-                apiservers=spec.apiservers,
-                engine=spec.engine,
-                bugs=spec.bugs,
-                proxy_seed=spec.proxy_seed,
-                log_dir=log_dir,
-                ready_timeout_s=spec.ready_timeout_s,
-            )
+            spec = replace(spec, log_dir=log_dir)  # every other field as given
         cluster = DockerCluster(spec, images=images, **overrides)  # type: ignore[arg-type]
         started.append(cluster)
         return cluster.start()

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
-
 from harness.cluster import labels as L
 from harness.cluster.reaper import dead_runs
 
@@ -55,35 +53,3 @@ def test_dead_owners_runs_are_reaped_live_and_detached_ones_are_not() -> None:
 def test_objects_without_a_run_label_are_grouped_under_the_empty_run() -> None:
     client = client_with(FakeObject({"chaosplane": "1"}))
     assert dead_runs(client, this_boot="b") == {""}
-
-
-class _StuckNetwork:
-    """A network whose removal keeps failing: with a stale endpoint, or with another error."""
-
-    def __init__(self, message: str) -> None:
-        self.name = "cp-dead-net"
-        self.message = message
-        self.tries = 0
-
-    def remove(self) -> None:
-        import docker.errors
-
-        self.tries += 1
-        raise docker.errors.APIError(self.message)
-
-
-def test_a_network_with_a_stale_endpoint_is_left_behind_not_fatal(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    import docker.errors
-
-    from harness.cluster.reaper import _remove_network
-
-    stuck = _StuckNetwork("network cp-dead-net id 1 has active endpoints")
-    _remove_network(stuck, attempts=3, pause_s=0.0)
-    assert stuck.tries == 3
-    assert "left network cp-dead-net behind" in capsys.readouterr().err
-    other = _StuckNetwork("permission denied")
-    with pytest.raises(docker.errors.APIError):
-        _remove_network(other, attempts=3, pause_s=0.0)
-    assert other.tries == 1
