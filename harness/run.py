@@ -31,7 +31,7 @@ from harness.nemesis import NemesisThread, make_context, read_schedule, replay_s
 from harness.runmeta import RunRecord, new_run_id, start_meta
 from harness.scenario import Scenario, dump_resolved
 from harness.toxiproxy import ToxiproxyClient
-from harness.workload import Workload, assess, make_workload
+from harness.workload import Workload, assess, make_workload, thresholds_for
 
 CONVERGENCE_POLL_S = 0.25
 RECOVERY_TAIL_S = 5.0  # traffic kept up after the last heal, so recovery can be seen
@@ -248,7 +248,8 @@ def _adequacy(scenario: Scenario, run_dir: RunDir) -> dict[str, Any]:
         return {"ok": False, "reason": "no history was written"}
     ops = list(read_ops(run_dir.history))
     faults = list(read_faults(run_dir.faults)) if run_dir.faults.exists() else []
-    return assess(ops, faults, target_rate=scenario.workload.rate).to_json()
+    thresholds = thresholds_for(scenario.workload, scenario.adequacy)
+    return assess(ops, faults, target_rate=scenario.workload.rate, thresholds=thresholds).to_json()
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ by ``tests/unit/test_import_contract.py``).
 """
 
 from harness.model.specs import (
+    AdequacySpec,
     Engine,
     Expectations,
     FaultKind,
@@ -19,6 +20,7 @@ from harness.model.specs import (
 )
 
 __all__ = [
+    "AdequacySpec",
     "Engine",
     "Expectations",
     "FaultKind",

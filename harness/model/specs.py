@@ -58,6 +58,7 @@ class WorkloadSpec:
     read_consistency: str = "linearizable"  # linearizable | serializable (etcd only)
     key_prefix: str = ""  # keeps runs on one reused cluster apart (Hypothesis search)
     value_size: int = 0  # bytes of padding in each written value (register through store)
+    workers: int = 0  # client processes; 0 = derived (harness.workload.workers)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +68,17 @@ class FaultSpec:
     duration_s: float | None = None  # None: instantaneous or healed by its own params
     target: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdequacySpec:
+    """What a run must prove to decide (``harness.workload.adequacy``); None = derived."""
+
+    min_ok_before: int | None = None  # ok ops before the first fault
+    min_ops_during: int | None = None  # completed ops in each fault window
+    min_ok_after: int | None = None  # ok ops after the last heal
+    min_rate_share: float = 0.0  # of workload.rate before the first fault; 0 = not judged
+    require_effect: bool = True  # a fault verified as not in effect makes the run unknown
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -58,6 +58,7 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
             "mix": dict(workload.mix),
             "read_consistency": workload.read_consistency,
             "value_size": workload.value_size,
+            "workers": workload.workers,
         },
         "faults": [fault_to_entry(fault) for fault in scenario.faults],
         "expect": {
@@ -67,6 +68,13 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
             "converged_within": _duration(expect.converged_within_s),
             "min_availability": expect.min_availability,
             "watch_ordered": expect.watch_ordered,
+        },
+        "adequacy": {
+            "min_ok_before": scenario.adequacy.min_ok_before,
+            "min_ops_during": scenario.adequacy.min_ops_during,
+            "min_ok_after": scenario.adequacy.min_ok_after,
+            "min_rate_share": scenario.adequacy.min_rate_share,
+            "require_effect": scenario.adequacy.require_effect,
         },
         "seed": scenario.seed,
         "markers": list(scenario.markers),

@@ -289,6 +289,66 @@ WORKLOAD = FieldSpec(
             doc="Bytes of padding in every written value (register workload through the "
             "store); 0 = plain integers. Large values probe size limits (raftos: ~48 KB).",
         ),
+        FieldSpec(
+            name="workers",
+            type=F.INTEGER,
+            minimum=0,
+            maximum=64,
+            default=0,
+            doc="Processes the clients are spread over (register and set); 0 = derived: one "
+            "up to 500 ops/s, else one per core.",
+        ),
+    ),
+)
+
+ADEQUACY = FieldSpec(
+    name="adequacy",
+    type=F.SECTION,
+    doc="What a run must prove to decide; short of it, the verdict is unknown and says which "
+    "number fell short. null = derived from the workload.",
+    fields=(
+        FieldSpec(
+            name="min_ok_before",
+            type=F.INTEGER,
+            nullable=True,
+            minimum=0,
+            maximum=1_000_000,
+            default=None,
+            doc="Ok ops before the first fault; null = 2 × workload.clients (at least 5).",
+        ),
+        FieldSpec(
+            name="min_ops_during",
+            type=F.INTEGER,
+            nullable=True,
+            minimum=0,
+            maximum=1_000_000,
+            default=None,
+            doc="Completed ops (any outcome) in each fault window; null = workload.clients. "
+            "Never above half the ops the rate schedules in the window.",
+        ),
+        FieldSpec(
+            name="min_ok_after",
+            type=F.INTEGER,
+            nullable=True,
+            minimum=0,
+            maximum=1_000_000,
+            default=None,
+            doc="Ok ops after the last heal; null = workload.clients.",
+        ),
+        FieldSpec(
+            name="min_rate_share",
+            type=F.NUMBER,
+            minimum=0,
+            maximum=1,
+            default=0,
+            doc="Share of workload.rate reached before the first fault; 0 = not judged.",
+        ),
+        FieldSpec(
+            name="require_effect",
+            type=F.BOOLEAN,
+            default=True,
+            doc="A fault whose verification found it not in effect makes the run unknown.",
+        ),
     ),
 )
 
@@ -370,6 +430,7 @@ ROOT = FieldSpec(
             doc="Fault entries, each with exactly one kind key (see Faults).",
         ),
         EXPECT,
+        ADEQUACY,
         FieldSpec(
             name="seed",
             type=F.INTEGER,

@@ -18,7 +18,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from harness.model import Engine, Expectations, FaultSpec, WorkloadKind, WorkloadSpec
+from harness.model import (
+    AdequacySpec,
+    Engine,
+    Expectations,
+    FaultSpec,
+    WorkloadKind,
+    WorkloadSpec,
+)
 from harness.scenario.check import check_section
 from harness.scenario.faultcheck import check_faults
 from harness.scenario.fields import ROOT
@@ -123,6 +130,7 @@ def _build(values: dict[str, Any], faults: list[FaultSpec], source: Path) -> Sce
             mix=dict(workload["mix"]),
             read_consistency=workload["read_consistency"],
             value_size=workload["value_size"],
+            workers=workload["workers"],
         ),
         faults=tuple(faults),
         expect=Expectations(
@@ -133,6 +141,7 @@ def _build(values: dict[str, Any], faults: list[FaultSpec], source: Path) -> Sce
             min_availability=expect["min_availability"],
             watch_ordered=expect["watch_ordered"],
         ),
+        adequacy=AdequacySpec(**values["adequacy"]),
         seed=values["seed"],
         source=source,
         markers=tuple(values["markers"]),

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.model import Engine, Expectations, FaultSpec, WorkloadSpec
+from harness.model import AdequacySpec, Engine, Expectations, FaultSpec, WorkloadSpec
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,6 +41,7 @@ class Scenario:
     workload: WorkloadSpec = field(default_factory=WorkloadSpec)
     faults: tuple[FaultSpec, ...] = ()
     expect: Expectations = field(default_factory=Expectations)
+    adequacy: AdequacySpec = field(default_factory=AdequacySpec)
     seed: int | None = None
     source: Path | None = None  # the file it came from
     markers: tuple[str, ...] = ()  # pytest markers, e.g. ("slow",)

@@ -6,6 +6,9 @@ event loop until ``spec.duration_s`` passes or ``stop`` is set and returns a ``W
 ``final_read()`` reads back what the checkers need after healing; ``checkers`` names them.
 Outcomes follow ``harness.workload.outcome`` (connect failure → fail, unknown → info);
 ``harness.workload.adequacy`` says whether the run did enough before and around its faults.
+With ``spec.workers`` > 1 (or derived, see ``workers.resolve_workers``) register and set
+clients run in worker processes (``ParallelWorkload``), recording to the same history.
+Errors are ``harness.workload.errors`` (``HarnessError`` subclasses with structured fields).
 
     workload = make_workload(scenario.workload, cluster.info, writer, start_ns, seed=7)
     result = workload.run(stop_event); workload.final_read()
@@ -13,20 +16,34 @@ Outcomes follow ``harness.workload.outcome`` (connect failure → fail, unknown 
 
 from __future__ import annotations
 
-import threading
 from typing import Protocol
 
 from harness.cluster.model import ClusterInfo
 from harness.history import JsonlWriter
 from harness.model import WorkloadKind, WorkloadSpec
-from harness.workload.adequacy import Adequacy, FaultWindow, Thresholds, assess
-from harness.workload.base import ClientWorkload, WorkloadResult
+from harness.workload.adequacy import (
+    Adequacy,
+    FaultWindow,
+    Shortfall,
+    Thresholds,
+    assess,
+    thresholds_for,
+)
+from harness.workload.base import ClientWorkload, StopFlag, WorkloadResult
 from harness.workload.deployments import DeploymentsWorkload
+from harness.workload.errors import (
+    HistoryWriterError,
+    RecorderError,
+    WorkerError,
+    WorkloadConfigError,
+    WorkloadError,
+)
 from harness.workload.objects import ObjectsWorkload
 from harness.workload.outcome import Effect, Outcome, classify_exception, classify_status
 from harness.workload.register import RegisterWorkload
 from harness.workload.sets import SetWorkload
 from harness.workload.watch import WatchWorkload
+from harness.workload.workers import ParallelWorkload, plan_shares, resolve_workers
 
 
 class Workload(Protocol):
@@ -34,7 +51,7 @@ class Workload(Protocol):
 
     checkers: tuple[str, ...]
 
-    def run(self, stop: threading.Event | None = None) -> WorkloadResult: ...
+    def run(self, stop: StopFlag | None = None) -> WorkloadResult: ...
     def final_read(self) -> None: ...
 
 
@@ -55,13 +72,25 @@ def make_workload(
         cls = _KINDS[WorkloadKind(spec.kind)]
     except ValueError:
         valid = ", ".join(k.value for k in WorkloadKind)
-        raise ValueError(f"workload kind {spec.kind!r}: expected one of {valid}") from None
+        raise WorkloadConfigError(
+            field="workload.kind",
+            got=spec.kind,
+            expected=f"one of {valid}",
+            fix="name one of those workload kinds",
+        ) from None
     if cls is RegisterWorkload and spec.through == "store":
         from harness.workload.etcd import EtcdRegisterWorkload, store_is_etcd
 
         if store_is_etcd(info):  # real etcd as the store: speak its JSON gateway
             cls = EtcdRegisterWorkload
-    return cls(spec, info, history, start_ns=start_ns, seed=seed)
+    local = cls(spec, info, history, start_ns=start_ns, seed=seed)
+    workers = resolve_workers(spec, cls)
+    if workers <= 1:
+        return local
+    shares = plan_shares(local, workers)
+    if len(shares) <= 1:
+        return local
+    return ParallelWorkload(local, history, start_ns=start_ns, shares=shares)
 
 
 __all__ = [
@@ -70,16 +99,26 @@ __all__ = [
     "DeploymentsWorkload",
     "Effect",
     "FaultWindow",
+    "HistoryWriterError",
     "ObjectsWorkload",
     "Outcome",
+    "ParallelWorkload",
+    "RecorderError",
     "RegisterWorkload",
     "SetWorkload",
+    "Shortfall",
     "Thresholds",
     "WatchWorkload",
+    "WorkerError",
     "Workload",
+    "WorkloadConfigError",
+    "WorkloadError",
     "WorkloadResult",
     "assess",
     "classify_exception",
     "classify_status",
     "make_workload",
+    "plan_shares",
+    "resolve_workers",
+    "thresholds_for",
 ]

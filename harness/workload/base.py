@@ -19,19 +19,19 @@ import abc
 import asyncio
 import contextlib
 import random
-import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from harness.cluster.model import ClusterInfo
-from harness.history import JsonlWriter, OpType
+from harness.history import OpType
 from harness.model import WorkloadSpec
+from harness.workload.errors import WorkloadConfigError
 from harness.workload.http import Endpoint, Http, open_http
 from harness.workload.outcome import Effect, Outcome, classify_exception
 from harness.workload.pacing import Pacer, percentile
-from harness.workload.recorder import Recorder
+from harness.workload.recorder import Recorder, RecordSink
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,6 +45,23 @@ class Invocation:
 
 
 RETURN_HOME_AFTER_OK = 10
+MARK_INTERVAL_S = 0.02  # how often a worker's stream promises "nothing older will follow"
+
+
+class StopFlag(Protocol):
+    """A ``threading.Event`` or a ``multiprocessing`` event: only ``is_set`` is used."""
+
+    def is_set(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Share:
+    """The part of a workload one worker process runs: its client slots (global numbers, so
+    process ids stay unique across workers) and its index among ``count`` workers."""
+
+    index: int
+    count: int
+    slots: tuple[int, ...]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -93,27 +110,41 @@ class ClientWorkload(abc.ABC):
 
     kind: ClassVar[str]
     checkers: tuple[str, ...] = ("well_formed",)
+    # Whether clients can be spread over worker processes (``harness.workload.workers``): true
+    # when no state is shared between clients of different ``parallel_group``s.
+    parallel: ClassVar[bool] = False
 
     def __init__(
         self,
         spec: WorkloadSpec,
         info: ClusterInfo,
-        history: JsonlWriter,
+        history: RecordSink,
         *,
         start_ns: int,
         seed: int,
+        share: Share | None = None,
     ) -> None:
         self.spec = spec
         self.info = info
         self.seed = seed
+        self.share = share
+        self.jitters_s: list[float] = []  # sorted after run(): how late each op started
         if spec.through not in ("apiserver", "store"):
-            raise ValueError(
-                f"{self.kind} workload: through {spec.through!r}; expected 'apiserver' or 'store'"
+            raise WorkloadConfigError(
+                field="workload.through",
+                got=spec.through,
+                expected="'apiserver' or 'store'",
+                fix="set workload.through to one of those",
             )
         self.recorder = Recorder(history, start_ns=start_ns)
         self.endpoints = self.make_endpoints(info)
         if not self.endpoints:
-            raise ValueError(f"{self.kind} workload: the cluster has no endpoints to talk to")
+            raise WorkloadConfigError(
+                field=f"cluster ({spec.through} endpoints)",
+                got=[],
+                expected=f"at least one {spec.through} URL in ClusterInfo",
+                fix="start the cluster with at least one member of that kind",
+            )
         self.token: str | None = info.api_token if spec.through == "apiserver" else None
         self.slots = spec.clients + self.extra_processes()
         # Server-side names start with this, so runs sharing one cluster never meet.
@@ -123,6 +154,18 @@ class ClientWorkload(abc.ABC):
     def make_endpoints(self, info: ClusterInfo) -> list[Endpoint]:
         urls = info.store if self.spec.through == "store" else info.apiservers
         return [Endpoint(name=name, url=url.rstrip("/")) for name, url in sorted(urls.items())]
+
+    def parallel_group(self, slot: int) -> int:
+        """Clients of one group share state (a key's counter) and must run in one process."""
+        return slot
+
+    def client_slots(self) -> tuple[int, ...]:
+        """The client slots this instance runs: all of them, or its worker's share."""
+        return self.share.slots if self.share is not None else tuple(range(self.spec.clients))
+
+    def unique(self, n: int) -> int:
+        """The ``n``-th value of a per-run counter, unique across worker processes."""
+        return n if self.share is None else n * self.share.count + self.share.index
 
     def extra_processes(self) -> int:
         """Process ids used besides the clients' (watchers)."""
@@ -158,7 +201,7 @@ class ClientWorkload(abc.ABC):
         """After healing: read back what the checkers need; default: nothing to read."""
 
     # ----- the loop ----------------------------------------------------------------------
-    def run(self, stop: threading.Event | None = None) -> WorkloadResult:
+    def run(self, stop: StopFlag | None = None) -> WorkloadResult:
         try:
             return asyncio.run(self._main(stop))
         finally:
@@ -175,29 +218,36 @@ class ClientWorkload(abc.ABC):
             ca_pem=self.info.ca_pem or None,  # the apiservers' CA (https); "" for plain http
         )
 
-    async def _main(self, stop: threading.Event | None) -> WorkloadResult:
+    async def _main(self, stop: StopFlag | None) -> WorkloadResult:
         loop = asyncio.get_running_loop()
         stopping = asyncio.Event()
-        jitters_s: list[float] = []
+        jitters_s = self.jitters_s
+        slots = self.client_slots()
         async with contextlib.AsyncExitStack() as stack:
             http = await stack.enter_async_context(self.open_http())
             # One small pool per client: httpcore scans every pooled connection (a poll(2)
             # each) on every request, so one shared pool costs O(clients) per op.
             own = [
                 await stack.enter_async_context(self.open_http(len(self.endpoints) + 1))
-                for _ in range(self.spec.clients)
+                for _ in slots
             ]
             await self.setup(http)
             start_s = loop.time()
+            # A worker paces its share of the rate; the shares add up to the target.
+            share = len(slots) / self.spec.clients if self.spec.clients else 1.0
             pacer = Pacer(
-                rate=self.spec.rate, start_s=start_s, max_lag_s=max(self.spec.op_timeout_s, 0.5)
+                rate=self.spec.rate * share,
+                start_s=start_s,
+                max_lag_s=max(self.spec.op_timeout_s, 0.5),
             )
             background = [asyncio.create_task(c) for c in self.background(http, stopping)]
+            if self.share is not None:
+                background.append(asyncio.create_task(self._mark_loop(stopping)))
             clients = [
                 asyncio.create_task(
-                    self._client_loop(own[i], self._client(i), pacer, stopping, jitters_s)
+                    self._client_loop(own[n], self._client(slot), pacer, stopping, jitters_s)
                 )
-                for i in range(self.spec.clients)
+                for n, slot in enumerate(slots)
             ]
             timer = asyncio.create_task(self._stop_timer(stop, stopping, start_s))
             try:
@@ -211,7 +261,14 @@ class ClientWorkload(abc.ABC):
                 timer.cancel()
                 elapsed_s = max(loop.time() - start_s, 1e-9)
                 await self.drain(background)
-        return self._result(elapsed_s, pacer, sorted(jitters_s))
+        jitters_s.sort()
+        return self._result(elapsed_s, pacer, jitters_s)
+
+    async def _mark_loop(self, stopping: asyncio.Event) -> None:
+        """Watermarks on the loop thread, so the parent can merge the workers' streams."""
+        while not stopping.is_set():
+            self.recorder.mark()
+            await asyncio.sleep(MARK_INTERVAL_S)
 
     def _client(self, slot: int) -> ClientState:
         return ClientState(
@@ -222,7 +279,7 @@ class ClientWorkload(abc.ABC):
         )
 
     async def _stop_timer(
-        self, stop: threading.Event | None, stopping: asyncio.Event, start_s: float
+        self, stop: StopFlag | None, stopping: asyncio.Event, start_s: float
     ) -> None:
         loop = asyncio.get_running_loop()
         deadline_s = start_s + self.spec.duration_s

@@ -27,6 +27,7 @@ import itertools
 from typing import Any
 
 from harness.workload.base import ClientState, ClientWorkload, Invocation
+from harness.workload.errors import WorkloadConfigError
 from harness.workload.http import (
     Endpoint,
     Http,
@@ -57,11 +58,21 @@ class ObjectsWorkload(ClientWorkload):
         super().__init__(*args, **kwargs)
         self.final_read_timeout_s = final_read_timeout_s
         if self.spec.through != "apiserver":
-            raise ValueError("objects workload: through must be 'apiserver'")
+            raise WorkloadConfigError(
+                field="workload.through",
+                got=self.spec.through,
+                expected="'apiserver' (objects are Kubernetes objects)",
+                fix="set workload.through: apiserver",
+            )
         mix = self.spec.mix or DEFAULT_MIX
         unknown = sorted(set(mix) - set(_EFFECTS))
         if unknown:
-            raise ValueError(f"objects mix: unknown ops {unknown}; valid: {sorted(_EFFECTS)}")
+            raise WorkloadConfigError(
+                field="workload.mix",
+                got=unknown,
+                expected=f"ops of the objects workload: {', '.join(sorted(_EFFECTS))}",
+                fix="weight only those ops",
+            )
         self.ops = [f for f, w in mix.items() if w > 0]
         self.weights = [mix[f] for f in self.ops]
         self.names = [f"{self.prefix}{PREFIX}{i}" for i in range(max(1, self.spec.keys))]

@@ -17,9 +17,26 @@ import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from harness.history import JsonlWriter, Op, OpType
+from harness.history import Op, OpType
+from harness.workload.errors import HistoryWriterError, RecorderError
+
+
+class RecordSink(Protocol):
+    """Where records go: a ``JsonlWriter`` (history.jsonl), or a worker's pipe to the parent."""
+
+    def write(self, record: Any) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mark:
+    """A watermark in a record stream: no later record of this stream has a smaller ``time``.
+
+    Put on the event loop thread, in order with the ops it stamps, so the promise holds (a mark
+    taken on the writer thread could overtake an op stamped but not yet queued)."""
+
+    time: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,7 +54,7 @@ class Pending:
 class Recorder:
     """Stamps and forwards op records; refuses a second completion of the same invoke."""
 
-    def __init__(self, writer: JsonlWriter, *, start_ns: int) -> None:
+    def __init__(self, writer: RecordSink, *, start_ns: int) -> None:
         self._start_ns = start_ns
         self._index = 0
         self._open: dict[int, Pending] = {}  # index of invoke → pending op
@@ -52,6 +69,18 @@ class Recorder:
     def now_ns(self) -> int:
         return time.monotonic_ns() - self._start_ns
 
+    def resume(self, *, next_index: int, max_process: int) -> None:
+        """Continue a history other recorders wrote (worker processes): indices from
+        ``next_index``, fresh process ids above ``max_process``."""
+        self._index = max(self._index, next_index)
+        self.max_process = max(self.max_process, max_process)
+
+    def mark(self) -> None:
+        """Queue a ``Mark`` at the current time (worker processes: lets the parent merge)."""
+        if self._sink is None:
+            self._sink = _WriterThread(self._writer)
+        self._sink.put(Mark(time=self.now_ns()))
+
     def _emit(self, **fields: Any) -> Op:
         op = Op(index=self._index, time=self.now_ns(), **fields)
         self._index += 1
@@ -64,9 +93,11 @@ class Recorder:
         self, *, process: int, f: str, key: str | None, value: Any, node: str | None
     ) -> Pending:
         if process in self._retired:
-            raise RuntimeError(f"process {process} was retired by an info op; use a fresh id")
+            raise RecorderError(
+                f"process {process} was retired by an info op; use a fresh id", process=process
+            )
         if process in self._busy:
-            raise RuntimeError(f"process {process} already has an open op")
+            raise RecorderError(f"process {process} already has an open op", process=process)
         self._busy.add(process)
         self.max_process = max(self.max_process, process)
         op = self._emit(process=process, type=OpType.INVOKE, f=f, key=key, value=value, node=node)
@@ -84,9 +115,13 @@ class Recorder:
         error: str | None = None,
     ) -> Op:
         if type is OpType.INVOKE:
-            raise ValueError("a completion cannot be an invoke")
+            raise RecorderError(
+                f"op {pending.index} completed with type invoke", process=pending.process
+            )
         if self._open.pop(pending.index, None) is None:
-            raise RuntimeError(f"op {pending.index} completed twice")
+            raise RecorderError(
+                f"op {pending.index} completed twice", process=pending.process, index=pending.index
+            )
         self._busy.discard(pending.process)
         if type is OpType.INFO:
             self._retired.add(pending.process)
@@ -126,18 +161,19 @@ class _WriterThread:
     ``deque.append`` is atomic and wakes nobody: a queue that woke the writer per record made
     the two threads trade the GIL on every op (measured: 0.2–0.7 ms per put under load)."""
 
-    def __init__(self, writer: JsonlWriter, *, batch_interval_s: float = 0.02) -> None:
+    def __init__(self, writer: RecordSink, *, batch_interval_s: float = 0.02) -> None:
         self._writer = writer
-        self._pending: deque[Op] = deque()
+        self._target = str(getattr(writer, "path", type(writer).__name__))
+        self._pending: deque[Op | Mark] = deque()
         self._stop = threading.Event()
         self._interval_s = batch_interval_s
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._loop, name="history-writer", daemon=True)
         self._thread.start()
 
-    def put(self, op: Op) -> None:
+    def put(self, op: Op | Mark) -> None:
         if self._error is not None:
-            raise RuntimeError("history writer failed") from self._error
+            raise HistoryWriterError(target=self._target, cause=self._error) from self._error
         self._pending.append(op)
 
     def _drain(self) -> None:
@@ -156,4 +192,4 @@ class _WriterThread:
         self._stop.set()
         self._thread.join()
         if self._error is not None:
-            raise RuntimeError("history writer failed") from self._error
+            raise HistoryWriterError(target=self._target, cause=self._error) from self._error

@@ -43,6 +43,7 @@ import httpx
 
 from harness.history import OpType
 from harness.workload.base import ClientState, ClientWorkload, Invocation
+from harness.workload.errors import WorkloadConfigError
 from harness.workload.http import (
     Endpoint,
     Http,
@@ -69,13 +70,19 @@ _EFFECTS = {"read": Effect.READ, "write": Effect.WRITE, "cas": Effect.WRITE, "de
 class RegisterWorkload(ClientWorkload):
     kind = "register"
     checkers = ("well_formed", "linearizable")
+    parallel = True  # keys are split between processes: a key's clients share one counter
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         mix = self.spec.mix or DEFAULT_MIX
         unknown = sorted(set(mix) - set(_EFFECTS))
         if unknown:
-            raise ValueError(f"register mix: unknown ops {unknown}; valid: {sorted(_EFFECTS)}")
+            raise WorkloadConfigError(
+                field="workload.mix",
+                got=unknown,
+                expected=f"ops of the register workload: {', '.join(sorted(_EFFECTS))}",
+                fix="weight only those ops",
+            )
         self.ops = [f for f, w in mix.items() if w > 0]
         self.weights = [mix[f] for f in self.ops]
         self.keys = [f"k{i}" for i in range(max(1, self.spec.keys))]
@@ -83,6 +90,10 @@ class RegisterWorkload(ClientWorkload):
         self._last_seen: dict[str, Any] = defaultdict(lambda: None)  # last value known per key
 
     # ----- planning ----------------------------------------------------------------------
+    def parallel_group(self, slot: int) -> int:
+        """Clients sharing a key (more clients than keys) run in one process."""
+        return slot % min(self.spec.clients, len(self.keys))
+
     def keys_of(self, client: ClientState) -> list[str]:
         """The keys a client works on: its share of keys, never empty."""
         n = len(self.keys)

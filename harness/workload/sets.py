@@ -38,6 +38,7 @@ LABEL = "chaosplane-set"
 class SetWorkload(ClientWorkload):
     kind = "set"
     checkers = ("well_formed", "no_lost_writes")
+    parallel = True  # elements stay unique across processes (``unique``)
 
     def __init__(self, *args: Any, final_read_timeout_s: float = 30.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -45,7 +46,8 @@ class SetWorkload(ClientWorkload):
         self._elements = itertools.count(0)
 
     def plan(self, client: ClientState) -> Invocation:
-        return Invocation(f="add", key=SET_NAME, value=next(self._elements), effect=Effect.WRITE)
+        element = self.unique(next(self._elements))
+        return Invocation(f="add", key=SET_NAME, value=element, effect=Effect.WRITE)
 
     async def execute(self, http: Http, inv: Invocation, endpoint: Endpoint) -> Outcome:
         element = int(inv.value)

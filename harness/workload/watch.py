@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 
 from harness.workload.base import ClientState, ClientWorkload, Invocation
+from harness.workload.errors import WorkloadConfigError
 from harness.workload.http import (
     Endpoint,
     Http,
@@ -53,7 +54,12 @@ class WatchWorkload(ClientWorkload):
     def __init__(self, *args: Any, drain_s: float = 3.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.spec.through != "apiserver":
-            raise ValueError("watch workload: through must be 'apiserver'")
+            raise WorkloadConfigError(
+                field="workload.through",
+                got=self.spec.through,
+                expected="'apiserver' (watches follow the apiservers)",
+                fix="set workload.through: apiserver",
+            )
         self.drain_s = drain_s
         self.names = [f"{self.prefix}{PREFIX}{i}" for i in range(max(1, self.spec.keys))]
         self._values = itertools.count(1)

@@ -29,9 +29,13 @@ from test_workload_support import well_formed
 pytestmark = pytest.mark.docker
 
 
-@pytest.mark.parametrize("through", ["apiserver", "store"])
+@pytest.mark.parametrize(
+    ("through", "workers"),
+    [("apiserver", 1), ("store", 1), ("apiserver", 2)],
+    ids=["apiserver", "store", "apiserver-2-workers"],
+)
 def test_register_through_a_leader_kill(
-    cluster: DockerCluster, tmp_path: Path, through: str
+    cluster: DockerCluster, tmp_path: Path, through: str, workers: int
 ) -> None:
     old_leader = cluster.wait_leader_elected(30.0)
     evidence: dict[str, object] = {}
@@ -60,6 +64,7 @@ def test_register_through_a_leader_kill(
         op_timeout_s=1.0,
         through=through,
         key_prefix=f"it-{through}-{time.monotonic_ns()}-",
+        workers=workers,  # 2: the clients in two processes, one merged history
     )
     path = tmp_path / "history.jsonl"
     start_ns = time.monotonic_ns()
@@ -88,6 +93,7 @@ def test_register_through_a_leader_kill(
     assert verdicts.checks["well_formed"].verdict.value == "valid"
     lin = verdicts.checks["linearizable"]
     assert lin.verdict.value != "invalid", (lin.reason, lin.details)
+    assert result.extra.get("workers", 1) == workers
     print(Counter(op.type.value for op in ops), result.to_json(), lin.verdict.value)
 
 

@@ -66,3 +66,25 @@ def test_one_member_killed_keeps_its_leader_loss_event() -> None:
     )]  # fmt: skip
     events = recovery_events([kill, heal], status, store_members=3)
     assert [e.label.split()[0] for e in events] == ["leader", "heal"]
+
+
+def test_a_partition_strikes_only_the_leader_not_every_member_it_touched() -> None:
+    # isolate:store-3 while store-3 leads: the start lists all members (their rules changed);
+    # store-1 leading at 7.9 s is the recovery, not the heal at 12.9 s (a helper-path run).
+    start = FaultEvent(
+        time=int(5.16 * S), type=FaultPhase.START, fault="partition", id=1,
+        targets=["store-1", "store-2", "store-3"], detail={"target": "isolate:store-3"},
+    )  # fmt: skip
+    end = FaultEvent(time=int(12.9 * S), type=FaultPhase.END, fault="partition", id=1)
+    (loss, _) = recovery_events([start, end], [leader(0.42, "store-3", 2)], store_members=3)
+    assert loss.excluded == frozenset({"store-3"})
+
+
+def test_isolating_a_follower_is_no_leader_loss() -> None:
+    start = FaultEvent(
+        time=int(5.4 * S), type=FaultPhase.START, fault="partition", id=1,
+        targets=["store-1", "store-2", "store-3"], detail={"target": "isolate:store-3"},
+    )  # fmt: skip
+    end = FaultEvent(time=int(15.1 * S), type=FaultPhase.END, fault="partition", id=1)
+    events = recovery_events([start, end], [leader(1.0, "store-2", 2)], store_members=3)
+    assert [e.label.split()[0] for e in events] == ["heal"]

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from harness.cluster.model import ClusterInfo
+from harness.errors import HarnessError
 from harness.history import JsonlWriter, OpType, read_ops
 from harness.model import WorkloadKind, WorkloadSpec
 from harness.workload import (
     ObjectsWorkload,
+    RecorderError,
     RegisterWorkload,
     SetWorkload,
     WatchWorkload,
@@ -63,8 +65,9 @@ def test_recorder_rules(tmp_path: Path) -> None:
         with pytest.raises(RuntimeError, match="retired"):
             rec.invoke(process=0, f="read", key="k", value=None, node="api-1")
         second = rec.invoke(process=4, f="read", key="k", value=None, node="api-2")
-        with pytest.raises(ValueError, match="invoke"):
+        with pytest.raises(RecorderError, match="invoke") as err:
             rec.complete(second, OpType.INVOKE)
+        assert err.value.process == 4 and isinstance(err.value, HarnessError)
         rec.complete(second, OpType.OK, value=1, node="api-2")
         rec.close()
     ops = list(read_ops(path))

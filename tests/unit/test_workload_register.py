@@ -49,9 +49,11 @@ def test_register_history_is_well_formed(tmp_path: Path, fake: FakeCluster, thro
     assert well_formed(ops) == []
     assert workload.checkers == ("well_formed", "linearizable")
     oks = Counter(op.f for op in ops if op.type is OpType.OK)
-    assert oks["read"] > 10 and oks["write"] > 10 and oks["cas"] > 0
+    assert oks["read"] > 0 and oks["write"] > 0 and oks["cas"] > 0  # counts depend on load
     assert result.counts.get("info", 0) == 0  # a healthy fake: nothing unknown
-    assert 100 < result.ops_per_s < 300  # paced at 200/s (loose: a shared 2-core machine)
+    # Paced at 200/s: never faster (no bursts); how much slower depends on the machine's load,
+    # which a unit test must not judge (benchmarks/workload.py measures it).
+    assert 0 < result.ops_per_s <= 200 * 1.05
     _check_register_values(ops)
     # cas values are [expected, new]; some succeed (expected the latest value seen)
     assert all(len(op.value) == 2 for op in ops if op.f == "cas")
