@@ -70,13 +70,14 @@ def availability(run: RunData) -> CheckResult:
 
 
 def _counts(calls: list[Call]) -> dict[str, Any]:
-    kinds = Counter("info" if c.indefinite else str(c.outcome) for c in calls)
-    total = len(calls)
+    kinds = Counter("open" if c.outcome is None else str(c.outcome) for c in calls)
+    total = len(calls) - kinds.get("open", 0)
     ok = kinds.get(OpType.OK.value, 0)
     return {
         "total": total,
         "ok": ok,
         "fail": kinds.get(OpType.FAIL.value, 0),
-        "info": kinds.get("info", 0),
+        "info": kinds.get(OpType.INFO.value, 0),
+        "open": kinds.get("open", 0),
         "share": round(ok / total, 4) if total else None,
     }

@@ -325,6 +325,36 @@ def test_availability_without_ops_in_the_window_is_unknown(tmp_path: Path) -> No
     assert _verdict(root, "availability") is Verdict.UNKNOWN
 
 
+def test_availability_leaves_calls_open_at_a_kill_out_of_the_share(tmp_path: Path) -> None:
+    # A runner killed in the fault window leaves invokes with no completion at all: they say
+    # nothing about the cluster, so they neither pass nor fail the window (seen: 5 open calls
+    # of 9 made a SIGKILLed run "invalid").
+    ops = _calls((1.0, 1.1, 0, "ok", "read", None, 1), (1.2, 1.3, 0, "ok", "read", None, 1))
+    for i, p in enumerate((1, 2, 3, 4)):
+        ops.append(_op(len(ops), 1.4 + i * 0.01, p, "invoke", "read", None, key="k"))
+    root = _run(
+        tmp_path, ops, faults=[_fault(0.5, "start")], meta={"expect": {"min_availability": 0.5}}
+    )
+    result = check_run(root).checks["availability"]
+    window = result.details["windows"][0]
+    assert (window["total"], window["ok"], window["open"], window["share"]) == (2, 2, 4, 1.0)
+    assert result.verdict is Verdict.VALID
+
+
+def test_availability_still_fails_on_completed_info_ops(tmp_path: Path) -> None:
+    calls = [(1 + i * 0.1, 1.05 + i * 0.1, i, "info", "read", None, None) for i in range(4)]
+    ops = _calls((0.9, 0.95, 9, "ok", "read", None, 1), *calls)  # type: ignore[arg-type]
+    root = _run(
+        tmp_path,
+        ops,
+        faults=[_fault(0.5, "start"), _fault(3, "end")],
+        meta={"expect": {"min_availability": 0.5}},
+    )
+    result = check_run(root).checks["availability"]
+    assert result.details["windows"][0]["info"] == 4
+    assert result.verdict is Verdict.INVALID
+
+
 # --- watch -----------------------------------------------------------------------------------
 
 
