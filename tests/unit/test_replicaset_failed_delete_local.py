@@ -36,13 +36,13 @@ class RacedKube(Kube):
         super().__init__(settings)
         self.raced: str | None = None
 
-    def delete(self, p: str, body: Obj | None = None, **kw: Any) -> Obj:
-        if self.raced is None and "/pods/" in p:
-            self.raced = p
-            pod = self.get(p)
+    def delete(self, path: str, body: Obj | None = None, **kw: Any) -> Obj:
+        if self.raced is None and "/pods/" in path:
+            self.raced = path
+            pod = self.get(path)
             pod["metadata"].setdefault("labels", {})["evicted-by"] = "nodelifecycle"
-            self.update(p, pod)  # a concurrent writer: the delete's precondition now fails
-        return super().delete(p, body, **kw)
+            self.update(path, pod)  # a concurrent writer: the delete's precondition now fails
+        return super().delete(path, body, **kw)
 
 
 def _rs_body() -> Obj:
