@@ -166,11 +166,15 @@ class ReplicaSetController(Controller):
                 len(plan.delete),
             )
             self.expectations.expect(key, adds=0, deletes=[key_of(p) for p in plan.delete])
-            for pod in plan.delete:
+            for i, pod in enumerate(plan.delete):
                 try:
                     fenced_delete(self.kube, self.term, pod)
                 except Exception:
-                    self.expectations.deletion_observed(key, key_of(pod))
+                    # Neither this delete nor the unsent ones will ever show in the informer:
+                    # stop waiting for them (as lower_adds does for creates), else the RS is
+                    # frozen until the expectations expire (5 min).
+                    for unsent in plan.delete[i:]:
+                        self.expectations.deletion_observed(key, key_of(unsent))
                     raise
                 self.events.record(
                     rs, reason="SuccessfulDelete", message=f"Deleted pod: {name_of(pod)}"
