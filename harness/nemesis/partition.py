@@ -24,7 +24,7 @@ from harness.nemesis.base import Evidence, Fault, FaultContext, Injection
 from harness.nemesis.components import ComponentIsolation, is_component
 from harness.nemesis.iptables import ProbeResult
 from harness.nemesis.registry import register
-from harness.nemesis.targets import member_port, members_of
+from harness.nemesis.targets import current_store_leader, member_port, members_of
 
 
 def scope_members(ctx: FaultContext, params: dict[str, Any]) -> list[str]:
@@ -69,7 +69,7 @@ class _NetFault:
             # An apiserver reaches the store and its clients only through the link proxy, so
             # isolating it means cutting it from the proxy as well as from every member.
             members = every_member(ctx)
-        leader = ctx.cluster.leader() if target == "isolate-leader" else None
+        leader = current_store_leader(ctx.cluster, target) if target == "isolate-leader" else None
         one_way = params.get("one_way")
         grudge = g.build_grudge(
             target,

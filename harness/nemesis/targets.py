@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from harness.cluster.model import ClusterHandle, Role
-from harness.errors import FaultError
+from harness.errors import ClusterError, FaultError
 
 MEMBER_TARGETS = (
     "<member name>",
@@ -30,6 +30,7 @@ MEMBER_TARGETS = (
 # ``<component>-leader``: the member holding that component's Lease (C5 ``lease_holder``).
 LEASE_TARGETS = {"controller-manager-leader": "controller-manager", "scheduler-leader": "scheduler"}
 HOLDER_WAIT_S = 10.0
+LEADER_WAIT_S = 10.0
 LEASE_NAMES = {"controller-manager": "kube-controller-manager", "scheduler": "kube-scheduler"}
 
 
@@ -41,10 +42,7 @@ def resolve_members(target: str | None, cluster: ClusterHandle, rng: random.Rand
     if not target:
         raise FaultError(f"fault needs a target; expected one of {', '.join(MEMBER_TARGETS)}")
     if target == "store-leader":
-        leader = cluster.leader()
-        if leader is None:
-            raise FaultError("target store-leader: no store leader is elected right now")
-        return [leader]
+        return [current_store_leader(cluster, "target store-leader")]
     if target == "random-store":
         return [rng.choice(members_of(cluster, Role.STORE))]
     if target == "random-apiserver":
@@ -65,6 +63,22 @@ def resolve_members(target: str | None, cluster: ClusterHandle, rng: random.Rand
             f"{', '.join(MEMBER_TARGETS[1:])} or a member of {sorted(known)}"
         )
     return names
+
+
+def current_store_leader(cluster: ClusterHandle, what: str) -> str:
+    """The store leader now, or the next one elected within ``LEADER_WAIT_S``.
+
+    A single status round can miss the leader (an election in progress, a member answering
+    /status late on a loaded machine); a fault aimed at the leader waits for one rather than
+    failing its strike.
+    """
+    leader = cluster.leader()
+    if leader is not None:
+        return leader
+    try:
+        return cluster.wait_leader_elected(LEADER_WAIT_S)
+    except ClusterError as exc:
+        raise FaultError(f"{what}: no store leader is elected right now ({exc})") from exc
 
 
 def wait_lease_holder(cluster: ClusterHandle, component: str, timeout_s: float) -> str:

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from harness.cluster.model import ClusterInfo, Link, Node, Role, StartHook
+from harness.errors import ClusterError
 from harness.history import FaultEvent
 from harness.nemesis import FaultContext, make_context
 from harness.nemesis.iptables import CHAIN, Netns
@@ -111,7 +112,9 @@ class FakeNet:
             raise AssertionError(f"unexpected command {argv}")
 
 
-_pids = itertools.count(1000)
+# Above the kernel's PID_MAX_LIMIT (2**22): a fake pid never names a live host process, which
+# the kill fault's /proc check would otherwise find.
+_pids = itertools.count(2**22 + 1000)
 PROXY_IP = "10.0.0.99"
 
 
@@ -267,7 +270,8 @@ class FakeCluster:
 
     def wait_leader_elected(self, timeout_s: float) -> str:
         leader = self.leader()
-        assert leader is not None
+        if leader is None:
+            raise ClusterError("fake cluster: no leader (the fake elects instantly or never)")
         return leader
 
     def component_nodes(self, role: Role) -> list[Node]:
