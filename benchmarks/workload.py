@@ -89,7 +89,7 @@ def measure(
         with JsonlWriter(path) as writer:
             cpu_s = _cpu_s()
             result = make_workload(spec, info, writer, time.monotonic_ns(), 1).run()
-            cpu_s = _cpu_s() - cpu_s
+            cpu_s = _cpu_s() - cpu_s + float(result.extra.get("workers_cpu_s", 0.0))
         ops = list(read_ops(path))
     in_order = all(a.index < b.index and a.time <= b.time for a, b in itertools.pairwise(ops))
     completed = sum(v for k, v in result.counts.items() if k in ("ok", "fail", "info"))
@@ -106,7 +106,8 @@ def measure(
 
 
 def _cpu_s() -> float:
-    """CPU of this process and of its reaped children (the workload's workers)."""
+    """CPU of this process and of its reaped children (worker processes report their own:
+    they are the forkserver's children)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime

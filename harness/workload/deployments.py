@@ -38,11 +38,9 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from harness.history.k8s import K8sResource
 from harness.workload.base import ClientState, ClientWorkload, Invocation
-from harness.workload.http import NAMESPACE, Endpoint, Http
+from harness.workload.http import NAMESPACE, Endpoint, Http, Reply
 from harness.workload.k8swatch import ResourceWatcher
 from harness.workload.outcome import Effect, Outcome, classify_status, fail, ok, response_json
 
@@ -349,7 +347,7 @@ class DeploymentsWorkload(ClientWorkload):
                 for c in containers:
                     c["image"] = value["image"]
             got = await http.call("PUT", url, effect=Effect.WRITE, json=obj)
-            if isinstance(got, httpx.Response) and got.status_code == 409:
+            if isinstance(got, Reply) and got.status_code == 409:
                 continue  # the controller wrote status in between: reread and try again
             return _created(got, value)
         return fail(f"HTTP 409 Conflict {CONFLICT_RETRIES} times in a row", value)
@@ -374,7 +372,7 @@ class DeploymentsWorkload(ClientWorkload):
         return names[pick % len(names)]
 
 
-def _read_failed(got: httpx.Response, value: dict[str, Any]) -> Outcome:
+def _read_failed(got: Reply, value: dict[str, Any]) -> Outcome:
     """A read step answered non-200: nothing was written, so the op certainly failed."""
     if got.status_code == 404:
         return fail("HTTP 404 NotFound", value)
@@ -387,7 +385,7 @@ def _version(img: Any) -> int:
     return int(str(img).rsplit(":", 1)[1])
 
 
-def _created(got: httpx.Response | Outcome, value: dict[str, Any]) -> Outcome:
+def _created(got: Reply | Outcome, value: dict[str, Any]) -> Outcome:
     if isinstance(got, Outcome):
         return got
     body = response_json(got)
@@ -397,7 +395,7 @@ def _created(got: httpx.Response | Outcome, value: dict[str, Any]) -> Outcome:
     return ok({**value, "resourceVersion": rv})
 
 
-def _deleted(got: httpx.Response | Outcome, value: dict[str, Any]) -> Outcome:
+def _deleted(got: Reply | Outcome, value: dict[str, Any]) -> Outcome:
     if isinstance(got, Outcome):
         return got
     if not 200 <= got.status_code < 300:

@@ -1,6 +1,8 @@
 """Classify what happened to one client request: ok, fail (certainly no effect) or info (unknown).
 
-In a nutshell: a workload calls ``classify_exception(exc, effect=...)`` when httpx raised and
+In a nutshell: a workload calls ``classify_exception(exc, effect=...)`` when httpx raised (or
+``classify_aiohttp_exception`` for aiohttp, which names its failures with the httpx words of the
+table, so histories read the same whichever client made them) and
 ``classify_status(code, effect=...)`` when a response came back that is not a success. Both
 return an ``Outcome`` whose ``type`` is the completion type of the op in the history. ``effect``
 says whether the request could change state (a write) or not (a read): a read has no effect, so
@@ -33,8 +35,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+import aiohttp
 import httpx
 
 from harness.history import OpType
@@ -96,6 +99,31 @@ def classify_exception(exc: BaseException, *, effect: Effect, value: Any = None)
     return _unknown(effect, error, value)
 
 
+def classify_aiohttp_exception(exc: BaseException, *, effect: Effect, value: Any = None) -> Outcome:
+    """The outcome of an aiohttp request that raised ``exc``, in the table's terms.
+
+    Only a failed connect (refused, unreachable, TLS handshake, connect timeout) or a bad URL is
+    certainly never sent; anything later — a timeout, a reset, a server that closed the
+    connection — may have reached the server, so a write is ``info``.
+    """
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        name = "ConnectTimeout"
+    elif isinstance(exc, aiohttp.ClientConnectorError | aiohttp.InvalidURL):
+        name = "ConnectError"
+    elif isinstance(exc, TimeoutError):  # aiohttp's own deadline (the op's is a cancellation)
+        name = "ReadTimeout"
+    elif isinstance(exc, aiohttp.ServerDisconnectedError):
+        name = "RemoteProtocolError"
+    elif isinstance(exc, aiohttp.ClientOSError | aiohttp.ClientPayloadError):
+        name = "ReadError"
+    else:
+        name = "TransportError"
+    error = f"{name}: {type(exc).__name__}: {exc}".rstrip(": ")
+    if name.startswith("Connect"):
+        return Outcome(type=OpType.FAIL, value=value, error=error, unavailable=True)
+    return _unknown(effect, error, value)
+
+
 def classify_status(status: int, *, effect: Effect, body: Any = None, value: Any = None) -> Outcome:
     """The outcome of a non-2xx response (a 404 read is ``ok`` with value null)."""
     reason = _reason(body)
@@ -119,7 +147,11 @@ def _reason(body: Any) -> str:
     return ""
 
 
-def response_json(response: httpx.Response) -> Any:
+class _JsonBody(Protocol):
+    def json(self) -> Any: ...
+
+
+def response_json(response: _JsonBody) -> Any:
     """The JSON body, or None when it is absent or not JSON (error pages from proxies)."""
     try:
         return response.json()
@@ -130,6 +162,7 @@ def response_json(response: httpx.Response) -> Any:
 __all__ = [
     "Effect",
     "Outcome",
+    "classify_aiohttp_exception",
     "classify_exception",
     "classify_status",
     "fail",

@@ -39,14 +39,13 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
 from harness.history import OpType
 from harness.workload.base import ClientState, ClientWorkload, Invocation
 from harness.workload.errors import WorkloadConfigError
 from harness.workload.http import (
     Endpoint,
     Http,
+    Reply,
     configmap,
     configmaps_url,
     data_int,
@@ -169,7 +168,7 @@ class RegisterWorkload(ClientWorkload):
             return _answer(got, Effect.READ, lambda obj: ok(data_int(obj)))
         if inv.f == "delete":
             got = await http.call("DELETE", url, effect=Effect.WRITE)
-            if isinstance(got, httpx.Response) and got.status_code == 404:
+            if isinstance(got, Reply) and got.status_code == 404:
                 return ok(None)
             return _answer(got, Effect.WRITE, lambda obj: ok(None))
         if inv.f == "cas":
@@ -216,7 +215,7 @@ _CONFLICT = "HTTP 409 Conflict"
 
 
 def _answer(
-    got: httpx.Response | Outcome, effect: Effect, on_ok: Callable[[dict[str, Any]], Outcome]
+    got: Reply | Outcome, effect: Effect, on_ok: Callable[[dict[str, Any]], Outcome]
 ) -> Outcome:
     """Map a response: 2xx → ``on_ok(json body)``; other statuses by the outcome table."""
     if isinstance(got, Outcome):
@@ -261,7 +260,7 @@ async def _create(http: Http, base: str, name: str, value: int) -> Outcome:
     """POST a new ConfigMap; 409 AlreadyExists → fail with ``_CONFLICT``."""
     body = configmap(name, {"value": str(value)})
     got = await http.call("POST", configmaps_url(base), effect=Effect.WRITE, json=body)
-    if isinstance(got, httpx.Response) and got.status_code == 409:
+    if isinstance(got, Reply) and got.status_code == 409:
         return fail(_CONFLICT)
     return _answer(got, Effect.WRITE, lambda obj: ok())
 
@@ -289,6 +288,6 @@ async def _conditional_put(http: Http, base: str, name: str, value: int, *, expe
         )
     body = configmap(name, {"value": str(value)}, resource_version=resource_version(obj))
     put = await http.call("PUT", url, effect=Effect.WRITE, json=body)
-    if isinstance(put, httpx.Response) and put.status_code == 409:
+    if isinstance(put, Reply) and put.status_code == 409:
         return fail(_CONFLICT)
     return _answer(put, Effect.WRITE, lambda obj: ok())

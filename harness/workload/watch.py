@@ -35,6 +35,7 @@ from harness.workload.errors import WorkloadConfigError
 from harness.workload.http import (
     Endpoint,
     Http,
+    Reply,
     configmap,
     configmaps_url,
     data_int,
@@ -85,7 +86,7 @@ class WatchWorkload(ClientWorkload):
             got = await http.call(
                 "POST", configmaps_url(endpoint.url), effect=Effect.WRITE, json=body
             )
-            if isinstance(got, httpx.Response) and got.status_code == 409:
+            if isinstance(got, Reply) and got.status_code == 409:
                 self._created.add(inv.key)  # someone else created it: update from now on
         else:
             url = configmaps_url(endpoint.url, inv.key)

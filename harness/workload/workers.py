@@ -1,6 +1,6 @@
 """Spread a workload's clients over worker processes, recording to one history.
 
-In a nutshell: ``ParallelWorkload`` forks ``workers`` processes; each runs the workload's own
+In a nutshell: ``ParallelWorkload`` starts ``workers`` processes; each runs the workload's own
 client loop (an asyncio loop, its share of the clients and of the rate) and streams its records
 through a pipe with watermarks; the parent merges them in time order (``merge.StreamMerger``)
 into the caller's ``JsonlWriter``, so crash-safety stays that of ``history.jsonl`` (a record
@@ -12,15 +12,21 @@ register key's value counter) stay in one process (``ClientWorkload.parallel_gro
     result = workload.run(stop)   # WorkloadResult over both workers; extra["workers"] == 2
 
 Why processes: one Python process runs all clients under one GIL; on a loaded 2-core runner
-that process gets a share of one core and the target rate slips (issue 17). Why fork: the
-workers start in milliseconds with everything imported, inside the run's clock; they touch no
-lock of the parent's threads (they build their own loop, HTTP clients and writer thread).
+that process gets a share of one core and the target rate slips (issue 17). Why forkserver,
+not fork: a plain fork copies the parent's locks in whatever state its other threads hold them
+(the nemesis, the status sampler, HTTP pools, the import lock of a lazy import), and a child
+that takes one waits forever — a full pytest run hung that way. The forkserver is a fresh,
+single-threaded process started once (``prepare_workers``, before the run's clock starts) with
+the workload modules imported; each worker is forked from it in milliseconds.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.forkserver
+import os
+import resource
 import signal
 import traceback
 from collections.abc import Sequence
@@ -38,10 +44,24 @@ from harness.workload.recorder import Mark
 
 # One process costs ~0.8 ms of CPU per op (httpx; benchmarks/workload.py), ~1,200 ops per
 # CPU-second: a paced rate up to 500/s leaves headroom on a shared core, so "auto" stays
-# in-process there (no fork inside a pytest session that does not need one).
+# in-process there (no worker processes where one process keeps up).
 AUTO_IN_PROCESS_MAX_RATE = 500.0
 POLL_S = 0.05
 JOIN_TIMEOUT_S = 10.0
+# Imported once in the forkserver, so a worker forked from it starts with them loaded.
+FORKSERVER_PRELOAD = ["harness.workload", "httpx"]
+
+
+def _context() -> Any:
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(FORKSERVER_PRELOAD)
+    return ctx
+
+
+def prepare_workers() -> None:
+    """Start the forkserver now (≈ 0.3–1 s of imports) so workers start in milliseconds later."""
+    _context()
+    multiprocessing.forkserver.ensure_running()
 
 
 def resolve_workers(spec: WorkloadSpec, cls: type[ClientWorkload]) -> int:
@@ -50,9 +70,9 @@ def resolve_workers(spec: WorkloadSpec, cls: type[ClientWorkload]) -> int:
         return 1
     if spec.workers > 0:
         return spec.workers
-    # TODO(issue 17): auto mode stays in one process until a hang seen in a forked worker under
-    # pytest is understood; `workload.workers: N` still forks N processes.
-    return 1
+    if 0 < spec.rate <= AUTO_IN_PROCESS_MAX_RATE:
+        return 1
+    return max(1, min(os.cpu_count() or 1, spec.clients))
 
 
 def plan_shares(workload: ClientWorkload, workers: int) -> list[Share]:
@@ -98,8 +118,7 @@ class _PipeSink:
 
 
 def _worker_main(job: _Job, conn: multiprocessing.connection.Connection, stop: StopFlag) -> None:
-    # The parent's handlers were forked too (lifecycle.py turns SIGTERM into SystemExit): a
-    # worker stops when the parent says so (``stop``) or dies; Ctrl-C is the parent's to handle.
+    # A worker stops when the parent says so (``stop``) or dies; Ctrl-C is the parent's to handle.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sink = _PipeSink(conn)
@@ -109,7 +128,9 @@ def _worker_main(job: _Job, conn: multiprocessing.connection.Connection, stop: S
         )
         result = workload.run(stop)
         sink.finish()
-        conn.send(("result", result.to_json(), workload.jitters_s))
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        part = {**result.to_json(), "cpu_s": usage.ru_utime + usage.ru_stime}
+        conn.send(("result", part, workload.jitters_s))
     except BaseException:  # reported to the parent, which raises WorkerError
         conn.send(("error", traceback.format_exc()))
         raise
@@ -133,9 +154,10 @@ class ParallelWorkload:
         self.history = history
         self.start_ns = start_ns
         self.shares = list(shares)
+        prepare_workers()
 
     def run(self, stop: StopFlag | None = None) -> WorkloadResult:
-        ctx = multiprocessing.get_context("fork")
+        ctx = _context()
         halt = ctx.Event()
         conns: list[multiprocessing.connection.Connection] = []
         procs: list[Any] = []
@@ -227,6 +249,8 @@ def _combine(parts: list[tuple[dict[str, Any], list[float]]], rate: float) -> Wo
             by_f[k] = by_f.get(k, 0) + int(v)
         jitters.extend(jitter)
     jitters.sort()
+    # Workers are the forkserver's children, not ours: each reports the CPU it used itself.
+    cpu_s = sum(float(p.get("cpu_s", 0.0)) for p, _ in parts)
     completed = sum(counts.get(t.value, 0) for t in (OpType.OK, OpType.FAIL, OpType.INFO))
     span_s = max(duration_s, 1e-9)
     return WorkloadResult(
@@ -240,7 +264,7 @@ def _combine(parts: list[tuple[dict[str, Any], list[float]]], rate: float) -> Wo
         skipped_slots=sum(int(p["skipped_slots"]) for p, _ in parts),
         jitter_p50_ms=percentile(jitters, 0.5) * 1000,
         jitter_p99_ms=percentile(jitters, 0.99) * 1000,
-        extra={"workers": len(parts)},
+        extra={"workers": len(parts), "workers_cpu_s": round(cpu_s, 3)},
     )
 
 

@@ -35,7 +35,7 @@ from harness.history import JsonlWriter, OpType
 from harness.model import FaultKind, FaultSpec
 from harness.nemesis import FaultContext, find_leftovers, make_context, make_fault
 from harness.nemesis.base import Verifiable
-from harness.workload.http import Http, configmap, configmaps_url, open_http, store_key_url
+from harness.workload.http import Http, Reply, configmap, configmaps_url, open_http, store_key_url
 from harness.workload.outcome import Effect, Outcome
 
 pytestmark = pytest.mark.docker
@@ -96,8 +96,8 @@ TLS = Target(link="client-api-1", tls=True)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Attempt:
-    warm: Outcome | httpx.Response  # first request, before the toxic (opens the connection)
-    hit: Outcome | httpx.Response  # the request made under the toxic
+    warm: Outcome | Reply  # first request, before the toxic (opens the connection)
+    hit: Outcome | Reply  # the request made under the toxic
     elapsed_s: float  # of the request under the toxic
     scheme: str
 
@@ -150,11 +150,11 @@ def _fresh_client(cluster: DockerCluster) -> httpx.AsyncClient:
     )
 
 
-def succeeded(result: Outcome | httpx.Response) -> bool:
-    return isinstance(result, httpx.Response) and result.status_code in (200, 201)
+def succeeded(result: Outcome | Reply) -> bool:
+    return isinstance(result, Reply) and result.status_code in (200, 201)
 
 
-def outcome(result: Outcome | httpx.Response) -> Outcome:
+def outcome(result: Outcome | Reply) -> Outcome:
     assert isinstance(result, Outcome), f"expected a transport failure, got {result!r}"
     return result
 

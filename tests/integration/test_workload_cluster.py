@@ -31,10 +31,8 @@ pytestmark = pytest.mark.docker
 
 @pytest.mark.parametrize(
     ("through", "workers"),
-    # TODO(issue 17): the 2-worker case forks the pytest process; a full `pytest tests` run hung
-    # in such a fork at 14:48 on 2026-12-03, so it stays out until that is understood.
-    [("apiserver", 1), ("store", 1)],
-    ids=["apiserver", "store"],
+    [("apiserver", 1), ("store", 1), ("apiserver", 2)],
+    ids=["apiserver", "store", "apiserver-2-workers"],
 )
 def test_register_through_a_leader_kill(
     cluster: DockerCluster, tmp_path: Path, through: str, workers: int

@@ -107,6 +107,45 @@ def _put(url: str, effect: Effect, timeout_s: float = 0.5) -> Outcome:
     return asyncio.run(go())
 
 
+def test_a_write_broken_on_a_kept_alive_connection_is_sent_once_and_is_info() -> None:
+    """The first PUT is answered on a kept-alive connection; the second is read and the
+    connection dropped: the client must not re-send it (aiohttp would, once, by default)."""
+    seen: list[bytes] = []
+
+    async def go() -> Outcome:
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                seen.append(head + await reader.readexactly(length))
+                if len(seen) >= 2:
+                    writer.close()  # the request arrived; the answer never will
+                    return
+                body = b'{"value": 1}'
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+                )
+                await writer.drain()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        url = f"http://127.0.0.1:{port}/kv/a"
+        try:
+            async with open_http(token=TOKEN, timeout_s=2.0, connections=1) as http:
+                first = await http.call("PUT", url, effect=Effect.WRITE, json={"value": 1})
+                assert not isinstance(first, Outcome) and first.status_code == 200
+                second = await http.call("PUT", url, effect=Effect.WRITE, json={"value": 2})
+                assert isinstance(second, Outcome), second
+                return second
+        finally:
+            server.close()
+
+    got = asyncio.run(go())
+    assert len(seen) == 2, [s.split(b"\r\n")[0] for s in seen]  # a third: re-sent
+    assert got.type is OpType.INFO and got.error is not None and "RemoteProtocolError" in got.error
+
+
 def test_connection_refused_is_fail() -> None:
     url = f"http://127.0.0.1:{_free_port()}/kv/a"
     got = _put(url, Effect.WRITE)
