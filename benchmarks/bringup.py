@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -53,13 +54,23 @@ def summary(name: str, up_s: list[float], down_s: list[float], **extra: Any) -> 
     }
 
 
-def one_bringup(images: ImageTags) -> tuple[float, float]:
+def one_bringup(
+    images: ImageTags, phases: list[dict[str, float]] | None = None
+) -> tuple[float, float]:
     started = time.monotonic()
     cluster = DockerCluster(SPEC, images=images).start()
     up = time.monotonic() - started
+    if phases is not None:
+        phases.append(dict(cluster.timings_s))
     started = time.monotonic()
     cluster.teardown()
     return up, time.monotonic() - started
+
+
+def phase_medians(phases: list[dict[str, float]]) -> dict[str, float]:
+    """Median seconds per bring-up phase (where the warm time goes)."""
+    names = [name for name in phases[0]] if phases else []
+    return {n: round(statistics.median(p.get(n, 0.0) for p in phases), 3) for n in names}
 
 
 CHILD = """
@@ -99,8 +110,16 @@ def cold(repeat: int) -> dict[str, Any]:
 
 def warm(images: ImageTags, repeat: int) -> dict[str, Any]:
     one_bringup(images)  # discarded: warms imports, clients, the daemon's caches
-    ups, downs = zip(*(one_bringup(images) for _ in range(repeat)), strict=True)
-    return summary("warm", list(ups), list(downs), note="same process, images given")
+    phases: list[dict[str, float]] = []
+    ups, downs = zip(*(one_bringup(images, phases) for _ in range(repeat)), strict=True)
+    return summary(
+        "warm",
+        list(ups),
+        list(downs),
+        phases_median_s=phase_medians(phases),
+        load_1m=round(os.getloadavg()[0], 2),
+        note="same process, images given",
+    )
 
 
 def docker_baseline(images: ImageTags, repeat: int) -> dict[str, Any]:

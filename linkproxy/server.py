@@ -15,26 +15,27 @@ import asyncio
 import threading
 from types import TracebackType
 
-from aiohttp import web
-
-from linkproxy.api import build_app
+from linkproxy.api import build_server
 from linkproxy.collection import ProxyCollection
 
 
-async def start(host: str, port: int, seed: int | None) -> tuple[web.AppRunner, int]:
+class Runner:
+    """The API server and the collection it drives, stopped together."""
+
+    def __init__(self, seed: int | None) -> None:
+        self.collection = ProxyCollection(seed=seed)
+        self.server = build_server(self.collection)
+
+    async def cleanup(self) -> None:
+        await self.server.close()
+        self.collection.close()
+
+
+async def start(host: str, port: int, seed: int | None) -> tuple[Runner, int]:
     """Start the API; returns the runner (for cleanup) and the bound port."""
-    collection = ProxyCollection(seed=seed)
-    app = build_app(collection)
-
-    async def _close_proxies(_: web.Application) -> None:
-        collection.close()
-
-    app.on_cleanup.append(_close_proxies)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
-    await site.start()
-    return runner, int(runner.addresses[0][1])
+    runner = Runner(seed)
+    _, bound_port = await runner.server.start(host, port)
+    return runner, bound_port
 
 
 async def serve(host: str, port: int, seed: int | None) -> None:
@@ -55,7 +56,7 @@ class ServerThread:
         self.seed = seed
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._runner: web.AppRunner | None = None
+        self._runner: Runner | None = None
 
     @property
     def base_url(self) -> str:
@@ -87,7 +88,7 @@ class ServerThread:
         self.stop()
 
 
-async def _shutdown(runner: web.AppRunner) -> None:
+async def _shutdown(runner: Runner) -> None:
     await runner.cleanup()
     # Pipes of dropped connections end at their next await; let them, so no task is pending.
     others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]

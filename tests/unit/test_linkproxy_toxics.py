@@ -78,7 +78,10 @@ def test_latency_adds_the_delay(api: httpx.Client, echo: EchoServer) -> None:
         base_s = min(_round_trip_s(sock) for _ in range(3))
         _toxic(api, "link", type="latency", attributes={"latency": 150})  # live connection
         delayed_s = _round_trip_s(sock)
-    assert 0.15 <= delayed_s - base_s < 0.15 + 0.35
+    # The floor is the toxic's (bytes cannot come back sooner); the base round trip is noise
+    # that a loaded machine can make larger than the latency's own share, so it is not taken off.
+    assert delayed_s >= 0.15, (delayed_s, base_s)
+    assert delayed_s - base_s < 0.15 + 0.35, (delayed_s, base_s)
 
 
 def test_latency_removed_mid_flight_forwards_held_bytes(
