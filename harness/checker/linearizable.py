@@ -33,6 +33,7 @@ import time
 from collections import defaultdict
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Final
 
 from harness.checker.fastpath import FastResult, decide
@@ -55,6 +56,7 @@ from harness.checker.models import (
     encode,
 )
 from harness.checker.pairing import Call
+from harness.checker.searchcore import FlatOps, encode_keys, native_core, native_search
 from harness.checker.verdict import CheckResult
 from harness.checker.wgl import SearchOp, SearchResult, search, search_in_order
 from harness.history import OpType
@@ -171,6 +173,11 @@ def _check(calls: Sequence[Call], options: LinearizabilityOptions) -> CheckResul
                 return _invalid(kh, early, (), None, minimal=True, model=model)
         keys, pruned = _prune_unobserved_info(keys)
         keys = [_blur_unobserved(kh) for kh in keys]
+    counts = _Counts(fast_keys=fast_keys, fast_ops=fast_ops, pruned=pruned)
+    core = native_core()
+    flat = encode_keys(model, [kh.ops for kh in keys]) if core is not None else None
+    if core is not None and flat is not None:
+        return _native_check(core, flat, model, keys, started, deadline, options, counts)
     # Two exact searches per key, interleaved; the first to answer decides the key (wgl.py).
     searches: dict[tuple[int, int], Generator[int, None, SearchResult]] = {}
     for i, kh in enumerate(keys):
@@ -199,7 +206,7 @@ def _check(calls: Sequence[Call], options: LinearizabilityOptions) -> CheckResul
                 if not result.ok:
                     for g in searches.values():
                         g.close()
-                    return _counterexample(model, keys[i], result, deadline, options)
+                    return _counterexample(model, keys[i], result, deadline, options, "python")
             total = sum(memo.values())
             max_memo = max(max_memo, total)
             why = _over_budget(total * model.memo_entry_bytes, deadline, options)
@@ -208,18 +215,77 @@ def _check(calls: Sequence[Call], options: LinearizabilityOptions) -> CheckResul
                 for g in searches.values():
                     g.close()
                 return CheckResult.unknown(
-                    why, keys_left=left, keys_total=len(keys), model=model.name
+                    why, keys_left=left, keys_total=len(keys), model=model.name, core="python"
                 )
+    return _valid(model, keys, counts, max_memo, started, "python")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Counts:
+    fast_keys: int
+    fast_ops: int
+    pruned: int
+
+
+def _valid(
+    model: Model,
+    keys: Sequence[KeyHistory],
+    counts: _Counts,
+    max_memo: int,
+    started: float,
+    core: str,
+) -> CheckResult:
     return CheckResult.valid(
-        f"{len(keys) + fast_keys} keys linearizable",
+        f"{len(keys) + counts.fast_keys} keys linearizable",
         model=model.name,
-        keys=len(keys) + fast_keys,
-        ops=sum(len(k.ops) for k in keys) + fast_ops,
-        fast_path_keys=fast_keys,
-        pruned_info_ops=pruned,
+        keys=len(keys) + counts.fast_keys,
+        ops=sum(len(k.ops) for k in keys) + counts.fast_ops,
+        fast_path_keys=counts.fast_keys,
+        pruned_info_ops=counts.pruned,
         max_memo_entries=max_memo,
+        core=core,  # which exact search decided: "native" (compiled) or "python" (wgl.py)
         elapsed_s=round(time.monotonic() - started, 4),
     )
+
+
+def _native_check(
+    core: ModuleType,
+    flat: FlatOps,
+    model: Model,
+    keys: list[KeyHistory],
+    started: float,
+    deadline: float,
+    options: LinearizabilityOptions,
+    counts: _Counts,
+) -> CheckResult:
+    """The compiled core's answer, in the same words as the Python search's."""
+    answer = native_search(
+        core,
+        flat,
+        slice_steps=options.slice_steps,
+        time_budget_s=max(0.0, deadline - time.monotonic()),
+        memory_budget_bytes=options.memory_budget_bytes,
+    )
+    if answer.code == 1:
+        result = SearchResult(
+            ok=False,
+            longest=answer.longest,
+            stuck=answer.stuck,
+            memo_entries=answer.memo_entries,
+            steps=0,
+        )
+        return _counterexample(model, keys[answer.key], result, deadline, options, "native")
+    if answer.code in (2, 3):
+        why = (
+            f"time budget of {options.time_budget_s} s exhausted"
+            if answer.code == 2
+            else f"memory budget of {options.memory_budget_bytes} bytes exhausted"
+        )
+        left = sorted({keys[j].key for j in answer.keys_left})
+        return CheckResult.unknown(
+            why, keys_left=left, keys_total=len(keys), model=model.name, core="native"
+        )
+    return _valid(model, keys, counts, answer.max_memo, started, "native")
 
 
 def _over_budget(memo_bytes: int, deadline: float, options: LinearizabilityOptions) -> str:
@@ -337,6 +403,7 @@ def _counterexample(
     result: SearchResult,
     deadline: float,
     options: LinearizabilityOptions,
+    core: str,
 ) -> CheckResult:
     budget_end = min(deadline, time.monotonic() + options.minimize_budget_s)
     t_stuck = None
@@ -345,7 +412,9 @@ def _counterexample(
     from harness.checker.counterexample import minimal_unorderable  # invalid runs only
 
     subset, minimal = minimal_unorderable(model, kh.ops, t_stuck, budget_end)
-    return _invalid(kh, subset, result.longest, result.stuck, minimal=minimal, model=model)
+    return _invalid(
+        kh, subset, result.longest, result.stuck, minimal=minimal, model=model, core=core
+    )
 
 
 def _fast_counterexample(
@@ -382,6 +451,7 @@ def _invalid(
     minimal: bool,
     model: Model,
     why: str = "",
+    core: str = "",
 ) -> CheckResult:
     unorderable = [kh.calls[i].to_json() for i in sorted(subset)]
     stuck_json = None if stuck is None else kh.calls[stuck].to_json()
@@ -396,4 +466,5 @@ def _invalid(
         unorderable=unorderable,
         minimal=minimal,
         longest_prefix=[kh.calls[i].invoke_index for i in longest],
+        **({"core": core} if core else {}),
     )

@@ -1,0 +1,156 @@
+"""Which core runs the exact search: the compiled one (harness/checker/native) or wgl.py.
+
+In a nutshell: ``native_core()`` is the compiled module, or None where it was not built (an
+install without cargo) or ``CHAOSPLANE_CHECKER_CORE=python`` asks for the Python search.
+``encode_keys(model, keys)`` turns the keys' ops into the flat arrays the core takes (values
+interned to integers, one pass, no per-op objects), or None when a value does not fit the core
+(a kv value that is not a string, a time that is not an int): then the Python search decides.
+``native_search(...)`` runs the core with the same slices, order and budgets as
+``linearizable._check`` runs wgl.py, so both decide the same keys the same way.
+
+    core = native_core()
+    flat = encode_keys(REGISTER, keys) if core else None
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Final
+
+from harness.checker.models import CAS, DELETE, KV, READ, UNKNOWN, Model, ModelOp
+from harness.checker.wgl import SearchOp
+
+CORE_ENV: Final = "CHAOSPLANE_CHECKER_CORE"  # "python" forces wgl.py; anything else: native if built
+NO_RET: Final = (1 << 63) - 1  # the core's +∞ return
+_I64_MIN: Final = -(1 << 63)
+
+_loaded: list[ModuleType | None] = []
+
+
+def native_core() -> ModuleType | None:
+    """The compiled core, or None (not built, or the Python search was asked for)."""
+    if os.environ.get(CORE_ENV, "") == "python":
+        return None
+    if not _loaded:
+        try:
+            from harness.checker import _native
+        except ImportError:
+            _loaded.append(None)
+        else:
+            _loaded.append(_native)
+    return _loaded[0]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlatOps:
+    """Every key's ops as parallel arrays; key ``k`` holds positions ``starts[k]:starts[k+1]``."""
+
+    model: int  # 0 register, 1 kv
+    init: int  # the id of the initial state
+    starts: list[int]
+    kinds: list[int]
+    a: list[int]
+    b: list[int]
+    out: list[int]
+    call: list[int]
+    ret: list[int]
+    strings: list[str]  # kv: the string of each id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NativeAnswer:
+    code: int  # 0 valid, 1 invalid, 2 time budget, 3 memory budget
+    key: int  # the invalid key's position in ``keys``
+    longest: tuple[int, ...]
+    stuck: int | None
+    memo_entries: int
+    max_memo: int
+    keys_left: list[int]
+
+
+def _fits(t: int) -> bool:
+    return type(t) is int and _I64_MIN < t < NO_RET
+
+
+def encode_keys(model: Model, keys: Sequence[Sequence[SearchOp]]) -> FlatOps | None:
+    kv = model is KV
+    ids: dict[object, int] = {model.init: 0}
+    strings: list[str] = [""] if kv else []
+    starts = [0]
+    kinds: list[int] = []
+    a_s: list[int] = []
+    b_s: list[int] = []
+    outs: list[int] = []
+    calls: list[int] = []
+    rets: list[int] = []
+    unknown = UNKNOWN
+
+    def vid(v: object) -> int:
+        got = ids.get(v)
+        if got is None:
+            if kv:
+                if type(v) is not str:
+                    raise _Unfit
+                strings.append(v)
+            got = ids[v] = len(ids)
+        return got
+
+    try:
+        for ops in keys:
+            for o in ops:
+                mop: ModelOp = o.op
+                kind, a, b, out = mop
+                if not _fits(o.call) or not (o.ret is None or _fits(o.ret)):
+                    return None
+                kinds.append(kind)
+                if kind == READ or kind == 4:  # read / get: out is the value seen
+                    a_s.append(0)
+                    b_s.append(0)
+                    outs.append(-1 if out is unknown else vid(out))
+                elif kind == CAS or kind == DELETE:
+                    a_s.append(0 if kind == DELETE else vid(a))
+                    b_s.append(0 if kind == DELETE else vid(b))
+                    outs.append(-1 if out is unknown else 1 if out else 0)
+                else:  # write / put / append
+                    a_s.append(vid(a))
+                    b_s.append(0)
+                    outs.append(-1)
+                calls.append(o.call)
+                rets.append(NO_RET if o.ret is None else o.ret)
+            starts.append(len(kinds))
+    except (_Unfit, TypeError):  # TypeError: an unhashable value (not canonical)
+        return None
+    return FlatOps(
+        model=1 if kv else 0, init=0, starts=starts, kinds=kinds, a=a_s, b=b_s, out=outs,
+        call=calls, ret=rets, strings=strings,
+    )  # fmt: skip
+
+
+class _Unfit(Exception):
+    """A value the core cannot take."""
+
+
+def native_search(
+    core: ModuleType,
+    flat: FlatOps,
+    *,
+    slice_steps: int,
+    time_budget_s: float,
+    memory_budget_bytes: int,
+) -> NativeAnswer:
+    code, key, longest, stuck, entries, max_memo, left = core.check_keys(
+        flat.model, flat.init, flat.starts, flat.kinds, flat.a, flat.b, flat.out, flat.call,
+        flat.ret, flat.strings, slice_steps, time_budget_s, memory_budget_bytes,
+    )  # fmt: skip
+    return NativeAnswer(
+        code=code,
+        key=key,
+        longest=tuple(longest),
+        stuck=None if stuck < 0 else stuck,
+        memo_entries=entries,
+        max_memo=max_memo,
+        keys_left=list(left),
+    )
