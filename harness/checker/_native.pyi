@@ -19,3 +19,17 @@ def check_keys(
     time_budget_s: float,
     memory_budget_bytes: int,
 ) -> tuple[int, int, list[int], int, int, int, list[int]]: ...
+def search_one(
+    model: int,
+    init: int,
+    kinds: list[int],
+    a: list[int],
+    b: list[int],
+    out: list[int],
+    call: list[int],
+    ret: list[int],
+    strings: list[str],
+    slice_steps: int,
+    max_slices: int,
+    time_budget_s: float,
+) -> int: ...

@@ -154,3 +154,20 @@ def native_search(
         max_memo=max_memo,
         keys_left=list(left),
     )
+
+
+def native_search_one(
+    core: ModuleType,
+    flat: FlatOps,
+    *,
+    slice_steps: int,
+    max_slices: int,
+    time_budget_s: float,
+) -> bool | None:
+    """``wgl.search`` on one key (``flat`` holds exactly one): True/False, or None when it
+    yielded more than ``max_slices`` times or the time ran out."""
+    got = core.search_one(
+        flat.model, flat.init, flat.kinds, flat.a, flat.b, flat.out, flat.call, flat.ret,
+        flat.strings, slice_steps, max_slices, time_budget_s,
+    )  # fmt: skip
+    return None if got < 0 else bool(got)

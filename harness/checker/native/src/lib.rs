@@ -68,10 +68,83 @@ impl Hasher for MixHasher {
 type Mix = BuildHasherDefault<MixHasher>;
 
 /// The sequential specification: `register` (states are value ids, 0 = absent) or `kv`
-/// (states are ids into an interned string table, appends make new strings).
+/// (states are string ids; an append's result is interned by the content hash of the string,
+/// computed from its parts — two polynomial hashes modulo 2^61−1 and the length — so no string
+/// is ever built or compared: a false merge needs both hashes to collide).
 enum Model {
     Register { none: i64 },
-    Kv { strings: Vec<String>, ids: HashMap<String, i64> },
+    Kv(KvTable),
+}
+
+const M61: u64 = (1 << 61) - 1;
+const BASES: [u64; 2] = [0x1F35_A7BD_3C0E_91F3 % M61, 0x0D6E_8FEB_8666_8FD5 % M61];
+
+fn mulmod(x: u64, y: u64) -> u64 {
+    let p = u128::from(x) * u128::from(y);
+    let r = ((p as u64) & M61) + ((p >> 61) as u64);
+    if r >= M61 {
+        r - M61
+    } else {
+        r
+    }
+}
+
+fn addmod(x: u64, y: u64) -> u64 {
+    let r = x + y;
+    if r >= M61 {
+        r - M61
+    } else {
+        r
+    }
+}
+
+/// (hash under each base, length) of a string.
+type Digest = (u64, u64, u64);
+
+struct KvTable {
+    digest: Vec<Digest>,
+    pow: Vec<[u64; 2]>, // base^len of each id, for appending it
+    ids: HashMap<Digest, i64, Mix>,
+}
+
+impl KvTable {
+    fn new(strings: &[String]) -> KvTable {
+        let mut t = KvTable { digest: Vec::new(), pow: Vec::new(), ids: HashMap::default() };
+        for s in strings {
+            let mut h = [0u64; 2];
+            let mut p = [1u64; 2];
+            for &byte in s.as_bytes() {
+                for k in 0..2 {
+                    h[k] = addmod(mulmod(h[k], BASES[k]), u64::from(byte) + 1);
+                    p[k] = mulmod(p[k], BASES[k]);
+                }
+            }
+            let d = (h[0], h[1], s.len() as u64);
+            let id = t.digest.len() as i64;
+            t.digest.push(d);
+            t.pow.push(p);
+            t.ids.entry(d).or_insert(id);
+        }
+        t
+    }
+
+    fn append(&mut self, state: i64, a: i64) -> i64 {
+        let (x, y) = (self.digest[state as usize], self.digest[a as usize]);
+        let (px, pa) = (self.pow[state as usize], self.pow[a as usize]);
+        let d = (
+            addmod(mulmod(x.0, pa[0]), y.0),
+            addmod(mulmod(x.1, pa[1]), y.1),
+            x.2 + y.2,
+        );
+        if let Some(&id) = self.ids.get(&d) {
+            return id;
+        }
+        let id = self.digest.len() as i64;
+        self.digest.push(d);
+        self.pow.push([mulmod(px[0], pa[0]), mulmod(px[1], pa[1])]);
+        self.ids.insert(d, id);
+        id
+    }
 }
 
 impl Model {
@@ -116,7 +189,7 @@ impl Model {
                     }
                 }
             },
-            Model::Kv { strings, ids } => match kind {
+            Model::Kv(t) => match kind {
                 GET => {
                     if out == UNKNOWN || out == state {
                         state
@@ -125,20 +198,7 @@ impl Model {
                     }
                 }
                 PUT => a,
-                _ => {
-                    let mut s = String::with_capacity(
-                        strings[state as usize].len() + strings[a as usize].len(),
-                    );
-                    s.push_str(&strings[state as usize]);
-                    s.push_str(&strings[a as usize]);
-                    if let Some(&id) = ids.get(&s) {
-                        return id;
-                    }
-                    let id = strings.len() as i64;
-                    strings.push(s.clone());
-                    ids.insert(s, id);
-                    id
-                }
+                _ => t.append(state, a),
             },
         }
     }
@@ -705,10 +765,7 @@ fn check_keys(
         let deadline = Instant::now() + Duration::from_secs_f64(time_budget_s.max(0.0));
         let make_model = || match model {
             0 => Model::Register { none: init },
-            _ => Model::Kv {
-                ids: strings.iter().enumerate().map(|(i, s)| (s.clone(), i as i64)).collect(),
-                strings: strings.clone(),
-            },
+            _ => Model::Kv(KvTable::new(&strings)),
         };
         // (key, variant) in the order linearizable._check creates them
         let mut runners: Vec<(usize, u8, Runner)> = Vec::new();
@@ -784,9 +841,58 @@ fn check_keys(
     })
 }
 
+/// One `search` (wgl.search) over one key's ops, for the counterexample minimiser: 1
+/// linearizable, 0 not, -1 undecided (it yielded `max_slices` times, or the time ran out).
+#[pyfunction]
+#[pyo3(signature = (model, init, kinds, a, b, out, call, ret, strings, slice_steps, max_slices, time_budget_s))]
+#[allow(clippy::too_many_arguments)]
+fn search_one(
+    py: Python<'_>,
+    model: u8,
+    init: i64,
+    kinds: Vec<u8>,
+    a: Vec<i64>,
+    b: Vec<i64>,
+    out: Vec<i64>,
+    call: Vec<i64>,
+    ret: Vec<i64>,
+    strings: Vec<String>,
+    slice_steps: u64,
+    max_slices: u64,
+    time_budget_s: f64,
+) -> PyResult<i8> {
+    let n = kinds.len();
+    if [a.len(), b.len(), out.len(), call.len(), ret.len()].iter().any(|&l| l != n) {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "search_one: the op arrays differ in length",
+        ));
+    }
+    let slice_steps = slice_steps.max(1);
+    Ok(py.allow_threads(move || {
+        let deadline = Instant::now() + Duration::from_secs_f64(time_budget_s.max(0.0));
+        let m = if model == 0 { Model::Register { none: init } } else { Model::Kv(KvTable::new(&strings)) };
+        let ops: Vec<Op> =
+            (0..n).map(|j| Op { kind: kinds[j], a: a[j], b: b[j], out: out[j] }).collect();
+        let mut s = Search::new(m, init, ops, call, &ret);
+        let mut slices = 0u64;
+        loop {
+            match s.run(slice_steps) {
+                Slice::Done(o) => return i8::from(o.ok),
+                Slice::Yielded(_) => {
+                    slices += 1;
+                    if slices > max_slices || Instant::now() > deadline {
+                        return -1;
+                    }
+                }
+            }
+        }
+    }))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(search_one, m)?)?;
     m.add("CORE", "rust")?;
     Ok(())
 }
