@@ -242,8 +242,8 @@ def print_table(rows: list[Row], have_porcupine: bool) -> None:
         verdict = f"{r.ours_verdict} / {r.porc_verdict if have_porcupine else '—'}"
         print(
             f"{r.name:32} {verdict[:40]:40} {_median(r.ours_parse_s):7.3f} {ours_c:8.4f} "
-            f"{_median(r.python_check_s):8.4f} {porc_c:8.4f} {_ratio(ours_c, porc_c):>6} {ours_p:7.3f} {porc_p:7.3f} "
-            f"{_ratio(ours_p, porc_p):>6} {r.ours_rss_mib:8.1f}"
+            f"{_median(r.python_check_s):8.4f} {porc_c:8.4f} {_ratio(ours_c, porc_c):>6} "
+            f"{ours_p:7.3f} {porc_p:7.3f} {_ratio(ours_p, porc_p):>6} {r.ours_rss_mib:8.1f}"
         )
         if len(r.files) > 1 and r.per_file:
             ratios = [o / p for o, p in r.per_file if p > 0]

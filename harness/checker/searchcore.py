@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Final
 
-from harness.checker.models import CAS, DELETE, KV, READ, UNKNOWN, Model, ModelOp
+from harness.checker.models import CAS, DELETE, GET, KV, READ, UNKNOWN, Model, ModelOp
 from harness.checker.wgl import SearchOp
 
-CORE_ENV: Final = "CHAOSPLANE_CHECKER_CORE"  # "python" forces wgl.py; anything else: native if built
+# "python" forces wgl.py; anything else: the native core where it is built
+CORE_ENV: Final = "CHAOSPLANE_CHECKER_CORE"
 NO_RET: Final = (1 << 63) - 1  # the core's +∞ return
 _I64_MIN: Final = -(1 << 63)
 
@@ -106,11 +107,11 @@ def encode_keys(model: Model, keys: Sequence[Sequence[SearchOp]]) -> FlatOps | N
                 if not _fits(o.call) or not (o.ret is None or _fits(o.ret)):
                     return None
                 kinds.append(kind)
-                if kind == READ or kind == 4:  # read / get: out is the value seen
+                if kind in (READ, GET):  # out is the value seen
                     a_s.append(0)
                     b_s.append(0)
                     outs.append(-1 if out is unknown else vid(out))
-                elif kind == CAS or kind == DELETE:
+                elif kind in (CAS, DELETE):
                     a_s.append(0 if kind == DELETE else vid(a))
                     b_s.append(0 if kind == DELETE else vid(b))
                     outs.append(-1 if out is unknown else 1 if out else 0)

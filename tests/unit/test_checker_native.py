@@ -137,7 +137,11 @@ def test_generated_histories_decide_alike(seed: int) -> None:
     valid, _ = _both(pair_calls(ops).calls, SEARCH_ONLY)
     assert valid.verdict is Verdict.VALID, valid.reason  # an atomic register's history
     assert valid.details["core"] == "native"
-    for variant in (_stale(ops, rng), _shuffle_values(ops, 3), _shuffle_values(_stale(ops, rng), 2)):
+    for variant in (
+        _stale(ops, rng),
+        _shuffle_values(ops, 3),
+        _shuffle_values(_stale(ops, rng), 2),
+    ):
         _same(*_both(pair_calls(variant).calls, SEARCH_ONLY))
 
 
@@ -171,23 +175,25 @@ def _kv(events: list[tuple[str, str, str, Any]]) -> list[Call]:
 
 @needs_native
 def test_kv_appends_are_checked_by_content() -> None:
-    ok = _kv([
+    events = [
         ("invoke", "append", "a", "x"), ("ok", "append", "a", "x"),
         ("invoke", "append", "a", "y"), ("ok", "append", "a", "y"),
         ("invoke", "put", "b", "xy"), ("ok", "put", "b", "xy"),
         ("invoke", "get", "a", None), ("ok", "get", "a", "xy"),
-    ])  # fmt: skip
+    ]  # fmt: skip
+    ok = _kv(events)
     native, python = _both(ok, LinearizabilityOptions())
     assert native.verdict is Verdict.VALID and native.details["core"] == "native"
     _same(native, python)
+    bad_events = [
+        (0, "invoke", "append", "a", "x"), (0, "ok", "append", "a", "x"),
+        (0, "invoke", "append", "a", "y"), (0, "ok", "append", "a", "y"),
+        (1, "invoke", "get", "a", None), (1, "ok", "get", "a", "yx"),
+    ]  # fmt: skip
     wrong = pair_calls(
         [
             Op(index=i, time=i, process=p, type=OpType(t), f=f, key=k, value=v)
-            for i, (p, t, f, k, v) in enumerate([
-                (0, "invoke", "append", "a", "x"), (0, "ok", "append", "a", "x"),
-                (0, "invoke", "append", "a", "y"), (0, "ok", "append", "a", "y"),
-                (1, "invoke", "get", "a", None), (1, "ok", "get", "a", "yx"),
-            ])  # fmt: skip
+            for i, (p, t, f, k, v) in enumerate(bad_events)
         ]
     ).calls
     native, python = _both(wrong, LinearizabilityOptions())
