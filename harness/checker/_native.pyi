@@ -33,3 +33,17 @@ def search_one(
     max_slices: int,
     time_budget_s: float,
 ) -> int: ...
+def quick_keys(
+    model: int,
+    init: int,
+    starts: list[int],
+    kinds: list[int],
+    a: list[int],
+    b: list[int],
+    out: list[int],
+    call: list[int],
+    ret: list[int],
+    strings: list[str],
+    steps_per_op: int,
+    min_steps: int,
+) -> list[int]: ...

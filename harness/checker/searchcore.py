@@ -72,66 +72,51 @@ class NativeAnswer:
     keys_left: list[int]
 
 
-def _fits(t: int) -> bool:
-    return type(t) is int and _I64_MIN < t < NO_RET
+def _times_fit(ts: list[int]) -> bool:
+    return not ts or (set(map(type, ts)) == {int} and _I64_MIN < min(ts) and max(ts) < NO_RET)
 
 
 def encode_keys(model: Model, keys: Sequence[Sequence[SearchOp]]) -> FlatOps | None:
     kv = model is KV
-    ids: dict[object, int] = {model.init: 0}
-    strings: list[str] = [""] if kv else []
-    starts = [0]
-    kinds: list[int] = []
-    a_s: list[int] = []
-    b_s: list[int] = []
-    outs: list[int] = []
-    calls: list[int] = []
-    rets: list[int] = []
-    unknown = UNKNOWN
-
-    def vid(v: object) -> int:
-        got = ids.get(v)
-        if got is None:
-            if kv:
-                if type(v) is not str:
-                    raise _Unfit
-                strings.append(v)
-            got = ids[v] = len(ids)
-        return got
-
-    try:
-        for ops in keys:
-            for o in ops:
-                mop: ModelOp = o.op
-                kind, a, b, out = mop
-                if not _fits(o.call) or not (o.ret is None or _fits(o.ret)):
-                    return None
-                kinds.append(kind)
-                if kind in (READ, GET):  # out is the value seen
-                    a_s.append(0)
-                    b_s.append(0)
-                    outs.append(-1 if out is unknown else vid(out))
-                elif kind in (CAS, DELETE):
-                    a_s.append(0 if kind == DELETE else vid(a))
-                    b_s.append(0 if kind == DELETE else vid(b))
-                    outs.append(-1 if out is unknown else 1 if out else 0)
-                else:  # write / put / append
-                    a_s.append(vid(a))
-                    b_s.append(0)
-                    outs.append(-1)
-                calls.append(o.call)
-                rets.append(NO_RET if o.ret is None else o.ret)
-            starts.append(len(kinds))
-    except (_Unfit, TypeError):  # TypeError: an unhashable value (not canonical)
+    every = [o for ops in keys for o in ops]
+    calls = [o.call for o in every]
+    if not _times_fit(calls) or not _times_fit([o.ret for o in every if o.ret is not None]):
         return None
+    rets = [NO_RET if o.ret is None else o.ret for o in every]
+    mops: list[ModelOp] = [o.op for o in every]
+    ids: dict[object, int] = {model.init: 0}
+    intern = ids.setdefault
+    unknown = UNKNOWN
+    no_value = (READ, GET, DELETE)
+    flags = (CAS, DELETE)
+    try:
+        kinds = [m[0] for m in mops]
+        a_s = [0 if m[0] in no_value else intern(m[1], len(ids)) for m in mops]
+        b_s = [intern(m[2], len(ids)) if m[0] == CAS else 0 for m in mops]
+        outs = [
+            -1
+            if m[3] is unknown
+            else (1 if m[3] else 0)
+            if m[0] in flags
+            else intern(m[3], len(ids))
+            if m[0] in (READ, GET)
+            else -1
+            for m in mops
+        ]
+    except TypeError:  # an unhashable value (not canonical)
+        return None
+    strings: list[str] = []
+    if kv:
+        strings = list(ids)  # type: ignore[arg-type]  # checked just below
+        if set(map(type, strings)) != {str}:
+            return None
+    starts = [0]
+    for ops in keys:
+        starts.append(starts[-1] + len(ops))
     return FlatOps(
         model=1 if kv else 0, init=0, starts=starts, kinds=kinds, a=a_s, b=b_s, out=outs,
         call=calls, ret=rets, strings=strings,
     )  # fmt: skip
-
-
-class _Unfit(Exception):
-    """A value the core cannot take."""
 
 
 def native_search(
@@ -172,3 +157,17 @@ def native_search_one(
         flat.strings, slice_steps, max_slices, time_budget_s,
     )  # fmt: skip
     return None if got < 0 else bool(got)
+
+
+QUICK_STEPS_PER_OP: Final = 8  # the first, bounded try: a unique-valued key needs about 2-3
+QUICK_MIN_STEPS: Final = 2_000
+
+
+def native_quick(core: ModuleType, flat: FlatOps) -> list[int]:
+    """Per key 1 linearizable, 0 not, -1 undecided after a bounded ``search`` (see
+    ``QUICK_STEPS_PER_OP``): what it proves is exact; the rest goes the usual way."""
+    got: list[int] = core.quick_keys(
+        flat.model, flat.init, flat.starts, flat.kinds, flat.a, flat.b, flat.out, flat.call,
+        flat.ret, flat.strings, QUICK_STEPS_PER_OP, QUICK_MIN_STEPS,
+    )  # fmt: skip
+    return got

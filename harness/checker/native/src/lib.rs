@@ -889,8 +889,61 @@ fn search_one(
     }))
 }
 
+/// A first, bounded try on every key: `search` with at most `steps_per_op` × ops +
+/// `min_steps` steps; per key 1 linearizable, 0 not, -1 undecided within that.
+#[pyfunction]
+#[pyo3(signature = (model, init, starts, kinds, a, b, out, call, ret, strings, steps_per_op, min_steps))]
+#[allow(clippy::too_many_arguments)]
+fn quick_keys(
+    py: Python<'_>,
+    model: u8,
+    init: i64,
+    starts: Vec<usize>,
+    kinds: Vec<u8>,
+    a: Vec<i64>,
+    b: Vec<i64>,
+    out: Vec<i64>,
+    call: Vec<i64>,
+    ret: Vec<i64>,
+    strings: Vec<String>,
+    steps_per_op: u64,
+    min_steps: u64,
+) -> PyResult<Vec<i8>> {
+    let n = kinds.len();
+    if [a.len(), b.len(), out.len(), call.len(), ret.len()].iter().any(|&l| l != n)
+        || starts.windows(2).any(|w| w[0] > w[1])
+        || starts.last().is_some_and(|&e| e != n)
+    {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "quick_keys: the op arrays differ in length or starts is not a partition",
+        ));
+    }
+    Ok(py.allow_threads(move || {
+        (0..starts.len().saturating_sub(1))
+            .map(|k| {
+                let (s, e) = (starts[k], starts[k + 1]);
+                let m = if model == 0 {
+                    Model::Register { none: init }
+                } else {
+                    Model::Kv(KvTable::new(&strings))
+                };
+                let ops: Vec<Op> = (s..e)
+                    .map(|j| Op { kind: kinds[j], a: a[j], b: b[j], out: out[j] })
+                    .collect();
+                let limit = steps_per_op.saturating_mul((e - s) as u64).saturating_add(min_steps);
+                let mut search = Search::new(m, init, ops, call[s..e].to_vec(), &ret[s..e]);
+                match search.run(limit.max(2)) {
+                    Slice::Done(o) => i8::from(o.ok),
+                    Slice::Yielded(_) => -1,
+                }
+            })
+            .collect()
+    }))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(quick_keys, m)?)?;
     m.add_function(wrap_pyfunction!(check_keys, m)?)?;
     m.add_function(wrap_pyfunction!(search_one, m)?)?;
     m.add("CORE", "rust")?;
