@@ -73,7 +73,7 @@ class NativeAnswer:
 
 
 def _times_fit(ts: list[int]) -> bool:
-    return not ts or (set(map(type, ts)) == {int} and _I64_MIN < min(ts) and max(ts) < NO_RET)
+    return not ts or (set(map(type, ts)) == {int} and min(ts) > _I64_MIN and max(ts) < NO_RET)
 
 
 def encode_keys(model: Model, keys: Sequence[Sequence[SearchOp]]) -> FlatOps | None:
