@@ -24,6 +24,12 @@ writers as the counterexample. When values are unique per key the same index dro
 which keeps the search from branching on them. Whatever the values, every written value that
 no op observes is replaced by one token, so such writes are interchangeable to the search.
 
+Which core searches: the compiled one (``harness/checker/native``, Rust through PyO3, the same
+two searches step for step) where it is built, else wgl.py (``searchcore.py`` decides;
+``CHAOSPLANE_CHECKER_CORE=python`` forces wgl.py). With the compiled core every key first gets
+a bounded search (a few steps an op), which proves most keys of our workloads before the fast
+path runs in Python. Results say which core decided in ``details["core"]``.
+
     result = check_linearizable(pair_calls(read_ops(path)).calls, LinearizabilityOptions())
 """
 
@@ -169,6 +175,7 @@ def _check(calls: Sequence[Call], options: LinearizabilityOptions) -> CheckResul
     pruned = 0
     fast_keys = 0
     fast_ops = 0
+    quick_keys = 0  # proven by the compiled core's bounded first search (counted in fast_keys)
     core = native_core()
     if core is not None and options.fast_path:
         # The compiled search first, bounded: most keys of our own workloads it proves
@@ -179,11 +186,11 @@ def _check(calls: Sequence[Call], options: LinearizabilityOptions) -> CheckResul
         if flat is not None:
             status = native_quick(core, flat)
             rest = [kh for kh, st in zip(keys, status, strict=True) if st != 1]
-            fast_keys = len(keys) - len(rest)
+            fast_keys = quick_keys = len(keys) - len(rest)
             fast_ops = sum(len(kh.ops) for kh, st in zip(keys, status, strict=True) if st == 1)
             keys = rest
             if not keys:
-                counts = _Counts(fast_keys=fast_keys, fast_ops=fast_ops, pruned=0)
+                counts = _Counts(fast_keys=fast_keys, fast_ops=fast_ops, pruned=0, quick=quick_keys)
                 return _valid(model, keys, counts, 0, started, "native")
     if model is REGISTER and options.fast_path:
         undecided: list[KeyHistory] = []
@@ -204,7 +211,7 @@ def _check(calls: Sequence[Call], options: LinearizabilityOptions) -> CheckResul
                 return _invalid(kh, early, (), None, minimal=True, model=model)
         keys, pruned = _prune_unobserved_info(keys)
         keys = [_blur_unobserved(kh) for kh in keys]
-    counts = _Counts(fast_keys=fast_keys, fast_ops=fast_ops, pruned=pruned)
+    counts = _Counts(fast_keys=fast_keys, fast_ops=fast_ops, pruned=pruned, quick=quick_keys)
     flat = encode_keys(model, [kh.ops for kh in keys]) if core is not None else None
     if core is not None and flat is not None:
         return _native_check(core, flat, model, keys, started, deadline, options, counts)
@@ -252,9 +259,10 @@ def _check(calls: Sequence[Call], options: LinearizabilityOptions) -> CheckResul
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Counts:
-    fast_keys: int
+    fast_keys: int  # decided without the full search: the bounded native try or fastpath.py
     fast_ops: int
     pruned: int
+    quick: int  # of fast_keys, those the bounded native try proved
 
 
 def _valid(
@@ -271,6 +279,7 @@ def _valid(
         keys=len(keys) + counts.fast_keys,
         ops=sum(len(k.ops) for k in keys) + counts.fast_ops,
         fast_path_keys=counts.fast_keys,
+        native_quick_keys=counts.quick,
         pruned_info_ops=counts.pruned,
         max_memo_entries=max_memo,
         core=core,  # which exact search decided: "native" (compiled) or "python" (wgl.py)

@@ -243,3 +243,18 @@ def test_native_memory_budget_gives_unknown() -> None:
     assert result.verdict is Verdict.UNKNOWN
     assert "memory budget" in result.reason
     assert result.details["core"] == "native"
+
+
+@needs_native
+@pytest.mark.parametrize("seed", range(10))
+def test_the_bounded_first_search_proves_keys_and_misses_no_violation(seed: int) -> None:
+    ops = simulate_register(
+        SimParams(clients=4, keys=3, ops=150, info_per_mille=50), random.Random(seed).randrange
+    )
+    native, python = _both(pair_calls(ops).calls, LinearizabilityOptions())
+    assert native.verdict is python.verdict is Verdict.VALID
+    assert native.details["native_quick_keys"] > 0  # unique values: a few steps an op
+    assert python.details["native_quick_keys"] == 0
+    bad = _stale(ops, random.Random(seed))
+    native, python = _both(pair_calls(bad).calls, LinearizabilityOptions())
+    _same(native, python)
