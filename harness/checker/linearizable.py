@@ -182,16 +182,14 @@ def _check(calls: Sequence[Call], options: LinearizabilityOptions) -> CheckResul
         # linearizable in a few steps an op, cheaper than the fast path in Python. Keys it
         # proves are valid whatever the order, so leaving them out cannot change which key
         # the rest of the pipeline finds invalid first.
-        flat = encode_keys(model, [kh.ops for kh in keys])
-        if flat is not None:
-            status = native_quick(core, flat)
-            rest = [kh for kh, st in zip(keys, status, strict=True) if st != 1]
-            fast_keys = quick_keys = len(keys) - len(rest)
-            fast_ops = sum(len(kh.ops) for kh, st in zip(keys, status, strict=True) if st == 1)
-            keys = rest
-            if not keys:
-                counts = _Counts(fast_keys=fast_keys, fast_ops=fast_ops, pruned=0, quick=quick_keys)
-                return _valid(model, keys, counts, 0, started, "native")
+        status = _quick(core, model, keys)
+        rest = [kh for kh, st in zip(keys, status, strict=True) if st != 1]
+        fast_keys = quick_keys = len(keys) - len(rest)
+        fast_ops = sum(len(kh.ops) for kh, st in zip(keys, status, strict=True) if st == 1)
+        keys = rest
+        if not keys:
+            counts = _Counts(fast_keys=fast_keys, fast_ops=fast_ops, pruned=0, quick=quick_keys)
+            return _valid(model, keys, counts, 0, started, "native")
     if model is REGISTER and options.fast_path:
         undecided: list[KeyHistory] = []
         for kh in keys:
@@ -255,6 +253,31 @@ def _check(calls: Sequence[Call], options: LinearizabilityOptions) -> CheckResul
                     why, keys_left=left, keys_total=len(keys), model=model.name, core="python"
                 )
     return _valid(model, keys, counts, max_memo, started, "python")
+
+
+_QUICK_BATCH_OPS: Final = 4_000  # keys are encoded and tried in batches of about this many ops
+
+
+def _quick(core: ModuleType, model: Model, keys: Sequence[KeyHistory]) -> list[int]:
+    """The bounded native try, per key 1 proven, else 0 or -1 (left to the usual way). Keys go
+    in batches, fewest ops first, and the first batch with a violation ends it: an invalid
+    history then pays for the keys before it only, as the fast path alone would."""
+    status = [-1] * len(keys)
+    start = 0
+    while start < len(keys):
+        end, size = start, 0
+        while end < len(keys) and (size < _QUICK_BATCH_OPS or end == start):
+            size += len(keys[end].ops)
+            end += 1
+        flat = encode_keys(model, [kh.ops for kh in keys[start:end]])
+        if flat is None:
+            return status
+        got = native_quick(core, flat)
+        status[start:end] = got
+        if 0 in got:
+            return status
+        start = end
+    return status
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
