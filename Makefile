@@ -8,8 +8,10 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-# The install stamp is keyed on pyproject.toml's content: edit the deps and `make venv` reinstalls.
-PYPROJECT_HASH := $(shell sha256sum pyproject.toml | cut -c1-12)
+# The install stamp is keyed on pyproject.toml's content and the compiled checker core's sources
+# (harness/checker/native, built by pip install -e): edit either and `make venv` reinstalls.
+PYPROJECT_HASH := $(shell cat pyproject.toml setup.py harness/checker/native/Cargo.* \
+  harness/checker/native/src/*.rs 2>/dev/null | sha256sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(PYPROJECT_HASH)
 PYTEST_ARGS ?=
 

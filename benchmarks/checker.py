@@ -1,6 +1,8 @@
 """Checker speed side by side with Porcupine: the shared corpus and generated register histories.
 
-In a nutshell: one run prints, per history shape, our check time (parse apart), Porcupine's,
+In a nutshell: one run prints, per history shape, our check time (parse apart) with the compiled
+search core (``native``, harness/checker/native) and with the Python one (``python``, wgl.py;
+their verdicts must agree or the run stops), Porcupine's,
 and the whole-process wall time of ``chaosplane check`` against Porcupine's process on the same
 files, with the ratios ours/Porcupine (≤ 1.0 is the goal, issue 18), the verdicts of both and
 our peak RSS. Shapes: the 102 etcd histories of ``../shared/histories/porcupine`` (total, and the
@@ -37,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.register_gen import Shape, generate, write_jsonl
 from harness.checker import LinearizabilityOptions, check_linearizable
 from harness.checker.lean import read_paired
+from harness.checker.searchcore import CORE_ENV, native_core
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CHAOSPLANE_SHARED", ROOT.parent / "shared"))
@@ -74,7 +77,8 @@ class Row:
     ops: int = 0
     ours_verdict: str = ""
     ours_parse_s: list[float] = field(default_factory=list)
-    ours_check_s: list[float] = field(default_factory=list)
+    ours_check_s: list[float] = field(default_factory=list)  # the default core (native if built)
+    python_check_s: list[float] = field(default_factory=list)  # CHAOSPLANE_CHECKER_CORE=python
     ours_proc_s: list[float] = field(default_factory=list)
     ours_rss_mib: float = 0.0
     porc_verdict: str = ""
@@ -84,8 +88,10 @@ class Row:
 
 
 def ours_in_process(row: Row) -> list[float]:
-    """Parse and check each file here; returns per-file check seconds."""
-    parse = check = 0.0
+    """Parse and check each file here with the default core, then check it again with the
+    Python core (same verdict and failing key, else the run stops); returns the default
+    core's per-file check seconds."""
+    parse = check = python = 0.0
     verdicts = []
     per_file = []
     for path in row.files:
@@ -94,12 +100,22 @@ def ours_in_process(row: Row) -> list[float]:
         t1 = time.perf_counter()
         result = check_linearizable(history.paired.calls, OPTIONS)
         t2 = time.perf_counter()
+        os.environ[CORE_ENV] = "python"
+        try:
+            t3 = time.perf_counter()
+            slow = check_linearizable(history.paired.calls, OPTIONS)
+            python += time.perf_counter() - t3
+        finally:
+            del os.environ[CORE_ENV]
+        if (slow.verdict, slow.details.get("key")) != (result.verdict, result.details.get("key")):
+            raise SystemExit(f"{path}: cores disagree: {result.reason} / {slow.reason}")
         parse += t1 - t0
         check += t2 - t1
         per_file.append(t2 - t1)
         verdicts.append(result.verdict.value)
     row.ours_parse_s.append(parse)
     row.ours_check_s.append(check)
+    row.python_check_s.append(python)
     row.ours_verdict = _summary(verdicts)
     return per_file
 
@@ -214,8 +230,9 @@ def _ratio(a: float, b: float) -> str:
 
 def print_table(rows: list[Row], have_porcupine: bool) -> None:
     head = (
-        f"{'history':32} {'verdict ours / porcupine':40} {'parse':>7} {'check':>8} "
-        f"{'porc':>8} {'ratio':>6} {'proc':>7} {'porc':>7} {'ratio':>6} {'RSS MiB':>8}"
+        f"{'history':32} {'verdict ours / porcupine':40} {'parse':>7} {'native':>8} "
+        f"{'python':>8} {'porc':>8} {'ratio':>6} {'proc':>7} {'porc':>7} {'ratio':>6} "
+        f"{'RSS MiB':>8}"
     )
     print(head)
     print("-" * len(head))
@@ -225,8 +242,8 @@ def print_table(rows: list[Row], have_porcupine: bool) -> None:
         verdict = f"{r.ours_verdict} / {r.porc_verdict if have_porcupine else '—'}"
         print(
             f"{r.name:32} {verdict[:40]:40} {_median(r.ours_parse_s):7.3f} {ours_c:8.4f} "
-            f"{porc_c:8.4f} {_ratio(ours_c, porc_c):>6} {ours_p:7.3f} {porc_p:7.3f} "
-            f"{_ratio(ours_p, porc_p):>6} {r.ours_rss_mib:8.1f}"
+            f"{_median(r.python_check_s):8.4f} {porc_c:8.4f} {_ratio(ours_c, porc_c):>6} "
+            f"{ours_p:7.3f} {porc_p:7.3f} {_ratio(ours_p, porc_p):>6} {r.ours_rss_mib:8.1f}"
         )
         if len(r.files) > 1 and r.per_file:
             ratios = [o / p for o, p in r.per_file if p > 0]
@@ -245,6 +262,8 @@ def main() -> None:
     have_porcupine = bool(binary) and os.access(binary, os.X_OK)
     if not have_porcupine:
         print("# Porcupine columns skipped: set PORCUPINE_BIN to its checker executable")
+    core = "native (compiled)" if native_core() is not None else "python (native core not built)"
+    print(f"# our default core: {core}; ratio columns: default core / Porcupine")
     print(f"# load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory(prefix="chaosplane-bench-") as tmp:
         rows: list[Row] = []

@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 
 from harness.checker.models import APPEND, CAS, DELETE, GET, PUT, READ, UNKNOWN, WRITE, Model
+from harness.checker.searchcore import encode_keys, native_core, native_search_one
 from harness.checker.wgl import SearchOp, SearchResult, search
 
 _STEPS_PER_CHECK = 50_000  # a subset that needs more is treated as "maybe linearizable"
@@ -42,6 +43,16 @@ def prefix_at(ops: Sequence[SearchOp], t: int | None) -> list[tuple[int, SearchO
 
 
 def _linearizable(model: Model, ops: list[SearchOp], deadline: float) -> bool | None:
+    core = native_core()
+    flat = encode_keys(model, [ops]) if core is not None else None
+    if core is not None and flat is not None:  # the same search, compiled (searchcore.py)
+        return native_search_one(
+            core,
+            flat,
+            slice_steps=5_000,
+            max_slices=_STEPS_PER_CHECK // 5_000,
+            time_budget_s=max(0.0, deadline - time.monotonic()),
+        )
     gen = search(model, ops, slice_steps=5_000)
     steps = 0
     while True:

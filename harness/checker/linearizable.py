@@ -24,6 +24,12 @@ writers as the counterexample. When values are unique per key the same index dro
 which keeps the search from branching on them. Whatever the values, every written value that
 no op observes is replaced by one token, so such writes are interchangeable to the search.
 
+Which core searches: the compiled one (``harness/checker/native``, Rust through PyO3, the same
+two searches step for step) where it is built, else wgl.py (``searchcore.py`` decides;
+``CHAOSPLANE_CHECKER_CORE=python`` forces wgl.py). With the compiled core every key first gets
+a bounded search (a few steps an op), which proves most keys of our workloads before the fast
+path runs in Python. Results say which core decided in ``details["core"]``.
+
     result = check_linearizable(pair_calls(read_ops(path)).calls, LinearizabilityOptions())
 """
 
@@ -33,6 +39,7 @@ import time
 from collections import defaultdict
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Final
 
 from harness.checker.fastpath import FastResult, decide
@@ -53,8 +60,16 @@ from harness.checker.models import (
     Model,
     ModelOp,
     encode,
+    fail_cas_ran,
 )
 from harness.checker.pairing import Call
+from harness.checker.searchcore import (
+    FlatOps,
+    encode_keys,
+    native_core,
+    native_quick,
+    native_search,
+)
 from harness.checker.verdict import CheckResult
 from harness.checker.wgl import SearchOp, SearchResult, search, search_in_order
 from harness.history import OpType
@@ -98,6 +113,7 @@ def split_by_key(calls: Sequence[Call], model: Model, fail_cas: FailCas) -> list
     inline_read = {"read": READ, "get": GET}
     inline_write = {"write": WRITE, "put": PUT, "append": APPEND}
     scalars = _SCALARS
+    ran_by_error: dict[str | None, bool] = {}  # a failed cas's error text → it ran
     for c in calls:
         f = c.f
         if f not in fs:
@@ -109,14 +125,21 @@ def split_by_key(calls: Sequence[Call], model: Model, fail_cas: FailCas) -> list
             mop = (inline_write[f], c.arg, None, UNKNOWN)
         elif (
             f == "cas"
-            and outcome is not failed
             and type(arg := c.arg) is list
             and len(arg) == 2
             and type(arg[0]) in scalars
             and type(arg[1]) in scalars
             and type(c.result) is not dict
         ):  # an ok cas swapped (unless its result says otherwise); an info one may have
-            mop = (CAS, arg[0], arg[1], True if outcome is ok else UNKNOWN)
+            if outcome is failed:  # ran and compare failed, or never ran: by its error text
+                ran = ran_by_error.get(c.error)
+                if ran is None:
+                    ran = ran_by_error[c.error] = fail_cas_ran(fail_cas, None, c.error)
+                if not ran:
+                    continue
+                mop = (CAS, arg[0], arg[1], False)
+            else:
+                mop = (CAS, arg[0], arg[1], True if outcome is ok else UNKNOWN)
         else:
             encoded = encode(f, c.arg, c.result, outcome, c.error, fail_cas)
             if encoded is None:
@@ -152,6 +175,21 @@ def _check(calls: Sequence[Call], options: LinearizabilityOptions) -> CheckResul
     pruned = 0
     fast_keys = 0
     fast_ops = 0
+    quick_keys = 0  # proven by the compiled core's bounded first search (counted in fast_keys)
+    core = native_core()
+    if core is not None and options.fast_path:
+        # The compiled search first, bounded: most keys of our own workloads it proves
+        # linearizable in a few steps an op, cheaper than the fast path in Python. Keys it
+        # proves are valid whatever the order, so leaving them out cannot change which key
+        # the rest of the pipeline finds invalid first.
+        status = _quick(core, model, keys)
+        rest = [kh for kh, st in zip(keys, status, strict=True) if st != 1]
+        fast_keys = quick_keys = len(keys) - len(rest)
+        fast_ops = sum(len(kh.ops) for kh, st in zip(keys, status, strict=True) if st == 1)
+        keys = rest
+        if not keys:
+            counts = _Counts(fast_keys=fast_keys, fast_ops=fast_ops, pruned=0, quick=quick_keys)
+            return _valid(model, keys, counts, 0, started, "native")
     if model is REGISTER and options.fast_path:
         undecided: list[KeyHistory] = []
         for kh in keys:
@@ -171,6 +209,10 @@ def _check(calls: Sequence[Call], options: LinearizabilityOptions) -> CheckResul
                 return _invalid(kh, early, (), None, minimal=True, model=model)
         keys, pruned = _prune_unobserved_info(keys)
         keys = [_blur_unobserved(kh) for kh in keys]
+    counts = _Counts(fast_keys=fast_keys, fast_ops=fast_ops, pruned=pruned, quick=quick_keys)
+    flat = encode_keys(model, [kh.ops for kh in keys]) if core is not None else None
+    if core is not None and flat is not None:
+        return _native_check(core, flat, model, keys, started, deadline, options, counts)
     # Two exact searches per key, interleaved; the first to answer decides the key (wgl.py).
     searches: dict[tuple[int, int], Generator[int, None, SearchResult]] = {}
     for i, kh in enumerate(keys):
@@ -199,7 +241,7 @@ def _check(calls: Sequence[Call], options: LinearizabilityOptions) -> CheckResul
                 if not result.ok:
                     for g in searches.values():
                         g.close()
-                    return _counterexample(model, keys[i], result, deadline, options)
+                    return _counterexample(model, keys[i], result, deadline, options, "python")
             total = sum(memo.values())
             max_memo = max(max_memo, total)
             why = _over_budget(total * model.memo_entry_bytes, deadline, options)
@@ -208,18 +250,104 @@ def _check(calls: Sequence[Call], options: LinearizabilityOptions) -> CheckResul
                 for g in searches.values():
                     g.close()
                 return CheckResult.unknown(
-                    why, keys_left=left, keys_total=len(keys), model=model.name
+                    why, keys_left=left, keys_total=len(keys), model=model.name, core="python"
                 )
+    return _valid(model, keys, counts, max_memo, started, "python")
+
+
+_QUICK_BATCH_OPS: Final = 4_000  # keys are encoded and tried in batches of about this many ops
+
+
+def _quick(core: ModuleType, model: Model, keys: Sequence[KeyHistory]) -> list[int]:
+    """The bounded native try, per key 1 proven, else 0 or -1 (left to the usual way). Keys go
+    in batches, fewest ops first, and the first batch with a violation ends it: an invalid
+    history then pays for the keys before it only, as the fast path alone would."""
+    status = [-1] * len(keys)
+    start = 0
+    while start < len(keys):
+        end, size = start, 0
+        while end < len(keys) and (size < _QUICK_BATCH_OPS or end == start):
+            size += len(keys[end].ops)
+            end += 1
+        flat = encode_keys(model, [kh.ops for kh in keys[start:end]])
+        if flat is None:
+            return status
+        got = native_quick(core, flat)
+        status[start:end] = got
+        if 0 in got:
+            return status
+        start = end
+    return status
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Counts:
+    fast_keys: int  # decided without the full search: the bounded native try or fastpath.py
+    fast_ops: int
+    pruned: int
+    quick: int  # of fast_keys, those the bounded native try proved
+
+
+def _valid(
+    model: Model,
+    keys: Sequence[KeyHistory],
+    counts: _Counts,
+    max_memo: int,
+    started: float,
+    core: str,
+) -> CheckResult:
     return CheckResult.valid(
-        f"{len(keys) + fast_keys} keys linearizable",
+        f"{len(keys) + counts.fast_keys} keys linearizable",
         model=model.name,
-        keys=len(keys) + fast_keys,
-        ops=sum(len(k.ops) for k in keys) + fast_ops,
-        fast_path_keys=fast_keys,
-        pruned_info_ops=pruned,
+        keys=len(keys) + counts.fast_keys,
+        ops=sum(len(k.ops) for k in keys) + counts.fast_ops,
+        fast_path_keys=counts.fast_keys,
+        native_quick_keys=counts.quick,
+        pruned_info_ops=counts.pruned,
         max_memo_entries=max_memo,
+        core=core,  # which exact search decided: "native" (compiled) or "python" (wgl.py)
         elapsed_s=round(time.monotonic() - started, 4),
     )
+
+
+def _native_check(
+    core: ModuleType,
+    flat: FlatOps,
+    model: Model,
+    keys: list[KeyHistory],
+    started: float,
+    deadline: float,
+    options: LinearizabilityOptions,
+    counts: _Counts,
+) -> CheckResult:
+    """The compiled core's answer, in the same words as the Python search's."""
+    answer = native_search(
+        core,
+        flat,
+        slice_steps=options.slice_steps,
+        time_budget_s=max(0.0, deadline - time.monotonic()),
+        memory_budget_bytes=options.memory_budget_bytes,
+    )
+    if answer.code == 1:
+        result = SearchResult(
+            ok=False,
+            longest=answer.longest,
+            stuck=answer.stuck,
+            memo_entries=answer.memo_entries,
+            steps=0,
+        )
+        return _counterexample(model, keys[answer.key], result, deadline, options, "native")
+    if answer.code in (2, 3):
+        why = (
+            f"time budget of {options.time_budget_s} s exhausted"
+            if answer.code == 2
+            else f"memory budget of {options.memory_budget_bytes} bytes exhausted"
+        )
+        left = sorted({keys[j].key for j in answer.keys_left})
+        return CheckResult.unknown(
+            why, keys_left=left, keys_total=len(keys), model=model.name, core="native"
+        )
+    return _valid(model, keys, counts, answer.max_memo, started, "native")
 
 
 def _over_budget(memo_bytes: int, deadline: float, options: LinearizabilityOptions) -> str:
@@ -337,6 +465,7 @@ def _counterexample(
     result: SearchResult,
     deadline: float,
     options: LinearizabilityOptions,
+    core: str,
 ) -> CheckResult:
     budget_end = min(deadline, time.monotonic() + options.minimize_budget_s)
     t_stuck = None
@@ -345,7 +474,9 @@ def _counterexample(
     from harness.checker.counterexample import minimal_unorderable  # invalid runs only
 
     subset, minimal = minimal_unorderable(model, kh.ops, t_stuck, budget_end)
-    return _invalid(kh, subset, result.longest, result.stuck, minimal=minimal, model=model)
+    return _invalid(
+        kh, subset, result.longest, result.stuck, minimal=minimal, model=model, core=core
+    )
 
 
 def _fast_counterexample(
@@ -382,6 +513,7 @@ def _invalid(
     minimal: bool,
     model: Model,
     why: str = "",
+    core: str = "",
 ) -> CheckResult:
     unorderable = [kh.calls[i].to_json() for i in sorted(subset)]
     stuck_json = None if stuck is None else kh.calls[stuck].to_json()
@@ -396,4 +528,5 @@ def _invalid(
         unorderable=unorderable,
         minimal=minimal,
         longest_prefix=[kh.calls[i].invoke_index for i in longest],
+        **({"core": core} if core else {}),
     )

@@ -142,7 +142,7 @@ def encode(
     kind = _KIND_OF[f]
     done = outcome is OpType.OK
     if outcome is OpType.FAIL:
-        if kind == CAS and _fail_cas_ran(fail_cas, result, error):
+        if kind == CAS and fail_cas_ran(fail_cas, result, error):
             return (CAS, *_cas_args(arg), False)
         return None  # a failed write did nothing; a failed read is the same as no read
     if not done and kind in (READ, GET):
@@ -169,7 +169,7 @@ def _cas_args(arg: Any) -> tuple[Value, Value]:
     return canonical(arg[0]), canonical(arg[1])
 
 
-def _fail_cas_ran(policy: FailCas, result: Any, error: str | None) -> bool:
+def fail_cas_ran(policy: FailCas, result: Any, error: str | None) -> bool:
     if policy is FailCas.COMPARE_FAILED:
         return True
     if policy is FailCas.DROPPED:
