@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import os
 import random
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,18 @@ needs_native = pytest.mark.skipif(
     reason="the compiled checker core is not built (pip install -e . needs cargo); "
     "the Python search decides",
 )
+
+
+def test_the_compiled_core_is_built_wherever_cargo_is() -> None:
+    """A machine with cargo must have built the core: a silently failed build would otherwise
+    turn every native test into a skip and leave the slower search deciding."""
+    if shutil.which("cargo") is None or os.environ.get("CHAOSPLANE_NATIVE") == "0":
+        pytest.skip("no cargo on PATH (or CHAOSPLANE_NATIVE=0): the Python search is expected")
+    assert native_core() is not None, (
+        "cargo is here but harness.checker._native is not: `make venv`"
+    )
+
+
 CORPUS = Path(os.environ.get("CHAOSPLANE_SHARED", "../shared")) / "histories" / "porcupine"
 needs_corpus = pytest.mark.skipif(
     not (CORPUS / "verdicts.tsv").is_file(), reason=f"shared corpus not found at {CORPUS}"
