@@ -14,6 +14,9 @@ PYPROJECT_HASH := $(shell cat pyproject.toml setup.py harness/checker/native/Car
   harness/checker/native/src/*.rs 2>/dev/null | sha256sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(PYPROJECT_HASH)
 PYTEST_ARGS ?=
+# rustup puts cargo in ~/.cargo/bin, which a non-login shell (CI) may not have on PATH: the
+# compiled checker core builds when cargo is found, else the Python search decides.
+export PATH := $(PATH):$(HOME)/.cargo/bin
 
 .PHONY: help venv images browser test test-unit run smoke lint format bench proto clean distclean
 
