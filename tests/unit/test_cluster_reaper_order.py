@@ -40,7 +40,8 @@ class Engine:
 
 class Container:
     def __init__(self, engine: Engine, cid: str) -> None:
-        self.engine, self.id, self.attrs = engine, cid, {"Labels": {}}
+        self.engine, self.id = engine, cid
+        self.attrs: dict[str, Any] = {"Labels": {}}
 
     def remove(self, **kwargs: Any) -> None:
         with self.engine.lock:
