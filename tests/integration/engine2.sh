@@ -9,8 +9,10 @@
 #
 # It never touches the main engine: its own --data-root, --exec-root, --pidfile, socket,
 # config file (the main /etc/docker/daemon.json is not read), its own containerd (started by
-# dockerd under the exec root) and cgroup parent. It does not manage iptables (--iptables=false,
-# no masquerade, no default bridge), so it cannot rewrite the DOCKER chains the main engine owns;
+# dockerd under the exec root) and cgroup parent, and its own default bridge ($BRIDGE, made
+# here: `--bridge=none` would make dockerd delete the host's `docker0` — the main engine's
+# default bridge — at start, daemon_unix.go removeDefaultBridgeInterface). It does not manage
+# iptables (--iptables=false, no masquerade), so it cannot rewrite the chains the main engine owns;
 # the only host rule it adds is one ACCEPT chain for traffic inside its own address pool (the
 # main engine sets FORWARD's policy to DROP and bridge-nf-call-iptables is on, which would drop
 # container-to-container traffic on this engine's bridges). Its pools (the harness's subnets and
@@ -28,6 +30,8 @@ POOL=${CHAOSPLANE_ENGINE2_POOL:-10.202.0.0/16}            # the harness's /24s o
 DEFAULT_POOL=${CHAOSPLANE_ENGINE2_DEFAULT_POOL:-10.203.0.0/16}  # Docker's own, unused by us
 STORAGE=${CHAOSPLANE_ENGINE2_STORAGE:-$(docker info -f '{{.Driver}}' 2>/dev/null || echo overlay2)}
 CHAIN=CHAOSPLANE-ENGINE2
+BRIDGE=cpe2br0                       # this engine's default bridge (never docker0)
+BRIDGE_CIDR=${DEFAULT_POOL%.0.0/16}.255.1/24
 START_TIMEOUT_S=${CHAOSPLANE_ENGINE2_START_TIMEOUT_S:-90}
 
 die() { echo "engine2: $*" >&2; exit 1; }
@@ -63,6 +67,7 @@ start() {
         print_env
         return
     fi
+    ip link del "$BRIDGE" 2>/dev/null || true   # ours, left by a crashed run
     # A route the host already has for either pool (another engine's bridge, a VPN) would
     # make this engine's containers unreachable or shadow them: refuse rather than collide.
     for pool in "$POOL" "$DEFAULT_POOL"; do
@@ -72,6 +77,9 @@ start() {
         fi
     done
     mkdir -p "$ROOT/data" "$EXEC_ROOT"
+    ip link add "$BRIDGE" type bridge
+    ip addr add "$BRIDGE_CIDR" dev "$BRIDGE"
+    ip link set "$BRIDGE" up
     cat > "$ROOT/daemon.json" <<EOF
 {"storage-driver": "$STORAGE", "mtu": 1400, "log-driver": "json-file",
  "log-opts": {"max-size": "10m", "max-file": "3"}}
@@ -85,7 +93,7 @@ EOF
         --pidfile "$PIDFILE" \
         --host "unix://$SOCK" \
         --iptables=false --ip-masq=false --ip-forward=false \
-        --bridge=none \
+        --bridge="$BRIDGE" \
         --default-address-pool "base=$DEFAULT_POOL,size=24" \
         --cgroup-parent /$NAME \
         --log-level warn \
@@ -124,6 +132,7 @@ stop() {
         echo "engine2: not running" >&2
     fi
     firewall_down
+    ip link del "$BRIDGE" 2>/dev/null || true
     rm -f "$ENVFILE" "$SOCK"
 }
 

@@ -128,14 +128,15 @@ def test_auto_picks_the_helper_when_the_engine_pids_are_not_this_hosts() -> None
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("needs root and util-linux unshare to give the harness its own PID namespace")
     from harness.cluster import labels as L
-    from harness.errors import ImageError
-    from harness.images import require_images
+    from harness.images import BaseRecipe
+    from harness.images.recipe import base_tag
 
-    try:
-        image = require_images().base
-    except ImageError as exc:
-        pytest.skip(f"project images unavailable: {exc}")
     client = docker.from_env()
+    image = base_tag(BaseRecipe())
+    try:
+        client.images.get(image)
+    except docker.errors.ImageNotFound:
+        pytest.skip(f"the base image {image} is not built: run `chaosplane build`")
     run_id = L.new_run_id()
     container = client.containers.run(
         image, ["sleep", "60"], detach=True, init=True, name=f"{run_id}-pidcheck",
