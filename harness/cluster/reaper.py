@@ -5,9 +5,13 @@ cluster start ``reap_dead()`` lists objects labelled ``chaosplane``, groups them
 removes the runs whose owner is gone (boot id + PID + start time no longer match), never a
 live run's and never a detached (``chaosplane up``) run's. ``reap_run(id)`` removes one run;
 ``reap_all()`` removes everything labelled ``chaosplane`` (``chaosplane clean --all``).
-Containers go first (in parallel; a network in use cannot be removed), then networks, then
-volumes. Reaping a run also removes its state dir (``kubeconfig.state_dir``: the kubeconfig of
-a cluster that had no run directory), which is useless once the cluster is gone.
+Containers go first, then networks, then volumes: each container is disconnected from the
+run's networks one at a time, removed by a small bounded pool, and waited for until the
+engine no longer knows it; only then is the network removed. (Force-removing 13 containers at
+once and the network right after left dockerd 20.10 with a leaked endpoint it would not free
+until restart — moby #17217/#42119 — so endpoints are released serially, before the removal
+that would race them.) Reaping a run also removes its state dir (``kubeconfig.state_dir``:
+the kubeconfig of a cluster that had no run directory), useless once the cluster is gone.
 
     reaped = reap_dead(client)      # ["cp-1a2b3c4d", …]
 """
@@ -93,18 +97,69 @@ def _remove_network(net: Any, attempts: int = 8, pause_s: float = 0.25) -> None:
     )
 
 
-def remove_objects(client: Any, label: str) -> int:
-    """Remove every container, network and volume carrying ``label``; returns how many."""
+REMOVE_WORKERS = 4  # bounded: the daemon serialises most of the work anyway
+GONE_TIMEOUT_S = 30.0
+
+
+def _disconnect_all(networks: list[Any]) -> None:
+    """Release every endpoint of ``networks``, one call at a time (the racy part, serially)."""
     import docker.errors
 
-    containers, networks, volumes = list_objects(client, label)
+    for net in networks:
+        with contextlib.suppress(docker.errors.NotFound):
+            net.reload()
+            for attached in net.attrs.get("Containers") or {}:
+                with contextlib.suppress(docker.errors.APIError):
+                    net.disconnect(attached, force=True)
+
+
+def wait_containers_gone(
+    client: Any, ids: list[str], timeout_s: float = GONE_TIMEOUT_S
+) -> list[str]:
+    """Poll until the engine knows none of ``ids``; returns those still there at the deadline."""
+    import docker.errors
+
+    pending = list(ids)
+    deadline = time.monotonic() + timeout_s
+    while pending:
+        still: list[str] = []
+        for cid in pending:
+            try:
+                client.api.inspect_container(cid)
+                still.append(cid)
+            except docker.errors.NotFound:
+                pass
+        pending = still
+        if not pending or time.monotonic() >= deadline:
+            break
+        time.sleep(0.05)
+    return pending
+
+
+def _remove_containers(client: Any, containers: list[Any]) -> None:
     try:
-        with ThreadPoolExecutor(max_workers=8) as pool:
+        with ThreadPoolExecutor(max_workers=REMOVE_WORKERS) as pool:
             list(pool.map(_remove_container, containers))
     except RuntimeError:
         # At interpreter exit (atexit teardown after SIGTERM) executors refuse new work.
         for container in containers:
             _remove_container(container)
+    left = wait_containers_gone(client, [str(c.id) for c in containers])
+    if left:
+        log.warning(
+            "%d container(s) still known to the engine %.0f s after removal (%s); their "
+            "network's removal may be refused",
+            len(left), GONE_TIMEOUT_S, ", ".join(c[:12] for c in left),
+        )  # fmt: skip
+
+
+def remove_objects(client: Any, label: str) -> int:
+    """Remove every container, network and volume carrying ``label``; returns how many."""
+    import docker.errors
+
+    containers, networks, volumes = list_objects(client, label)
+    _disconnect_all(networks)
+    _remove_containers(client, containers)
     for net in networks:
         with contextlib.suppress(docker.errors.NotFound):
             net.reload()

@@ -3,7 +3,12 @@
 In a nutshell: ``first_slot(run_id)`` hashes the run id into one of the 256 /24s of
 10.201.0.0/16; ``create_network`` tries that slot and, when Docker answers "Pool overlaps"
 (another run holds it), the next one. The daemon is the lock, so parallel runs on one host
-never collide (notes/substrate-docker.md §6). Member addresses are fixed offsets in the /24.
+never collide (notes/substrate-docker.md §6). A /24 the host already routes (another engine's
+bridge, a VPN: ``/proc/net/route``) is skipped before Docker is asked — a second engine on
+this host does not know the first one's networks, and a remote engine's subnet that this host
+routes elsewhere would be unreachable. The pool is read when a network is made
+(``CHAOSPLANE_SUBNET_POOL``; give each engine on one host its own, as
+``tests/integration/engine2.sh`` does). Member addresses are fixed offsets in the /24.
 
     plan = SubnetPlan.for_slot(POOL, 7)    # 10.201.7.0/24, gateway 10.201.7.1
     plan.store_ip(1), plan.proxy_ip        # "10.201.7.11", "10.201.7.2"
@@ -20,7 +25,42 @@ from typing import Any
 
 from harness.errors import ClusterError
 
-POOL = ipaddress.IPv4Network(os.environ.get("CHAOSPLANE_SUBNET_POOL", "10.201.0.0/16"))
+POOL_ENV = "CHAOSPLANE_SUBNET_POOL"
+DEFAULT_POOL = "10.201.0.0/16"
+POOL = ipaddress.IPv4Network(os.environ.get(POOL_ENV, DEFAULT_POOL))
+
+
+def current_pool() -> ipaddress.IPv4Network:
+    """The pool as the environment says now (``POOL`` is the value at import)."""
+    value = os.environ.get(POOL_ENV, DEFAULT_POOL)
+    try:
+        return ipaddress.IPv4Network(value)
+    except ValueError as exc:
+        raise ClusterError(
+            f"{POOL_ENV}={value!r} is not an IPv4 network ({exc}); expected e.g. 10.202.0.0/16 "
+            f"(a /16 no other network on this host uses)"
+        ) from None
+
+
+def host_routes(path: str = "/proc/net/route") -> list[ipaddress.IPv4Network]:
+    """This host's IPv4 routes except the default route (which overlaps everything)."""
+    routes: list[ipaddress.IPv4Network] = []
+    try:
+        with open(path, encoding="ascii") as f:
+            lines = f.read().splitlines()[1:]
+    except OSError:
+        return routes  # not Linux, or no procfs: Docker's own overlap check remains
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 8:
+            continue
+        dest = ipaddress.IPv4Address(int(fields[1], 16).to_bytes(4, "little"))
+        mask = ipaddress.IPv4Address(int(fields[7], 16).to_bytes(4, "little"))
+        net = ipaddress.IPv4Network(f"{dest}/{mask}", strict=False)
+        if net.prefixlen > 0:
+            routes.append(net)
+    return routes
+
 
 PROXY_HOST = 2
 STORE_BASE = 10  # store-j at .10+j
@@ -80,13 +120,21 @@ def create_network(
     run_id: str,
     create: Callable[[SubnetPlan], Any],
     *,
-    pool: ipaddress.IPv4Network = POOL,
+    pool: ipaddress.IPv4Network | None = None,
     max_tries: int = 64,
+    routes: list[ipaddress.IPv4Network] | None = None,
 ) -> tuple[Any, SubnetPlan]:
-    """Call ``create(plan)`` on successive slots until one is free; return its result and plan."""
+    """Call ``create(plan)`` on successive slots until one is free; return its result and plan.
+
+    ``pool`` defaults to ``current_pool()``, ``routes`` to ``host_routes()``.
+    """
+    pool = current_pool() if pool is None else pool
+    routed = host_routes() if routes is None else routes
     tried = 0
     for slot in candidate_slots(run_id, pool):
         plan = SubnetPlan.for_slot(pool, slot)
+        if any(plan.subnet.overlaps(route) for route in routed):
+            continue  # the host routes it already: Docker on another engine would not know
         try:
             return create(plan), plan
         except Exception as exc:
@@ -96,6 +144,7 @@ def create_network(
         if tried >= max_tries:
             break
     raise ClusterError(
-        f"no free /24 in {pool} after {tried} tries (every one overlaps a Docker network); "
-        f"run `chaosplane clean` to reap leftovers or set CHAOSPLANE_SUBNET_POOL"
+        f"no free /24 in {pool} after {tried} tries (every one overlaps a Docker network or "
+        f"a route of this host); run `chaosplane clean` to reap leftovers or set "
+        f"{POOL_ENV} to a free /16"
     )

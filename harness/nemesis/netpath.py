@@ -7,7 +7,11 @@ the containers, and the engine's PIDs must be this machine's); the ``helper`` pa
 commands in a long-lived container that joins the member's netns with only ``NET_ADMIN``
 (``helper.py``), which works against a remote or rootless engine. ``choose_path`` picks one
 from the environment (``CHAOSPLANE_FAULT_PATH=auto|nsenter|helper``, default ``auto``) and
-says why; the firewall records the choice in every network fault's events.
+says why; the firewall records the choice in every network fault's events. Whether the engine
+is local is checked, not guessed from ``DOCKER_HOST``'s spelling: a running container's PID,
+as the engine reports it, must be that container's process in this host's ``/proc``
+(``harness.cluster.engine``); only an engine with no running container falls back to the
+socket rule (``engine_is_local``).
 
     choice = choose_path_from_env()      # PathChoice(path=FaultPath.NSENTER, reason="…")
     driver = make_driver(choice)         # NsenterDriver() or HelperDriver()
@@ -18,10 +22,11 @@ from __future__ import annotations
 import enum
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from harness.cluster.engine import EngineLocality, current_engine_locality
 from harness.cluster.model import Node
 from harness.errors import FaultError
 from harness.nemesis.iptables import Netns, ProbeResult, RuleCounter
@@ -68,9 +73,16 @@ def engine_is_local(docker_host: str | None) -> tuple[bool, str]:
 
 
 def choose_path(
-    *, requested: str | None, nsenter: str | None, euid: int, docker_host: str | None
+    *,
+    requested: str | None,
+    nsenter: str | None,
+    euid: int,
+    docker_host: str | None,
+    locality: EngineLocality | None = None,
 ) -> PathChoice:
-    """Pure choice: ``requested`` is the env value, ``nsenter`` the binary's path (or None)."""
+    """Pure choice: ``requested`` is the env value, ``nsenter`` the binary's path (or None),
+    ``locality`` the checked answer to "are the engine's PIDs this host's" (None: not
+    checked; ``DOCKER_HOST``'s form decides)."""
     value = (requested or "auto").strip().lower()
     try:
         wanted = Requested(value)
@@ -80,9 +92,13 @@ def choose_path(
             f"{ENV}={requested!r} is not a fault path; expected one of {choices} "
             f"(auto picks nsenter when it can work here, else helper)"
         ) from None
-    local, engine = engine_is_local(docker_host)
     if wanted is Requested.HELPER:
         return PathChoice(path=FaultPath.HELPER, reason=f"forced by {ENV}=helper")
+    if locality is not None:
+        local, engine = locality.local, locality.reason
+    else:
+        local, engine = engine_is_local(docker_host)
+        engine += " (no running container to check the engine's PIDs against this host's)"
     if wanted is Requested.NSENTER:
         problems = nsenter_problems(nsenter=nsenter, euid=euid, local=local, engine=engine)
         if problems:
@@ -110,13 +126,21 @@ def nsenter_problems(*, nsenter: str | None, euid: int, local: bool, engine: str
     return problems
 
 
-def choose_path_from_env(env: Mapping[str, str] | None = None) -> PathChoice:
+def choose_path_from_env(
+    env: Mapping[str, str] | None = None,
+    locate: Callable[[], EngineLocality | None] = current_engine_locality,
+) -> PathChoice:
+    """The choice for this process's engine; ``locate`` asks the engine (skipped when the
+    helper path is forced: it works on any engine)."""
     env = os.environ if env is None else env
+    requested = env.get(ENV)
+    forced = (requested or "").strip().lower() == Requested.HELPER.value
     return choose_path(
-        requested=env.get(ENV),
+        requested=requested,
         nsenter=shutil.which("nsenter"),
         euid=os.geteuid(),
         docker_host=env.get("DOCKER_HOST"),
+        locality=None if forced else locate(),
     )
 
 

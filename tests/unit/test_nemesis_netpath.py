@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.cluster.engine import EngineLocality
 from harness.cluster.model import Node
 from harness.errors import FaultError
 from harness.nemesis.firewall import Firewall
@@ -96,8 +97,35 @@ def test_engine_locality() -> None:
 
 
 def test_choice_from_the_environment_reads_the_variable() -> None:
-    assert choose_path_from_env({ENV: "helper"}).path is FaultPath.HELPER
-    assert choose_path_from_env({"DOCKER_HOST": "tcp://x:1"}).path is FaultPath.HELPER
+    def never() -> EngineLocality | None:
+        raise AssertionError("a forced helper path must not ask the engine")
+
+    assert choose_path_from_env({ENV: "helper"}, locate=never).path is FaultPath.HELPER
+    idle = choose_path_from_env({"DOCKER_HOST": "tcp://x:1"}, locate=lambda: None)
+    assert idle.path is FaultPath.HELPER and "no running container" in idle.reason
+
+
+def test_a_checked_remote_engine_picks_the_helper_whatever_the_socket_looks_like() -> None:
+    remote = EngineLocality(local=False, reason="PID 4242 does not exist on this host")
+    choice = choose_path(
+        requested="auto", nsenter="/usr/bin/nsenter", euid=0,
+        docker_host="unix:///tmp/tunnel.sock", locality=remote,
+    )  # fmt: skip
+    assert choice.path is FaultPath.HELPER and "4242" in choice.reason
+    with pytest.raises(FaultError, match="4242"):
+        choose_path(
+            requested="nsenter", nsenter="/usr/bin/nsenter", euid=0, docker_host=None,
+            locality=remote,
+        )  # fmt: skip
+
+
+def test_a_checked_local_engine_on_tcp_keeps_nsenter() -> None:
+    local = EngineLocality(local=True, reason="PID 4242 is in this host's /proc")
+    choice = choose_path(
+        requested="auto", nsenter="/usr/bin/nsenter", euid=0,
+        docker_host="tcp://127.0.0.1:2375", locality=local,
+    )  # fmt: skip
+    assert choice.path is FaultPath.NSENTER and "4242" in choice.reason
 
 
 class FakeHelper:
