@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.checker import RunVerdicts, check_run
-from harness.cluster.model import ClusterHandle, ClusterSpec
 from harness.history import JsonlWriter, RunDir, mark_finished, mark_running, read_faults, read_ops
 from harness.history.k8s import components_path
 from harness.model import Engine, FaultKind, FaultSpec
+from harness.model.cluster import ClusterHandle, ClusterSpec
 from harness.model.runfiles import read_schedule_doc
 from harness.nemesis import NemesisThread, make_context, read_schedule, replay_specs, write_schedule
 from harness.runmeta import RunRecord, new_run_id, start_meta

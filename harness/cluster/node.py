@@ -22,9 +22,9 @@ from typing import Any
 
 import httpx
 
-from harness.cluster.model import Node, Role
 from harness.cluster.tls import client_context
 from harness.errors import ClusterError
+from harness.model.cluster import Node, Role
 
 POLL_S = 0.05
 STATE_CHECK_S = 0.5  # how often a waiting node checks that its container still runs
@@ -55,7 +55,7 @@ def tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
 
 
 class ContainerNode:
-    """A ``Node`` (harness.cluster.model) backed by one Docker container."""
+    """A ``Node`` (harness.model.cluster) backed by one Docker container."""
 
     def __init__(
         self,

@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from harness.cluster.model import Node
 from harness.errors import FaultError
+from harness.model.cluster import Node
 from harness.nemesis.iptables import Netns, ProbeResult, RuleCounter
 
 ENV = "CHAOSPLANE_FAULT_PATH"

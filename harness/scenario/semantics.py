@@ -66,7 +66,7 @@ def component_targets(values: dict[str, Any]) -> list[str]:
 
 
 def link_names(values: dict[str, Any]) -> list[str]:
-    """Links as ``harness.cluster.model`` names them."""
+    """Links as ``harness.model.cluster`` names them."""
     stores, apis = members(values)
     client = [f"client-{api}" for api in apis]
     own = [f"{m}-{api}" for m in components(values) for api in apis]

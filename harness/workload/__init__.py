@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from harness.cluster.model import ClusterInfo
 from harness.history import JsonlWriter
 from harness.model import WorkloadKind, WorkloadSpec
+from harness.model.cluster import ClusterInfo
 from harness.workload.adequacy import (
     Adequacy,
     FaultWindow,

@@ -24,9 +24,9 @@ from controlplane.apiserver.store import (
 )
 from harness.cluster.etcd import etcd_command, member_id, status_from
 from harness.cluster.members import apiserver_members, store_members
-from harness.cluster.model import ClusterSpec
 from harness.cluster.subnet import SubnetPlan
 from harness.history import OpType
+from harness.model.cluster import ClusterSpec
 from harness.workload.etcd import cas_outcome, cas_txn, decode_kvs, encode_value
 
 
