@@ -32,6 +32,7 @@ from harness.checker.verdict import CheckResult, RunVerdicts, Verdict
 from harness.checker.wellformed import adequacy, well_formed
 from harness.errors import CheckerError
 from harness.history import RunDir, cut_short
+from harness.model.kinds import workload_feeds
 
 COMPLETED = "completed"  # present only when the run was cut short (harness/history/progress.py)
 
@@ -55,7 +56,7 @@ def _linearizable_applies(run: RunData) -> bool:
         return False
     kind = run.workload_kind
     if kind is not None:
-        return kind == "register"
+        return workload_feeds(kind, "linearizable")
     fs = REGISTER.fs | KV.fs
     return any(c.f in fs for c in run.paired.calls)
 

@@ -73,6 +73,9 @@ class FaultPhase(enum.StrEnum):
     HEALTH = "health"  # cluster health recorded before/after an injection
 
 
+CLASS_KEY = "class"  # a start event's detail: what the fault does (harness.model.kinds.FaultClass)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FaultEvent:
     time: int

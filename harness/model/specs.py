@@ -63,7 +63,7 @@ class WorkloadSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FaultSpec:
-    kind: FaultKind
+    kind: str  # a FaultKind for the built-in kinds; a registered name (harness.model.kinds) else
     at_s: float
     duration_s: float | None = None  # None: instantaneous or healed by its own params
     target: str | None = None

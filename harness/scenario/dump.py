@@ -100,7 +100,7 @@ def fault_to_entry(fault: FaultSpec) -> dict[str, Any]:
                 format_in_unit(value, attr.output_unit) if attr.output_unit else value
             )
         return entry
-    entry[fault.kind.value] = (
+    entry[str(fault.kind)] = (
         fault.target if spec.value_is == "target" else fault.params[spec.value_is]
     )
     if fault.duration_s is not None:

@@ -89,7 +89,7 @@ def _section_rows(spec: FieldSpec, prefix: str) -> list[str]:
 
 
 def _fault_table(spec: FaultKindSpec) -> list[str]:
-    kind = spec.kind.value
+    kind = str(spec.kind)
     value_rule = (
         "see Toxic attributes"
         if spec.kind is FaultKind.TOXIC

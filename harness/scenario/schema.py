@@ -133,7 +133,7 @@ def _body(spec: FieldSpec) -> dict[str, Any]:
 
 
 def _fault_variants(spec: FaultKindSpec) -> list[tuple[str, dict[str, Any]]]:
-    kind = spec.kind.value
+    kind = str(spec.kind)
     if spec.kind is not FaultKind.TOXIC:
         return [(f"fault-{kind}", _fault_object(spec, _field(spec.value), spec.params))]
     return [
@@ -152,7 +152,7 @@ def _fault_variants(spec: FaultKindSpec) -> list[tuple[str, dict[str, Any]]]:
 def _fault_object(
     spec: FaultKindSpec, value: dict[str, Any], params: tuple[FieldSpec, ...]
 ) -> dict[str, Any]:
-    kind = spec.kind.value
+    kind = str(spec.kind)
     properties: dict[str, Any] = {kind: value, "at": _field(AT)}
     required = [kind, "at"]
     if spec.duration is not DurationUse.FORBIDDEN:

@@ -39,9 +39,11 @@ from harness.checker.controllers import (
     reference,
 )
 from harness.checker.controllers.context import context, has_k8s_events
+from harness.checker.faultclass import classes, is_class
 from harness.checker.rundata import RunData
 from harness.checker.verdict import CheckResult
 from harness.history.k8s import COMPONENTS_FILE
+from harness.model.kinds import workload_feeds
 
 Check = Callable[[RunData], CheckResult]
 
@@ -82,7 +84,7 @@ def applies(run: RunData) -> bool:
     cluster had components and whose history holds their objects' watch events."""
     if run.bare:
         return False
-    if run.workload_kind == "deployments":
+    if workload_feeds(run.workload_kind, "controllers"):
         return True
     return has_components(run) and has_k8s_events(run)
 
@@ -91,7 +93,6 @@ def _reference_applies(run: RunData) -> bool:
     return applies(run) and reference.applies(run)
 
 
-TAKE_OUT_FAULTS = frozenset({"leader-loss", "kill", "pause", "partition"})  # not a clock skew
 LEADER_MEMBER = re.compile(r"^(controller-manager|scheduler)-\d+$")  # a member, not a link
 
 
@@ -101,7 +102,8 @@ def _failover_applies(run: RunData) -> bool:
     run about nodes or rollouts should not read unknown for it."""
     if not applies(run):
         return False
-    struck = (f for f in run.faults if f.fault in TAKE_OUT_FAULTS)
+    by_id = classes(run.faults)  # a take-out (kill, pause, partition …), not a clock skew
+    struck = (f for f in run.faults if is_class(by_id, f, lambda c: c.takes_out_members))
     if any(LEADER_MEMBER.match(t) for f in struck for t in f.targets):
         return True
     return bool(failover.holder_changes(context(run)))
