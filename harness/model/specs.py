@@ -47,7 +47,7 @@ class FaultKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorkloadSpec:
-    kind: WorkloadKind = WorkloadKind.REGISTER
+    kind: str = WorkloadKind.REGISTER  # a WorkloadKind, or a registered name (harness.model.kinds)
     clients: int = 4
     keys: int = 4
     rate: float = 100.0  # target ops/s over all clients (0 = as fast as possible)

@@ -48,7 +48,7 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
             ),
         },
         "workload": {
-            "kind": workload.kind.value,
+            "kind": str(workload.kind),
             "clients": workload.clients,
             "keys": workload.keys,
             "rate": workload.rate,

@@ -119,9 +119,9 @@ def _body(spec: FieldSpec) -> dict[str, Any]:
     if t is F.DURATION:
         return {"$ref": "#/$defs/durationWithUnit" if spec.unit_required else "#/$defs/duration"}
     if t is F.CHOICE:
-        return {"enum": list(spec.choices)}
+        return {"enum": list(spec.options())}
     if t is F.CHOICE_LIST:
-        return {"type": "array", "items": {"enum": list(spec.choices)}, "uniqueItems": True}
+        return {"type": "array", "items": {"enum": list(spec.options())}, "uniqueItems": True}
     if t is F.PATTERN_LIST:
         items = {"type": "string", "pattern": spec.pattern}
         return {"type": "array", "items": items, "uniqueItems": True}

@@ -59,6 +59,26 @@ CONTROLLER_CHECKS: dict[str, Check] = {
     "reference_end_state": reference.reference_end_state,
 }
 
+CONTROLLER_MEANINGS: dict[str, str] = {  # the report's one line per check
+    "leader_exclusive": "No component wrote while another identity held a valid Lease (judged on "
+    "each write's fencing annotation and the Lease history).",
+    "lease_integrity": "Each Lease's versions form one chain, leaseTransitions grows by one per "
+    "change of holder, and a leader that lost its Lease stops writing within "
+    "the renew deadline.",
+    "failover": "A component leader's loss is followed by the next holder's first action within "
+    "the bound derived from the configured lease timings.",
+    "replicas_converge": "After the last heal every Deployment and ReplicaSet has exactly "
+    "spec.replicas Running, Ready pods on Ready nodes within the limit.",
+    "no_overshoot": "Never more than replicas (+ maxSurge) live pods of one owner at once.",
+    "binding": "No pod bound twice or moved, none bound to a node that was not Ready or lacked "
+    "room.",
+    "node_failure": "A node whose heartbeats stop goes NotReady within grace + ε (never below "
+    "it), its pods are evicted after the timeout and run elsewhere.",
+    "no_overcommit": "The requests of Running pods never exceed a node's allocatable.",
+    "reference_end_state": "The workload's objects end as in a fault-free reference run of the "
+    "same seed (names, uids and timestamps aside).",
+}
+
 
 COMPONENT_COUNTS = ("controller_managers", "schedulers", "nodes")
 
