@@ -151,7 +151,8 @@ def _exercise(
             spec = replace(
                 scenario.workload, duration_s=scenario.workload.duration_s + MAX_OVERRUN_S
             )
-            workload = make_workload(spec, cluster.info, history, start_ns, seed)
+            info = replace(cluster.info, engine=str(scenario.cluster.engine))  # no probing
+            workload = make_workload(spec, info, history, start_ns, seed)
             nemesis = NemesisThread(faults, ctx)
             _workload_with_nemesis(workload, nemesis, scenario.workload.duration_s, run_dir, seed)
             if component_probe is not None:  # its samples end with the workload's watchers

@@ -128,6 +128,9 @@ class ClusterInfo:
     kubeconfig: str = ""  # path of the kubeconfig written for this cluster; "" when none
     components: dict[str, str] = field(default_factory=dict)  # member → its /status base URL
     controlplane_timings: dict[str, float] = field(default_factory=dict)  # {} without components
+    # The store's engine as the run's spec says (``Engine`` value); "" = not known here (e.g.
+    # an older ``chaosplane up`` output), and a workload that needs it probes the store.
+    engine: str = ""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ClusterInfo:
@@ -150,6 +153,7 @@ class ClusterInfo:
             "kubeconfig": self.kubeconfig,
             "components": self.components,
             "controlplane_timings": self.controlplane_timings,
+            "engine": self.engine,
             "links": [
                 {
                     "name": k.name,

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from harness.history import JsonlWriter
-from harness.model import WorkloadKind, WorkloadSpec
+from harness.model import Engine, WorkloadKind, WorkloadSpec
 from harness.model.cluster import ClusterInfo
 from harness.model.kinds import WorkloadTraits, register_workload_traits, unregister_workload_traits
 from harness.workload.adequacy import (
@@ -103,7 +103,10 @@ def make_workload(
     if cls is RegisterWorkload and spec.through == "store":
         from harness.workload.etcd import EtcdRegisterWorkload, store_is_etcd
 
-        if store_is_etcd(info):  # real etcd as the store: speak its JSON gateway
+        # Real etcd as the store: speak its JSON gateway. The engine the run's spec names;
+        # the store is probed only when the ClusterInfo does not say.
+        etcd = info.engine == Engine.ETCD if info.engine else store_is_etcd(info)
+        if etcd:
             cls = EtcdRegisterWorkload
     local = cls(spec, info, history, start_ns=start_ns, seed=seed)
     workers = resolve_workers(spec, cls)
