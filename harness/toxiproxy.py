@@ -2,7 +2,7 @@
 
 In a nutshell: ``ToxiproxyClient(base_url, timeout_s)`` drives any Toxiproxy-2.x server (ours is
 ``linkproxy``). Calls that ``toxiproxy-python`` 0.1.1 covers go through it unchanged; the layer
-adds what it lacks (notes/components.md §3.4): a bounded timeout on every request, 5xx and
+adds what it lacks: a bounded timeout on every request, 5xx and
 transport failures raised as ``ToxiproxyError`` (a ``FaultError``), one client per server
 instead of its class-level host/port, toxic update (PATCH), ``GET /proxies/{p}``, atomic
 ``/populate``, metrics, and answers as plain dicts (Toxiproxy's JSON shapes).

@@ -1,6 +1,6 @@
 """Typed records of a run: operations (Jepsen's vocabulary), fault events, status samples.
 
-``Op`` follows DESIGN §5 exactly: ``process``, ``type`` (invoke/ok/fail/info), ``f``, ``key``,
+``Op`` uses Jepsen's names exactly: ``process``, ``type`` (invoke/ok/fail/info), ``f``, ``key``,
 ``value``, ``time`` (ns since the run started, monotonic), ``node``, ``error``. After ``info`` a
 process id is retired; the client continues under a fresh id.
 """

@@ -1,7 +1,7 @@
 """The etcd adapters without Docker: member flags, status mapping, gateway encodings, store client.
 
 The store client runs against a fake gateway (httpx ``MockTransport``) that answers like etcd
-3.4's JSON gateway did in notes/components.md §5.2 (base64 keys and values, decimal ids as
+3.4's JSON gateway does (base64 keys and values, decimal ids as
 strings, zero-valued fields omitted).
 """
 
