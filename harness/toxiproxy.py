@@ -123,7 +123,13 @@ class ToxiproxyClient:
     def __init__(self, base_url: str, timeout_s: float = 5.0) -> None:
         parts = urlsplit(base_url)
         if parts.hostname is None or parts.port is None:
-            raise ValueError(f"base_url must be http://host:port, got {base_url!r}")
+            raise ToxiproxyError(
+                "the Toxiproxy API URL must be http://host:port (ClusterInfo.toxiproxy); "
+                "pass the URL `chaosplane up` printed",
+                method="CONNECT",
+                url=base_url,
+                status=None,
+            )
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self._host, self._port = parts.hostname, parts.port
