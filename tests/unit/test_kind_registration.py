@@ -38,20 +38,19 @@ from harness.model.kinds import (
     fault_traits,
     workload_feeds,
 )
-from harness.nemesis import ScheduleOptions, replay_specs, run_schedule
+from harness.nemesis import ScheduleOptions, register, replay_specs, run_schedule
 from harness.nemesis.base import FaultContext, Injection
-from harness.nemesis.registry import register, unregister
+from harness.nemesis.registry import unregister
 from harness.report import render_run_report
-from harness.scenario import ScenarioFileError, scenario_from_dict
-from harness.scenario.faultdraws import DrawContext, FaultEntry
-from harness.scenario.faultkinds import (
-    DurationUse,
+from harness.scenario import (
     FaultKindSpec,
-    TargetKind,
-    kind_names,
+    ScenarioFileError,
     register_fault_kind,
+    scenario_from_dict,
     unregister_fault_kind,
 )
+from harness.scenario.faultdraws import DrawContext, FaultEntry
+from harness.scenario.faultkinds import DurationUse, TargetKind, kind_names
 from harness.scenario.fields import FieldSpec, FieldType
 from harness.scenario.problems import Path as FieldPath
 from harness.scenario.problems import Problems
