@@ -55,7 +55,7 @@ def tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
 
 
 class ContainerNode:
-    """A ``Node`` (harness.model.cluster) backed by one Docker container."""
+    """A ``Node`` (harness.cluster.model) backed by one Docker container."""
 
     def __init__(
         self,
