@@ -32,9 +32,9 @@ sys.path.insert(0, str(REPO))
 from harness.cluster import labels as L  # noqa: E402
 from harness.cluster.cluster import DockerCluster  # noqa: E402
 from harness.cluster.members import apiserver_members, proxy_member, store_members  # noqa: E402
-from harness.cluster.model import ClusterSpec  # noqa: E402
 from harness.cluster.subnet import SubnetPlan, create_network  # noqa: E402
 from harness.images import ImageTags, Steps, ensure_images  # noqa: E402
+from harness.model.cluster import ClusterSpec  # noqa: E402
 
 SPEC = ClusterSpec(store_members=3, apiservers=2)
 
@@ -77,7 +77,7 @@ CHILD = """
 import json, time
 t0 = time.monotonic()
 from harness.cluster.cluster import DockerCluster
-from harness.cluster.model import ClusterSpec
+from harness.model.cluster import ClusterSpec
 from harness.images import require_images
 cluster = DockerCluster(ClusterSpec(store_members=3, apiservers=2), images=require_images()).start()
 up = time.monotonic() - t0

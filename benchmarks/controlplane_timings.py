@@ -36,8 +36,8 @@ sys.path.insert(0, str(REPO))
 from harness.cluster.cluster import DockerCluster  # noqa: E402
 from harness.cluster.controllers import ApiReader  # noqa: E402
 from harness.cluster.kubeview import KubeView, wait_for  # noqa: E402
-from harness.cluster.model import ClusterSpec  # noqa: E402
 from harness.cluster.tls import client_context  # noqa: E402
+from harness.model.cluster import ClusterSpec  # noqa: E402
 
 SPEC = ClusterSpec(store_members=3, apiservers=2, controller_managers=2, schedulers=2, nodes=3)
 WEB = "/apis/apps/v1/namespaces/default/deployments/web"

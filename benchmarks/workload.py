@@ -32,9 +32,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness.cluster.model import ClusterInfo
 from harness.history import JsonlWriter, read_ops
 from harness.model import WorkloadKind, WorkloadSpec
+from harness.model.cluster import ClusterInfo
 from harness.testing.fakes import FakeCluster
 from harness.workload import make_workload
 

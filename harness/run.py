@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from harness.checker import RunVerdicts, check_run
-from harness.cluster.model import ClusterHandle, ClusterSpec
 from harness.history import JsonlWriter, RunDir, mark_finished, mark_running, read_faults, read_ops
 from harness.history.k8s import components_path
-from harness.model import Engine, FaultKind, FaultSpec
+from harness.model import Engine, FaultSpec
+from harness.model.cluster import ClusterHandle, ClusterSpec
+from harness.model.kinds import fault_traits
 from harness.model.runfiles import read_schedule_doc
 from harness.nemesis import NemesisThread, make_context, read_schedule, replay_specs, write_schedule
 from harness.runmeta import RunRecord, new_run_id, start_meta
@@ -150,7 +151,8 @@ def _exercise(
             spec = replace(
                 scenario.workload, duration_s=scenario.workload.duration_s + MAX_OVERRUN_S
             )
-            workload = make_workload(spec, cluster.info, history, start_ns, seed)
+            info = replace(cluster.info, engine=str(scenario.cluster.engine))  # no probing
+            workload = make_workload(spec, info, history, start_ns, seed)
             nemesis = NemesisThread(faults, ctx)
             _workload_with_nemesis(workload, nemesis, scenario.workload.duration_s, run_dir, seed)
             if component_probe is not None:  # its samples end with the workload's watchers
@@ -208,10 +210,7 @@ def _workload_with_nemesis(
 
 def _open_ended(fault: FaultSpec) -> bool:
     """A fault healed only at the end of the run (a kill without ``restart_after``)."""
-    runs_own_course = fault.kind in (FaultKind.LEADER_LOSS, FaultKind.ROLLING_RESTART)
-    return (
-        not runs_own_course and fault.duration_s is None and not fault.params.get("restart_after_s")
-    )
+    return fault_traits(fault.kind).open_ended(fault)
 
 
 def _last_heal_s(faults: list[FaultSpec], start_ns: int) -> float:
@@ -221,14 +220,8 @@ def _last_heal_s(faults: list[FaultSpec], start_ns: int) -> float:
 
 
 def _planned_end_s(fault: FaultSpec, members: int = 5) -> float:
-    """When ``fault`` should be healed on the run clock, as planned (strikes may run late)."""
-    params = fault.params
-    hold = fault.duration_s or float(params.get("restart_after_s") or 0.0)
-    interval = float(params.get("interval_s") or 0.0)
-    if fault.kind is FaultKind.ROLLING_RESTART:
-        return fault.at_s + members * interval
-    repeat = int(params.get("repeat") or 1)  # leader-loss: a strike every interval, the last held
-    return fault.at_s + (repeat - 1) * interval + hold
+    """When ``fault`` should be healed on the run clock, as planned (its kind's descriptor)."""
+    return fault_traits(fault.kind).planned_end_s(fault, members)
 
 
 def _wait_converged(cluster: ClusterHandle, bound_s: float) -> None:

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Flaky
 
-from harness.cluster.model import ClusterHandle
+from harness.model.cluster import ClusterHandle
 from harness.run import RunOptions, RunOutcome, run_scenario
 from harness.scenario import Scenario, scenario_to_yaml
 from harness.strategies import scenarios

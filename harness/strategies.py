@@ -21,22 +21,13 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from harness.scenario import Scenario, scenario_from_dict, scenario_to_yaml
+from harness.scenario.faultdraws import DrawContext
+from harness.scenario.faultdraws import partition_targets as partition_targets
+from harness.scenario.faultkinds import FAULT_KINDS
 
 MIN_GAP_S = 1.0  # between faults, so each one's effect is seen on its own
 MIN_HOLD_S = 1.0
 MAX_HOLD_S = 5.0
-
-
-def partition_targets(members: int) -> list[str]:
-    """Partition modes valid for ``members`` store members, simplest first."""
-    targets = ["isolate-leader", *(f"isolate:store-{i}" for i in range(1, members + 1))]
-    if members >= 2:
-        targets.append("halves")
-    if members >= 3:
-        targets.append("majority-minority")
-    if members >= 5:
-        targets += ["bridge", "ring"]
-    return targets
 
 
 FaultEntry = dict[str, Any]  # one fault as a scenario file writes it
@@ -48,35 +39,11 @@ def _seconds(value: float) -> str:
 
 @st.composite
 def fault_entries(draw: st.DrawFn, members: int, apiservers: int, hold_s: float) -> FaultEntry:
-    """One fault's kind, target and parameters as a file entry (without ``at``)."""
-    kinds = ["partition", "kill", "pause", "toxic", "link-down"]
-    kind = draw(st.sampled_from(kinds))
-    stores = [f"store-{i}" for i in range(1, members + 1)]
-    apis = [f"api-{i}" for i in range(1, apiservers + 1)]
-    hold = _seconds(hold_s)
-    if kind == "partition":
-        return {"partition": draw(st.sampled_from(partition_targets(members))), "for": hold}
-    if kind == "kill":
-        return {
-            "kill": draw(st.sampled_from(["store-leader", *stores, *apis])),
-            "restart_after": hold,
-        }
-    if kind == "pause":
-        return {"pause": draw(st.sampled_from(["store-leader", *stores, *apis])), "for": hold}
-    links = ["client-api-*", *(f"api-{i}-store-*" for i in range(1, apiservers + 1))]
-    link = draw(st.sampled_from(links))
-    if kind == "link-down":
-        return {"link-down": link, "for": hold}
-    toxic = draw(st.sampled_from(["latency", "timeout", "reset_peer"]))
-    entry: FaultEntry = {"toxic": toxic, "link": link, "for": hold}
-    if toxic == "latency":
-        entry |= {
-            "latency": f"{draw(st.integers(50, 400))}ms",
-            "jitter": f"{draw(st.integers(0, 100))}ms",
-        }
-    else:
-        entry["timeout"] = "0ms"
-    return entry
+    """One fault's kind, target and parameters as a file entry (without ``at``): a kind whose
+    descriptor has a ``draw`` (``harness.scenario.faultkinds``), in registration order."""
+    draws = [spec.draw for spec in FAULT_KINDS.values() if spec.draw is not None]
+    kind_draw = draw(st.sampled_from(draws))
+    return kind_draw(draw, DrawContext(members=members, apiservers=apiservers, hold_s=hold_s))
 
 
 @st.composite

@@ -2,7 +2,7 @@
 
 In a nutshell: ``ToxiproxyClient(base_url, timeout_s)`` drives any Toxiproxy-2.x server (ours is
 ``linkproxy``). Calls that ``toxiproxy-python`` 0.1.1 covers go through it unchanged; the layer
-adds what it lacks (notes/components.md §3.4): a bounded timeout on every request, 5xx and
+adds what it lacks: a bounded timeout on every request, 5xx and
 transport failures raised as ``ToxiproxyError`` (a ``FaultError``), one client per server
 instead of its class-level host/port, toxic update (PATCH), ``GET /proxies/{p}``, atomic
 ``/populate``, metrics, and answers as plain dicts (Toxiproxy's JSON shapes).
@@ -123,7 +123,13 @@ class ToxiproxyClient:
     def __init__(self, base_url: str, timeout_s: float = 5.0) -> None:
         parts = urlsplit(base_url)
         if parts.hostname is None or parts.port is None:
-            raise ValueError(f"base_url must be http://host:port, got {base_url!r}")
+            raise ToxiproxyError(
+                "the Toxiproxy API URL must be http://host:port (ClusterInfo.toxiproxy); "
+                "pass the URL `chaosplane up` printed",
+                method="CONNECT",
+                url=base_url,
+                status=None,
+            )
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self._host, self._port = parts.hostname, parts.port

@@ -23,6 +23,7 @@ from harness.checker.pairing import Call
 from harness.checker.rundata import RunData
 from harness.checker.verdict import CheckResult
 from harness.history import OpType
+from harness.model.kinds import workload_feeds
 
 ADD_FS = frozenset({"add", "create", "write"})
 FINAL_READ = "final-read"
@@ -42,7 +43,7 @@ def element(value: Any, key: str | None) -> Any:
 def applies(run: RunData) -> bool:
     wanted = bool(run.expect.get("no_lost_writes"))
     has_final = any(c.f == FINAL_READ for c in run.paired.calls)
-    return wanted and (has_final or run.workload_kind in ("set", "objects"))
+    return wanted and (has_final or workload_feeds(run.workload_kind, "no_lost_writes"))
 
 
 def no_lost_writes(run: RunData) -> CheckResult:

@@ -20,9 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from harness.checker.faultclass import classes, is_class
 from harness.checker.rundata import NS_PER_S, RunData
 from harness.checker.verdict import CheckResult
 from harness.history import FaultEvent, FaultPhase, StatusSample
+from harness.model.kinds import FaultClass
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,6 +77,7 @@ def recovery_events(
     faults: list[FaultEvent], status: list[StatusSample], store_members: int | None = None
 ) -> list[Event]:
     ends = {f.id: f.time for f in faults if f.type is FaultPhase.END}
+    by_id = classes(faults)
     out: list[Event] = []
     for f in faults:
         if f.type is FaultPhase.END:
@@ -88,18 +91,19 @@ def recovery_events(
             if store_members and _majority_down(faults, status, f, store_members):
                 continue  # no leader can exist until heals: the heal events measure recovery
             isolated = str(f.detail.get("target") or "").removeprefix("isolate:")
-            if f.fault == "partition" and isolated in f.targets and isolated != leader:
+            cls = by_id.get(f.id)
+            if cls is FaultClass.PARTITION and isolated in f.targets and isolated != leader:
                 continue  # a follower cut off: the leader keeps its majority, nothing lost
-            if f.fault == "leader-loss" or (leader is not None and leader in f.targets):
+            if cls is FaultClass.LEADER or (leader is not None and leader in f.targets):
                 excluded = frozenset(f.targets) | ({leader} if leader else set())
                 until = ends.get(f.id, 1 << 62)
                 params = f.detail.get("params") or {}
-                if f.fault == "leader-loss" and int(params.get("repeat") or 1) > 1:
+                if cls is FaultClass.LEADER and int(params.get("repeat") or 1) > 1:
                     # A repeated leader loss strikes each NEW leader in turn: recovery from the
                     # first strike is a leader other than the one struck, before the next strike.
                     excluded = frozenset({leader} if leader else set(f.targets[:1]))
                     until = min(until, f.time + int(float(params.get("interval_s") or 0) * 1e9))
-                elif f.fault == "partition":
+                elif cls is FaultClass.PARTITION:
                     # A partition's targets are every member whose rules it rewrote, the
                     # majority that elects the next leader included: excluding them all timed
                     # "recovery" to the heal (issue 17's minority-partition flake). Only the
@@ -186,18 +190,20 @@ def _active_targets(faults: list[FaultEvent], t: int) -> set[str]:
     return {m for targets in active.values() for m in targets}
 
 
-PROCESS_FAULTS = frozenset({"kill", "pause", "leader-loss"})
-
-
 def _majority_down(
     faults: list[FaultEvent], status: list[StatusSample], start: FaultEvent, store_members: int
 ) -> bool:
     """Whether, with ``start``, process faults hold down a majority of the store members (e.g.
     the whole store killed at once): a leader loss then has no recovery of its own to time."""
-    if start.fault not in PROCESS_FAULTS:
+    by_id = classes(faults)
+    if not is_class(by_id, start, _down):
         return False
     members = {s.member for s in status}
     total = max(store_members, len(members))
-    in_force = [f for f in faults if f.fault in PROCESS_FAULTS and f.time <= start.time]
+    in_force = [f for f in faults if is_class(by_id, f, _down) and f.time <= start.time]
     down = (_active_targets(in_force, start.time) | set(start.targets)) & members
     return total - len(down) <= total // 2
+
+
+def _down(cls: FaultClass) -> bool:
+    return cls.holds_members_down

@@ -23,7 +23,7 @@ from typing import Any
 
 from harness.checker import availability as availability_mod
 from harness.checker import convergence, election, lostwrites, recovery, votes, watch
-from harness.checker.controllers import CONTROLLER_APPLIES, CONTROLLER_CHECKS
+from harness.checker.controllers import CONTROLLER_APPLIES, CONTROLLER_CHECKS, CONTROLLER_MEANINGS
 from harness.checker.lean import lean_well_formed, read_paired
 from harness.checker.linearizable import LinearizabilityOptions, check_linearizable
 from harness.checker.models import KV, REGISTER, FailCas
@@ -32,6 +32,7 @@ from harness.checker.verdict import CheckResult, RunVerdicts, Verdict
 from harness.checker.wellformed import adequacy, well_formed
 from harness.errors import CheckerError
 from harness.history import RunDir, cut_short
+from harness.model.kinds import workload_feeds
 
 COMPLETED = "completed"  # present only when the run was cut short (harness/history/progress.py)
 
@@ -42,6 +43,7 @@ class CheckerSpec:
     check: Callable[[RunData], CheckResult]
     applies: Callable[[RunData], bool]
     reads_history: bool = True  # meaningless on a malformed history
+    meaning: str = ""  # what it guarantees, in one line: the report's row (harness.report)
 
 
 def _always(_run: RunData) -> bool:
@@ -55,7 +57,7 @@ def _linearizable_applies(run: RunData) -> bool:
         return False
     kind = run.workload_kind
     if kind is not None:
-        return kind == "register"
+        return workload_feeds(kind, "linearizable")
     fs = REGISTER.fs | KV.fs
     return any(c.f in fs for c in run.paired.calls)
 
@@ -82,7 +84,35 @@ REGISTRY: dict[str, CheckerSpec] = {}
 
 
 def register_checker(spec: CheckerSpec) -> None:
+    """Add a checker: ``check_run`` runs it where ``applies``, the report shows its row."""
     REGISTRY[spec.name] = spec
+
+
+def unregister_checker(name: str) -> None:
+    """For tests that registered a checker of their own."""
+    REGISTRY.pop(name, None)
+
+
+def checker_meanings() -> dict[str, str]:
+    """Checker name → its one-line meaning, in registry order (report rows, campaign columns)."""
+    return {name: spec.meaning for name, spec in REGISTRY.items()}
+
+
+_M = {
+    "well_formed": "The history pairs every invoke with one completion, so checkers can read it.",
+    "adequacy": "The run did enough (traffic before faults, faults fired) to prove something.",
+    "linearizable": "Each operation takes effect at one instant between its call and its return "
+    "(per key): no stale or impossible reads.",
+    "no_lost_writes": "Every acknowledged write is present in the final read after healing.",
+    "converged": "After the last heal, all store members reach the same applied index and state.",
+    "recovered": "After each heal or leader loss, a leader is back and every apiserver serves "
+    "within the limit.",
+    "availability": "Share of operations that succeeded during each fault window.",
+    "watch": "Every watcher sees every event exactly once, in revision order.",
+    "election": "At most one leader per Raft term, as far as the status samples show.",
+    "vote_persistence": "A restarted store member still holds the term and vote it had (Raft's "
+    "persistent state), as far as the status samples show.",
+}
 
 
 for _spec in (
@@ -98,13 +128,18 @@ for _spec in (
     CheckerSpec(name="watch", check=watch.watch, applies=watch.applies),
     CheckerSpec(name="election", check=election.election, applies=election.applies),
     CheckerSpec(name="vote_persistence", check=votes.votes, applies=votes.applies),
-    # The controller layer (issue 16): only runs whose cluster had components.
-    *(
-        CheckerSpec(name=name, check=check, applies=CONTROLLER_APPLIES[name])
-        for name, check in CONTROLLER_CHECKS.items()
-    ),
 ):
-    register_checker(_spec)
+    register_checker(replace(_spec, meaning=_M[_spec.name]))
+# The controller layer (issue 16): only runs whose cluster had components.
+for _name, _check in CONTROLLER_CHECKS.items():
+    register_checker(
+        CheckerSpec(
+            name=_name,
+            check=_check,
+            applies=CONTROLLER_APPLIES[_name],
+            meaning=CONTROLLER_MEANINGS[_name],
+        )
+    )
 
 
 def run_checkers(run: RunData, names: Iterable[str] | None = None) -> RunVerdicts:

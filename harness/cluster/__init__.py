@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from harness.cluster.cluster import DockerCluster, start_cluster
-    from harness.cluster.model import (
+    from harness.cluster.node import ContainerNode
+    from harness.cluster.probe import StatusProbe
+    from harness.model.cluster import (
         ClusterHandle,
         ClusterInfo,
         ClusterSpec,
@@ -28,8 +30,6 @@ if TYPE_CHECKING:
         Node,
         Role,
     )
-    from harness.cluster.node import ContainerNode
-    from harness.cluster.probe import StatusProbe
 
 # Lazy (PEP 562): importing the package, or its pure ``model``, must not import docker or
 # testcontainers (the pytest plugin imports it in every session); ``cluster.py`` prepares

@@ -44,7 +44,14 @@ from harness.cluster.members import (
     proxy_member,
     store_members,
 )
-from harness.cluster.model import (
+from harness.cluster.node import ContainerNode, tail
+from harness.cluster.reaper import reap_dead, reap_run
+from harness.cluster.status import fetch_status
+from harness.cluster.subnet import SubnetPlan, create_network
+from harness.cluster.tls import RunPki, client_context, make_run_pki
+from harness.errors import ClusterError
+from harness.images import ImageTags, require_images
+from harness.model.cluster import (
     COMPONENT_ROLES,
     ClusterHandle,
     ClusterInfo,
@@ -53,13 +60,6 @@ from harness.cluster.model import (
     Role,
     StartHook,
 )
-from harness.cluster.node import ContainerNode, tail
-from harness.cluster.reaper import reap_dead, reap_run
-from harness.cluster.status import fetch_status
-from harness.cluster.subnet import SubnetPlan, create_network
-from harness.cluster.tls import RunPki, client_context, make_run_pki
-from harness.errors import ClusterError
-from harness.images import ImageTags, require_images
 
 tcenv.prepare()  # before testcontainers is imported below (in the functions that use it)
 

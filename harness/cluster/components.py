@@ -16,10 +16,10 @@ from __future__ import annotations
 from harness.cluster.faketime import FAKETIME_ENV
 from harness.cluster.links import API_PORT
 from harness.cluster.members import MemberSpec
-from harness.cluster.model import ClusterSpec, Link, Role
 from harness.cluster.node import ReadyProbe
 from harness.cluster.subnet import SubnetPlan
 from harness.cluster.tls import RunPki
+from harness.model.cluster import ClusterSpec, Link, Role
 
 STATUS_PORT = 10257
 LIMITS = {Role.CONTROLLER_MANAGER: 3, Role.SCHEDULER: 3, Role.KUBELET: 10}

@@ -23,10 +23,10 @@ from typing import Any, Protocol
 import httpx
 
 from harness.cluster.components import replicas
-from harness.cluster.model import ClusterInfo, ClusterSpec, Role
 from harness.cluster.node import tail
 from harness.cluster.tls import client_context
 from harness.errors import ClusterError
+from harness.model.cluster import ClusterInfo, ClusterSpec, Role
 
 LEASES = {"controller-manager": "kube-controller-manager", "scheduler": "kube-scheduler"}
 LEASE_NAMESPACE = "kube-system"

@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 
 from harness.cluster.links import STORE_HTTP_PORT, STORE_RAFT_PORT
-from harness.cluster.model import ClusterSpec, Role
 from harness.cluster.node import ReadyProbe
 from harness.cluster.subnet import SubnetPlan
+from harness.model.cluster import ClusterSpec, Role
 
 ENGINE = "etcd"
 HEARTBEAT_INTERVAL_MS = 50

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.cluster.members import PROXY_NAME
-from harness.cluster.model import COMPONENT_ROLES, ClusterInfo, ClusterSpec, Link, Role
 from harness.cluster.node import ContainerNode
+from harness.model.cluster import COMPONENT_ROLES, ClusterInfo, ClusterSpec, Link, Role
 
 
 def make_info(

@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from harness.cluster.model import ClusterInfo
+from harness.model.cluster import ClusterInfo
 
 DEFAULT_LINK = "client-api-1"
 NAMESPACE = "default"

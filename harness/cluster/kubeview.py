@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 
 from harness.cluster.controllers import ApiReader, node_ready
-from harness.cluster.model import ClusterInfo
 from harness.errors import ClusterError
+from harness.model.cluster import ClusterInfo
 
 Obj = dict[str, Any]
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import httpx
 
-from harness.cluster.model import Link
 from harness.cluster.subnet import SubnetPlan
 from harness.errors import ClusterError
+from harness.model.cluster import Link
 
 STORE_HTTP_PORT = 2379
 STORE_RAFT_PORT = 2380

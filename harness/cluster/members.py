@@ -19,10 +19,10 @@ from harness.cluster.links import (
     STORE_RAFT_PORT,
     store_link_port,
 )
-from harness.cluster.model import ClusterSpec, Role
 from harness.cluster.node import ReadyProbe
 from harness.cluster.subnet import SubnetPlan
 from harness.cluster.tls import RunPki
+from harness.model.cluster import ClusterSpec, Role
 
 PROXY_NAME = "toxiproxy"
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import httpx
 
-from harness.cluster.model import Node, Role
 from harness.cluster.tls import client_context
 from harness.errors import ClusterError
+from harness.model.cluster import Node, Role
 
 POLL_S = 0.05
 STATE_CHECK_S = 0.5  # how often a waiting node checks that its container still runs

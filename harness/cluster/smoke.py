@@ -19,10 +19,10 @@ import httpx
 
 from harness.cluster.cluster import DockerCluster
 from harness.cluster.labels import new_run_id
-from harness.cluster.model import ClusterSpec
 from harness.cluster.tls import client_context
 from harness.history import RunDir
 from harness.images import require_images
+from harness.model.cluster import ClusterSpec
 
 
 def write_and_read(cluster: DockerCluster) -> dict[str, Any]:

@@ -12,6 +12,7 @@ back with ``read_ops`` / ``read_faults`` / ``read_status``, which tolerate a tor
 from harness.history.jsonl import JsonlWriter, read_jsonl
 from harness.history.progress import CutShort, cut_short, mark_finished, mark_running
 from harness.history.records import (
+    CLASS_KEY,
     FaultEvent,
     FaultPhase,
     Op,
@@ -24,6 +25,7 @@ from harness.history.records import (
 from harness.history.rundir import RunDir
 
 __all__ = [
+    "CLASS_KEY",
     "CutShort",
     "FaultEvent",
     "FaultPhase",

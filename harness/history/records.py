@@ -1,6 +1,6 @@
 """Typed records of a run: operations (Jepsen's vocabulary), fault events, status samples.
 
-``Op`` follows DESIGN §5 exactly: ``process``, ``type`` (invoke/ok/fail/info), ``f``, ``key``,
+``Op`` uses Jepsen's names exactly: ``process``, ``type`` (invoke/ok/fail/info), ``f``, ``key``,
 ``value``, ``time`` (ns since the run started, monotonic), ``node``, ``error``. After ``info`` a
 process id is retired; the client continues under a fresh id.
 """
@@ -71,6 +71,9 @@ class FaultPhase(enum.StrEnum):
     END = "end"
     EFFECT = "effect"  # the verification of a fault: did it really take effect
     HEALTH = "health"  # cluster health recorded before/after an injection
+
+
+CLASS_KEY = "class"  # a start event's detail: what the fault does (harness.model.kinds.FaultClass)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

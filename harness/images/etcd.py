@@ -2,7 +2,7 @@
 
 In a nutshell: ``ensure_etcd_image()`` downloads the two .debs on the host once (``apt-get
 download`` into ``.cache/images/etcd-debs``; no registry), builds ``FROM`` the base image with
-``dpkg -i`` under ``--network none`` (~2 s, notes/components.md §5.1), tags the result with a
+``dpkg -i`` under ``--network none`` (~2 s), tags the result with a
 hash of base image id + .deb digests + Dockerfile, and records it in ``etcd.json``.
 ``require_etcd_image()`` is the no-build preflight a cluster start with engine etcd runs.
 

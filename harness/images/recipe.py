@@ -27,7 +27,7 @@ IMAGE_KIND_LABEL = "chaosplane.image"
 IMAGE_HASH_LABEL = "chaosplane.hash"
 
 # Paths removed from the debootstrap tree before import: ~145 MB of the 266 MB are apt caches,
-# docs and locales (notes/substrate-docker.md §3.1). Globs are relative to the rootfs.
+# docs and locales. Globs are relative to the rootfs.
 TRIM_GLOBS: tuple[str, ...] = (
     "var/cache/apt/archives/*.deb",
     "var/cache/apt/*.bin",

@@ -1,7 +1,7 @@
 """The app build context, made on the host: project wheel, runtime-dependency wheels, pip.
 
 In a nutshell: images install everything with ``pip --no-index`` from wheels built here, so a
-build never reaches PyPI from inside Docker (notes/substrate-docker.md §3.2-3.3). Dependency
+build never reaches PyPI from inside Docker (README: no image is ever pulled). Dependency
 wheels are cached per dependency list under ``.cache/images/deps-<hash>/``; the project wheel
 is built from a scratch copy of the source with a fixed ``SOURCE_DATE_EPOCH``, so unchanged
 source gives a byte-identical wheel and therefore the same image tag.
@@ -33,7 +33,7 @@ SOURCE_DATE_EPOCH = "315532800"
 PIP_TIMEOUT_S = 600.0
 # Installed with ``--no-deps`` (listed in ``nodeps.lock``, not ``requirements.lock``): raftos
 # 0.2.6 pins cryptography==1.5.3 and msgpack-python==0.4.8, which do not build on 3.11; its
-# real dependencies come from pyproject's ``raftos`` extra (notes/components.md §1.1).
+# real dependencies come from pyproject's ``raftos`` extra.
 NO_DEPS_REQUIREMENTS = ("raftos==0.2.6",)
 
 

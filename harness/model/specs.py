@@ -47,7 +47,7 @@ class FaultKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorkloadSpec:
-    kind: WorkloadKind = WorkloadKind.REGISTER
+    kind: str = WorkloadKind.REGISTER  # a WorkloadKind, or a registered name (harness.model.kinds)
     clients: int = 4
     keys: int = 4
     rate: float = 100.0  # target ops/s over all clients (0 = as fast as possible)
@@ -63,7 +63,7 @@ class WorkloadSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FaultSpec:
-    kind: FaultKind
+    kind: str  # a FaultKind for the built-in kinds; a registered name (harness.model.kinds) else
     at_s: float
     duration_s: float | None = None  # None: instantaneous or healed by its own params
     target: str | None = None

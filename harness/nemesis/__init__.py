@@ -30,7 +30,7 @@ from harness.nemesis.base import (
 )
 from harness.nemesis.context import make_context
 from harness.nemesis.leftovers import find_leftovers
-from harness.nemesis.registry import make_fault, registered
+from harness.nemesis.registry import make_fault, register, registered
 from harness.nemesis.schedule import (
     FiredFault,
     NemesisThread,
@@ -56,6 +56,7 @@ __all__ = [
     "make_context",
     "make_fault",
     "read_schedule",
+    "register",
     "registered",
     "replay_specs",
     "run_schedule",

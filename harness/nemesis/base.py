@@ -17,9 +17,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from harness.cluster.model import ClusterHandle
 from harness.errors import FaultError
 from harness.history import FaultEvent, FaultPhase
+from harness.model.cluster import ClusterHandle
 
 if TYPE_CHECKING:
     from harness.nemesis.firewall import Firewall

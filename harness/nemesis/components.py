@@ -27,9 +27,9 @@ from typing import Any
 import httpx
 
 from harness.cluster.faketime import FAKETIME_FILE
-from harness.cluster.model import ClusterHandle
 from harness.errors import FaultError
 from harness.model import FaultKind, FaultSpec
+from harness.model.cluster import ClusterHandle
 from harness.nemesis.base import Evidence, FaultContext, Injection
 from harness.nemesis.link import tcp_connects
 from harness.nemesis.registry import register

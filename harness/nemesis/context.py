@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 
-from harness.cluster.model import ClusterHandle
+from harness.model.cluster import ClusterHandle
 from harness.nemesis.base import FaultContext, TimelineWriter, ToxiproxyLike
 from harness.nemesis.firewall import Firewall
 from harness.nemesis.iptables import Netns

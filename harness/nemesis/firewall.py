@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from harness.cluster.model import ClusterHandle, Node
 from harness.errors import FaultError
+from harness.model.cluster import ClusterHandle, Node
 from harness.nemesis.iptables import DropRule, Netns, ProbeResult, RuleCounter, render_rules
 from harness.nemesis.netpath import NetnsDriver, NsenterDriver, PathChoice, make_driver
 

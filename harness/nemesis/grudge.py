@@ -2,7 +2,7 @@
 
 In a nutshell: a ``Grudge`` maps each *receiving* member to the members whose packets it drops
 (Jepsen's grudge). Rules go on the receiver's INPUT only (an OUTPUT drop makes ``sendto`` fail
-with EPERM, see notes/substrate-docker.md §4.1), so a one-way grudge silences ``a → b`` by
+with EPERM), so a one-way grudge silences ``a → b`` by
 putting ``a`` in ``grudge[b]``. TCP needs both directions for a handshake, so a one-way cut breaks
 new TCP connections both ways; it means something for datagrams and established streams.
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from harness.cluster import labels as L
-from harness.cluster.model import Node
 from harness.errors import FaultError
+from harness.model.cluster import Node
 from harness.nemesis.iptables import CHAIN, HOOK_SCRIPT, ProbeResult, RuleCounter, parse_counters
 from harness.nemesis.netpath import FaultPath, PathChoice
 

@@ -3,7 +3,7 @@
 In a nutshell: ``render_rules`` turns "drop these sources (some only with probability p)" into
 one ``iptables-restore --noflush`` text for the chain ``CHAOSPLANE-IN``; declaring the chain in
 the input flushes it, so each apply replaces the whole rule set atomically and an empty rule set
-heals (notes/substrate-docker.md §4.1). ``Netns`` runs commands in a member's netns with the
+heals. ``Netns`` runs commands in a member's netns with the
 host's binaries (2 ms a call; the container needs no NET_ADMIN and no iptables).
 
     netns = Netns()

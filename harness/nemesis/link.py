@@ -17,9 +17,9 @@ import random
 import socket
 from typing import Any
 
-from harness.cluster.model import ClusterHandle
 from harness.errors import FaultError
 from harness.model import FaultKind, FaultSpec
+from harness.model.cluster import ClusterHandle
 from harness.nemesis.base import Evidence, FaultContext, Injection
 from harness.nemesis.registry import register
 from harness.nemesis.targets import resolve_links

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from harness.cluster.engine import EngineLocality, current_engine_locality
-from harness.cluster.model import Node
 from harness.errors import FaultError
+from harness.model.cluster import Node
 from harness.nemesis.iptables import Netns, ProbeResult, RuleCounter
 
 ENV = "CHAOSPLANE_FAULT_PATH"

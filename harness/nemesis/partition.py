@@ -16,9 +16,9 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from harness.cluster.model import Role
 from harness.errors import FaultError
 from harness.model import FaultKind, FaultSpec
+from harness.model.cluster import Role
 from harness.nemesis import grudge as g
 from harness.nemesis.base import Evidence, Fault, FaultContext, Injection
 from harness.nemesis.components import ComponentIsolation, is_component

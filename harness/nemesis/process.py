@@ -18,9 +18,9 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from harness.cluster.model import ClusterHandle, Role
 from harness.cluster.tls import client_context
 from harness.model import FaultKind, FaultSpec
+from harness.model.cluster import ClusterHandle, Role
 from harness.nemesis.base import Evidence, FaultContext, Injection
 from harness.nemesis.components import status_of
 from harness.nemesis.registry import register

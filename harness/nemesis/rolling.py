@@ -13,9 +13,9 @@ import random
 import threading
 from typing import Any
 
-from harness.cluster.model import Role
 from harness.errors import FaultError
 from harness.model import FaultKind, FaultSpec
+from harness.model.cluster import Role
 from harness.nemesis.base import Evidence, FaultContext, Injection
 from harness.nemesis.registry import register
 from harness.nemesis.targets import members_of

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import FaultError
-from harness.history import FaultPhase
-from harness.model import FaultKind, FaultSpec
+from harness.history import CLASS_KEY, FaultPhase
+from harness.model import FaultSpec
+from harness.model.kinds import fault_traits
 from harness.model.runfiles import ScheduleDoc, read_schedule_doc, write_schedule_doc
 from harness.nemesis.base import (
     Blocking,
@@ -103,9 +104,10 @@ class FiredFault:
         params = {k: v for k, v in self.params.items() if k != "replay"}
         if self.resolved:
             params["replay"] = self.resolved
-        own_course = self.kind in (FaultKind.LEADER_LOSS, FaultKind.ROLLING_RESTART)
+        traits = fault_traits(self.kind)  # an unknown kind: UnknownKindError naming the known
+        own_course = traits.runs_own_course
         return FaultSpec(
-            kind=FaultKind(self.kind),
+            kind=traits.kind,
             at_s=round(self.at_s, 6),
             duration_s=self.duration_s if own_course else round(self.held_s, 6),
             target=self.target,
@@ -173,7 +175,9 @@ class _Run:
             self.ctx.record(FaultPhase.HEALTH, kind, fault_id=fault_id, detail=detail)
 
     def lifecycle(self, spec: FaultSpec, fault: Fault, fault_id: int) -> None:
-        ctx, kind = self.ctx, FaultKind(spec.kind).value
+        ctx, kind = self.ctx, str(spec.kind)
+        # Checkers learn what the fault does from its start event, never from its kind's name.
+        klass = {CLASS_KEY: fault_traits(kind).fault_class.value}
         started_s = ctx.now_ns() / 1e9
         targets: list[str] = []
         resolved: dict[str, Any] = {}
@@ -186,7 +190,10 @@ class _Run:
                 injection = fault.inject(ctx)
             except Exception as exc:
                 ctx.record(
-                    FaultPhase.START, kind, fault_id=fault_id, detail={"target": spec.target}
+                    FaultPhase.START,
+                    kind,
+                    fault_id=fault_id,
+                    detail={"target": spec.target, **klass},
                 )
                 raise FaultError(f"{kind} #{fault_id}: inject failed: {exc}") from exc
             targets, resolved = injection.targets, injection.resolved
@@ -203,6 +210,7 @@ class _Run:
                     "params": spec.params,
                     "started_s": started_s,
                     **injection.detail,
+                    **klass,
                 },
             )
             if self.options.verify and isinstance(fault, Verifiable):

@@ -15,8 +15,8 @@ import random
 import time
 from typing import Any
 
-from harness.cluster.model import ClusterHandle, Role
 from harness.errors import ClusterError, FaultError
+from harness.model.cluster import ClusterHandle, Role
 
 MEMBER_TARGETS = (
     "<member name>",

@@ -20,8 +20,8 @@ import pytest
 from harness.plugin.options import run_options
 
 if TYPE_CHECKING:
-    from harness.cluster.model import ClusterHandle
     from harness.history import JsonlWriter
+    from harness.model.cluster import ClusterHandle
     from harness.nemesis import FaultContext
     from harness.run import RunOptions, RunOutcome
     from harness.scenario import Scenario
@@ -37,8 +37,8 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[ClusterHandle]:
     """A 3-member store and 2 apiservers in containers; override the spec with
     ``@pytest.mark.cluster_spec(store_members=5)`` on the module."""
     from harness.cluster import start_cluster
-    from harness.cluster.model import ClusterSpec
     from harness.images import require_images
+    from harness.model.cluster import ClusterSpec
 
     marker = request.node.get_closest_marker("cluster_spec")
     spec = ClusterSpec(**(marker.kwargs if marker else {}))

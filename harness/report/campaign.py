@@ -19,9 +19,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from harness.checker.registry import checker_meanings
 from harness.history import RunDir
 from harness.report.load import schedule_list
-from harness.report.page import GUARANTEES, asset, environment
+from harness.report.page import asset, environment
 from harness.report.page import render_run_report as _render_run_report
 
 ROW_ORDER = {"invalid": 0, "unknown": 1, "not checked": 2, "valid": 3}
@@ -98,7 +99,8 @@ def render_campaign_index(campaign_dir: Path, runs: list[Path]) -> Path:
     rows = [_row(campaign_dir, r, notes) for r in runs]
     rows.sort(key=lambda r: (ROW_ORDER.get(r["overall"], 1), str(r["scenario"]), str(r["seed"])))
     seen = {name for r in rows for name in r["checks"]}
-    names = [n for n in GUARANTEES if n in seen] + sorted(seen - set(GUARANTEES))
+    known = checker_meanings()  # registry order, checkers registered later included
+    names = [n for n in known if n in seen] + sorted(seen - set(known))
     counts = Counter(r["overall"] for r in rows)
     html = (
         environment()

@@ -21,6 +21,7 @@ from typing import Any
 import jinja2
 
 from harness.checker.pairing import pair_calls
+from harness.checker.registry import checker_meanings
 from harness.history import RunDir, cut_short
 from harness.model.runfiles import RunMeta
 from harness.report.controllers import controller_section
@@ -38,39 +39,6 @@ from harness.report.windows import OkSeries, fault_windows, window_stats
 VERDICT_ORDER = {"invalid": 0, "unknown": 1, "valid": 2}
 MAX_DETAILS_CHARS = 20_000
 MAX_LEADER_ROWS = 60
-
-# What each guarantee means, in one line, for a reader who has not seen the checker code.
-GUARANTEES = {
-    "well_formed": "The history pairs every invoke with one completion, so checkers can read it.",
-    "adequacy": "The run did enough (traffic before faults, faults fired) to prove something.",
-    "linearizable": "Each operation takes effect at one instant between its call and its "
-    "return (per key): no stale or impossible reads.",
-    "no_lost_writes": "Every acknowledged write is present in the final read after healing.",
-    "converged": "After the last heal, all store members reach the same applied index and state.",
-    "recovered": "After each heal or leader loss, a leader is back and every apiserver serves "
-    "within the limit.",
-    "availability": "Share of operations that succeeded during each fault window.",
-    "watch": "Every watcher sees every event exactly once, in revision order.",
-    "election": "At most one leader per Raft term, as far as the status samples show.",
-    "vote_persistence": "A restarted store member still holds the term and vote it had "
-    "(Raft's persistent state), as far as the status samples show.",
-    "leader_exclusive": "No component wrote while another identity held a valid Lease "
-    "(judged on each write's fencing annotation and the Lease history).",
-    "lease_integrity": "Each Lease's versions form one chain, leaseTransitions grows by one per "
-    "change of holder, and a leader that lost its Lease stops writing within the renew deadline.",
-    "failover": "A component leader's loss is followed by the next holder's first action "
-    "within the bound derived from the configured lease timings.",
-    "replicas_converge": "After the last heal every Deployment and ReplicaSet has exactly "
-    "spec.replicas Running, Ready pods on Ready nodes within the limit.",
-    "no_overshoot": "Never more than replicas (+ maxSurge) live pods of one owner at once.",
-    "binding": "No pod bound twice or moved, none bound to a node that was not Ready or "
-    "lacked room.",
-    "node_failure": "A node whose heartbeats stop goes NotReady within grace + ε (never below "
-    "it), its pods are evicted after the timeout and run elsewhere.",
-    "no_overcommit": "The requests of Running pods never exceed a node's allocatable.",
-    "reference_end_state": "The workload's objects end as in a fault-free reference run of the "
-    "same seed (names, uids and timestamps aside).",
-}
 
 
 def environment() -> jinja2.Environment:
@@ -113,6 +81,7 @@ def _pretty(value: Any) -> str:
 
 def _checks(verdicts: dict[str, Any] | None) -> list[dict[str, Any]]:
     raw = (verdicts or {}).get("checks") or {}
+    meanings = checker_meanings()
     out = []
     for name, check in raw.items():
         if not isinstance(check, dict):
@@ -124,7 +93,9 @@ def _checks(verdicts: dict[str, Any] | None) -> list[dict[str, Any]]:
                 "name": name,
                 "verdict": verdict,
                 "reason": str(check.get("reason", "")),
-                "meaning": GUARANTEES.get(name, ""),
+                # what it guarantees, for a reader who has not seen the checker code: the
+                # checker's own descriptor (``CheckerSpec.meaning``)
+                "meaning": meanings.get(name, ""),
                 "details": _pretty(details) if details else "",
             }
         )

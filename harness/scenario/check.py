@@ -54,8 +54,8 @@ def example(spec: FieldSpec) -> str:
     if spec.default not in (None, [], {}, ""):
         value = spec.default
         return ("true" if value else "false") if isinstance(value, bool) else str(value)
-    if spec.choices:
-        return spec.choices[0]
+    if spec.options():
+        return spec.options()[0]
     if spec.type is F.DURATION:
         return "200ms" if spec.unit_required else "5s"
     if spec.type is F.PATTERN:
@@ -127,7 +127,7 @@ def _check_items(spec: FieldSpec, value: list[Any], path: Path, problems: Proble
     item_spec = FieldSpec(
         name=spec.name,
         type=F.CHOICE if spec.type is F.CHOICE_LIST else F.PATTERN,
-        choices=spec.choices,
+        choices=spec.options(),
         pattern=spec.pattern,
         pattern_doc=spec.pattern_doc,
         doc=spec.doc,
@@ -190,9 +190,9 @@ def _pattern(spec: FieldSpec, value: Any) -> Outcome:
 
 
 def _choice(spec: FieldSpec, value: Any) -> Outcome:
-    if isinstance(value, str) and value in spec.choices:
+    if isinstance(value, str) and value in spec.options():
         return value, None
-    return None, f"{did_you_mean(value, spec.choices)}valid choices: {one_of(spec.choices)}"
+    return None, f"{did_you_mean(value, spec.options())}valid choices: {one_of(spec.options())}"
 
 
 def _list(spec: FieldSpec, value: Any) -> Outcome:
@@ -201,7 +201,7 @@ def _list(spec: FieldSpec, value: Any) -> Outcome:
 
 
 def example_item(spec: FieldSpec) -> str:
-    return spec.choices[0] if spec.choices else "slow"
+    return spec.options()[0] if spec.options() else "slow"
 
 
 def _weights(spec: FieldSpec, value: Any) -> Outcome:

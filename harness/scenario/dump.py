@@ -48,7 +48,7 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
             ),
         },
         "workload": {
-            "kind": workload.kind.value,
+            "kind": str(workload.kind),
             "clients": workload.clients,
             "keys": workload.keys,
             "rate": workload.rate,
@@ -100,7 +100,7 @@ def fault_to_entry(fault: FaultSpec) -> dict[str, Any]:
                 format_in_unit(value, attr.output_unit) if attr.output_unit else value
             )
         return entry
-    entry[fault.kind.value] = (
+    entry[str(fault.kind)] = (
         fault.target if spec.value_is == "target" else fault.params[spec.value_is]
     )
     if fault.duration_s is not None:

@@ -19,24 +19,29 @@ from harness.scenario.faultkinds import (
     AT,
     FAULT_KINDS,
     FOR,
-    KIND_NAMES,
     TOXIC_ATTRIBUTES,
     DurationUse,
     FaultKindSpec,
+    kind_names,
     params_for,
 )
 from harness.scenario.problems import INVALID, MISSING, Path, Problems, did_you_mean, one_of
 
 FAULTS_PATH: Path = ("faults",)
 _EXAMPLE = "{at: 5s, partition: halves, for: 10s}"
-# Which kinds take a param, for "restart_after belongs to kill" hints on a misplaced key.
-_PARAM_OWNERS: dict[str, list[str]] = {}
-for _spec in FAULT_KINDS.values():
-    for _param in _spec.params:
-        _PARAM_OWNERS.setdefault(_param.name, []).append(_spec.kind.value)
-for _type, _attrs in TOXIC_ATTRIBUTES.items():
-    for _attr in _attrs:
-        _PARAM_OWNERS.setdefault(_attr.name, []).append(f"toxic {_type}")
+
+
+def _param_owners() -> dict[str, list[str]]:
+    """Which kinds take a param, for "restart_after belongs to kill" hints on a misplaced key
+    (read at each use: a kind registered later counts too)."""
+    owners: dict[str, list[str]] = {}
+    for spec in FAULT_KINDS.values():
+        for param in spec.params:
+            owners.setdefault(param.name, []).append(str(spec.kind))
+    for toxic_type, attrs in TOXIC_ATTRIBUTES.items():
+        for attr in attrs:
+            owners.setdefault(attr.name, []).append(f"toxic {toxic_type}")
+    return owners
 
 
 def check_faults(data: Any, problems: Problems) -> list[tuple[int, FaultSpec]]:
@@ -70,7 +75,8 @@ def _check_entry(entry: Any, path: Path, problems: Problems) -> FaultSpec | None
             fix=f"write e.g. {_EXAMPLE}",
         )
         return None
-    kinds = [key for key in entry if key in KIND_NAMES]
+    names = kind_names()
+    kinds = [key for key in entry if key in names]
     if not kinds:
         _no_kind(entry, path, problems)
         return None
@@ -83,11 +89,11 @@ def _check_entry(entry: Any, path: Path, problems: Problems) -> FaultSpec | None
             fix="split it into one entry per fault, each with its own at",
         )
         return None
-    spec = FAULT_KINDS[FaultKind(kinds[0])]
-    raw_value = entry[spec.kind.value]
-    value = check_value(spec.value, raw_value, (*path, spec.kind.value), problems)
+    spec = FAULT_KINDS[kinds[0]]
+    raw_value = entry[str(spec.kind)]
+    value = check_value(spec.value, raw_value, (*path, str(spec.kind)), problems)
     # bad_under also sees what the YAML reader reported (tags, unreadable scalars) here.
-    value_ok = not problems.bad_under((*path, spec.kind.value))
+    value_ok = not problems.bad_under((*path, str(spec.kind)))
     params = params_for(spec, raw_value if value_ok else None)
     _unknown_keys(spec, entry, path, problems, [p.name for p in params])
     at_s = check_value(AT, entry.get("at", MISSING), (*path, "at"), problems)
@@ -106,26 +112,26 @@ def _check_entry(entry: Any, path: Path, problems: Problems) -> FaultSpec | None
 
 def _no_kind(entry: dict[str, Any], path: Path, problems: Problems) -> None:
     for key in entry:
-        guess = did_you_mean(key, KIND_NAMES)
-        if guess and key not in _PARAM_OWNERS and key not in ("at", "for"):
+        guess = did_you_mean(key, kind_names())
+        if guess and key not in _param_owners() and key not in ("at", "for"):
             problems.add(
                 (*path, key),
                 entry[key],
                 at_key=True,
                 expected="a fault kind key",
-                fix=f"{guess}fault kinds: {one_of(KIND_NAMES)}",
+                fix=f"{guess}fault kinds: {one_of(kind_names())}",
             )
             return
     problems.add(
         path,
         entry,
         expected="exactly one fault kind key",
-        fix=f"add one of {one_of(KIND_NAMES)}, e.g. {_EXAMPLE}",
+        fix=f"add one of {one_of(kind_names())}, e.g. {_EXAMPLE}",
     )
 
 
 # Misplaced keys that have a right way to say them in this kind.
-_INSTEAD: dict[tuple[FaultKind, str], str] = {
+_INSTEAD: dict[tuple[str, str], str] = {
     (FaultKind.LEADER_LOSS, "restart_after"): "for leader-loss write for: <duration> (how long "
     "the last leader stays out; earlier ones come back at the next strike); ",
     (FaultKind.TOXIC, "attributes"): "write the attributes beside toxic:, e.g. latency: 200ms; ",
@@ -136,18 +142,18 @@ _INSTEAD: dict[tuple[FaultKind, str], str] = {
 def _unknown_keys(
     spec: FaultKindSpec, entry: dict[str, Any], path: Path, problems: Problems, params: list[str]
 ) -> None:
-    allowed = [spec.kind.value, "at", "for", *params]
+    allowed = [str(spec.kind), "at", "for", *params]
     for key in entry:
         if key in allowed:
             continue
-        owners = _PARAM_OWNERS.get(key)
+        owners = _param_owners().get(key)
         hint = f"{key} belongs to {' / '.join(owners)}; " if owners else ""
         hint += _INSTEAD.get((spec.kind, key), "")
         problems.add(
             (*path, key),
             entry[key],
             at_key=True,
-            expected=f"a field of a {spec.kind.value} fault",
+            expected=f"a field of a {spec.kind!s} fault",
             fix=f"{hint}{did_you_mean(key, allowed)}valid fields: {one_of(allowed)}",
         )
 
@@ -161,7 +167,7 @@ def _check_for(
             (*path, "for"),
             entry["for"],
             at_key=True,
-            expected=f"no `for` on a {spec.kind.value} fault",
+            expected=f"no `for` on a {spec.kind!s} fault",
             fix=spec.forbidden_hint,
         )
         return None
@@ -169,7 +175,7 @@ def _check_for(
         problems.add(
             (*path, "for"),
             MISSING,
-            expected=f"a `for` duration > 0 on a {spec.kind.value} fault",
+            expected=f"a `for` duration > 0 on a {spec.kind!s} fault",
             fix=f"add for: {example(FOR)} ({spec.duration_doc})",
         )
         return None

@@ -1,10 +1,16 @@
-"""The fault-entry table: per fault kind, what its kind key holds and which params it takes.
+"""The fault-kind descriptors: per kind, one ``FaultKindSpec`` that owns everything it means.
 
 In a nutshell: a fault entry is a mapping with exactly one kind key (``partition: halves``)
-plus ``at``, maybe ``for``, and kind-specific params. ``FAULT_KINDS[kind]`` says what the kind
-key's value is, whether ``for`` is required/optional/forbidden, and the params (``FieldSpec``s,
-with file names; the loader stores them in ``FaultSpec.params`` under ``param_key``). Toxics
-take extra attributes per toxic type, named as in Toxiproxy 2.x (``TOXIC_ATTRIBUTES``).
+plus ``at``, maybe ``for``, and kind-specific params. ``FAULT_KINDS[kind]`` is the kind's
+descriptor: its schema row (what the kind key's value is, whether ``for`` is
+required/optional/forbidden, the params as ``FieldSpec``s, stored in ``FaultSpec.params`` under
+``param_key``), its traits for the lower layers (``harness.model.kinds.FaultTraits``: class,
+planned end, whether it runs its own course), its cluster-dependent ``check`` and
+``check_timing`` (``faultrules.py``) and its Hypothesis ``draw`` (``faultdraws.py``).
+``register_fault_kind(spec)`` adds a kind: the loader, the schema, the semantic checks, the
+strategies, the schedule (with ``harness.nemesis.register`` for its implementation) and the
+checkers (through its class) pick it up. Toxics take extra attributes per toxic type, named as
+in Toxiproxy 2.x (``TOXIC_ATTRIBUTES``).
 
     FAULT_KINDS[FaultKind.KILL].params[0].name == "restart_after"
 """
@@ -12,28 +18,32 @@ take extra attributes per toxic type, named as in Toxiproxy 2.x (``TOXIC_ATTRIBU
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from harness.model import FaultKind
+from harness.errors import HarnessError
+from harness.model import FaultKind, FaultSpec
+from harness.model.kinds import (
+    FaultTraits,
+    fault_traits,
+    register_fault_traits,
+    unregister_fault_traits,
+)
+from harness.scenario import faultdraws as draws
+from harness.scenario import faultrules as rules
+from harness.scenario.faultdraws import FaultDraw
+from harness.scenario.faultrules import COMPONENT_TARGETS as COMPONENT_TARGETS
+from harness.scenario.faultrules import MEMBER_PATTERN as MEMBER_PATTERN
+from harness.scenario.faultrules import PARTITION_MIN_MEMBERS as PARTITION_MIN_MEMBERS
+from harness.scenario.faultrules import PARTITION_MODES as PARTITION_MODES
+from harness.scenario.faultrules import PROCESS_TARGETS as PROCESS_TARGETS
 from harness.scenario.fields import FieldSpec, FieldType
+from harness.scenario.problems import Path, Problems
 
 F = FieldType
 
-MEMBER_PATTERN = r"(store-[1-7]|api-[1-5]|controller-manager-[1-3]|scheduler-[1-3]|node-([1-9]|10))"
-# The controller layer's (issue 16): the member holding each leader-election Lease right now,
-# and a node drawn from the fault's seeded RNG.
-COMPONENT_TARGETS = ("controller-manager-leader", "scheduler-leader", "random-node")
-PROCESS_TARGETS = ("store-leader", "random-store", "random-apiserver", *COMPONENT_TARGETS)
 LEADER_COMPONENTS = ("store", "controller-manager", "scheduler")
-PARTITION_MODES = ("isolate-leader", "halves", "majority-minority", "bridge", "ring")
-# The fewest store members for which each partition separates anyone (harness.nemesis.grudge).
-PARTITION_MIN_MEMBERS = {
-    "isolate-leader": 2,
-    "halves": 2,
-    "majority-minority": 3,
-    "bridge": 3,
-    "ring": 4,
-}
 SCOPES = ("store", "apiservers", "all")  # which members a partition or loss is drawn over
 LEADER_LOSS_ACTIONS = ("kill", "pause", "isolate")
 ROLLING_GROUPS = ("apiservers", "store")
@@ -56,9 +66,14 @@ class TargetKind(enum.StrEnum):
     CHOICE = "choice"  # a fixed vocabulary (the spec's choices)
 
 
+FaultCheck = Callable[[dict[str, Any], FaultSpec, Path, Problems], None]  # values, fault, path
+TimingCheck = Callable[[float, FaultSpec, Path, Problems], None]  # workload duration, fault, path
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FaultKindSpec:
-    kind: FaultKind
+    kind: str  # the kind key scenario files use (a FaultKind for the built-in kinds)
+    traits: FaultTraits  # what the nemesis, the run and the checkers need (the bottom layer)
     value: FieldSpec  # the kind key's value (name == kind)
     target: TargetKind
     value_is: str  # "target" (FaultSpec.target) or a params key (e.g. "action", "type")
@@ -67,6 +82,9 @@ class FaultKindSpec:
     params: tuple[FieldSpec, ...] = ()
     doc: str = ""
     forbidden_hint: str = ""  # why `for` is refused and what to write instead
+    check: FaultCheck | None = None  # against the cluster (targets exist, separate someone)
+    check_timing: TimingCheck | None = None  # beyond ``at < workload.duration``
+    draw: FaultDraw | None = None  # None: the Hypothesis search never draws this kind
 
     def param_key(self, name: str) -> str:
         """Where a file param lands in ``FaultSpec.params``: durations gain ``_s``."""
@@ -159,12 +177,12 @@ TOXIC_COMMON = (
 TOXIC_PARAM_NAMES = tuple(sorted({a.name for attrs in TOXIC_ATTRIBUTES.values() for a in attrs}))
 
 
-def _target(kind: FaultKind, doc: str, pattern: str) -> FieldSpec:
-    return FieldSpec(name=kind.value, type=F.TARGET, pattern=pattern, required=True, doc=doc)
+def _target(kind: str, doc: str, pattern: str) -> FieldSpec:
+    return FieldSpec(name=str(kind), type=F.TARGET, pattern=pattern, required=True, doc=doc)
 
 
-def _choice(kind: FaultKind, choices: tuple[str, ...], doc: str) -> FieldSpec:
-    return FieldSpec(name=kind.value, type=F.CHOICE, choices=choices, required=True, doc=doc)
+def _choice(kind: str, choices: tuple[str, ...], doc: str) -> FieldSpec:
+    return FieldSpec(name=str(kind), type=F.CHOICE, choices=choices, required=True, doc=doc)
 
 
 _PROCESS_PATTERN = f"^({'|'.join(PROCESS_TARGETS)}|{MEMBER_PATTERN}(,{MEMBER_PATTERN})*)$"
@@ -184,214 +202,261 @@ _SCOPE = FieldSpec(
     default="store",
     doc="Which members the grudge is drawn over: the store members, the apiservers, or all.",
 )
-FAULT_KINDS: dict[FaultKind, FaultKindSpec] = {
-    spec.kind: spec
-    for spec in (
-        FaultKindSpec(
-            kind=FaultKind.PARTITION,
-            value=_target(
-                FaultKind.PARTITION,
-                "isolate-leader | isolate:<member> | halves | majority-minority | bridge | ring "
-                "(drawn over the `members` scope).",
-                _PARTITION_PATTERN,
-            ),
-            target=TargetKind.PARTITION,
-            value_is="target",
-            duration=DurationUse.REQUIRED,
-            duration_doc="required: the partition heals after it",
-            params=(_ONE_WAY, _SCOPE),
-            doc="Network partition with iptables in the members' network namespaces.",
+FAULT_KINDS: dict[str, FaultKindSpec] = {}
+BUILTIN_FAULT_KINDS: tuple[FaultKindSpec, ...] = (
+    FaultKindSpec(
+        kind=FaultKind.PARTITION,
+        traits=fault_traits(FaultKind.PARTITION),
+        check=rules.check_partition,
+        draw=draws.partition_draw,
+        value=_target(
+            FaultKind.PARTITION,
+            "isolate-leader | isolate:<member> | halves | majority-minority | bridge | ring "
+            "(drawn over the `members` scope).",
+            _PARTITION_PATTERN,
         ),
-        FaultKindSpec(
-            kind=FaultKind.KILL,
-            value=_target(
-                FaultKind.KILL,
-                "store-<j> | api-<i> | a comma list of members | " + " | ".join(PROCESS_TARGETS),
-                _PROCESS_PATTERN,
-            ),
-            target=TargetKind.PROCESS,
-            value_is="target",
-            duration=DurationUse.FORBIDDEN,
-            duration_doc="not allowed: use restart_after",
-            forbidden_hint="a kill is instantaneous; write restart_after: <duration> instead",
-            params=(
-                FieldSpec(
-                    name="restart_after",
-                    type=F.DURATION,
-                    minimum=0,
-                    nullable=True,
-                    default=None,
-                    doc="Restart the member this long after the kill; null = at the final heal.",
-                ),
-            ),
-            doc="SIGKILL a member's container, restart it later.",
+        target=TargetKind.PARTITION,
+        value_is="target",
+        duration=DurationUse.REQUIRED,
+        duration_doc="required: the partition heals after it",
+        params=(_ONE_WAY, _SCOPE),
+        doc="Network partition with iptables in the members' network namespaces.",
+    ),
+    FaultKindSpec(
+        kind=FaultKind.KILL,
+        traits=fault_traits(FaultKind.KILL),
+        check=rules.check_process,
+        draw=draws.kill_draw,
+        value=_target(
+            FaultKind.KILL,
+            "store-<j> | api-<i> | a comma list of members | " + " | ".join(PROCESS_TARGETS),
+            _PROCESS_PATTERN,
         ),
-        FaultKindSpec(
-            kind=FaultKind.PAUSE,
-            value=_target(
-                FaultKind.PAUSE,
-                "store-<j> | api-<i> | a comma list of members | " + " | ".join(PROCESS_TARGETS),
-                _PROCESS_PATTERN,
+        target=TargetKind.PROCESS,
+        value_is="target",
+        duration=DurationUse.FORBIDDEN,
+        duration_doc="not allowed: use restart_after",
+        forbidden_hint="a kill is instantaneous; write restart_after: <duration> instead",
+        params=(
+            FieldSpec(
+                name="restart_after",
+                type=F.DURATION,
+                minimum=0,
+                nullable=True,
+                default=None,
+                doc="Restart the member this long after the kill; null = at the final heal.",
             ),
-            target=TargetKind.PROCESS,
-            value_is="target",
-            duration=DurationUse.REQUIRED,
-            duration_doc="required: resumed after it",
-            doc="Freeze a member (cgroup freezer), resume it later.",
         ),
-        FaultKindSpec(
-            kind=FaultKind.LEADER_LOSS,
-            value=_choice(
-                FaultKind.LEADER_LOSS,
-                LEADER_LOSS_ACTIONS,
-                "How the current leader is taken out.",
-            ),
-            target=TargetKind.CHOICE,
-            value_is="action",
-            duration=DurationUse.OPTIONAL,
-            duration_doc="optional: how long the last strike lasts (earlier ones heal at the "
-            "next strike); absent = healed as soon as a new leader is elected",
-            params=(
-                FieldSpec(
-                    name="repeat",
-                    type=F.INTEGER,
-                    minimum=1,
-                    maximum=100,
-                    default=1,
-                    doc="How many leaders in a row (each new leader is the next victim).",
-                ),
-                FieldSpec(
-                    name="interval",
-                    type=F.DURATION,
-                    minimum=0,
-                    exclusive_minimum=True,
-                    default="5s",
-                    doc="Time between two strikes.",
-                ),
-                FieldSpec(
-                    name="component",
-                    type=F.CHOICE,
-                    choices=LEADER_COMPONENTS,
-                    default="store",
-                    doc="Whose leader: the store's Raft leader, or the member holding the "
-                    "controller-manager's / scheduler's Lease (isolate = all its links to the "
-                    "apiservers down).",
-                ),
-            ),
-            doc="Find the leader (store: the status probe; a component: its Lease), then kill, "
-            "pause or isolate it.",
+        doc="SIGKILL a member's container, restart it later.",
+    ),
+    FaultKindSpec(
+        kind=FaultKind.PAUSE,
+        traits=fault_traits(FaultKind.PAUSE),
+        check=rules.check_process,
+        draw=draws.pause_draw,
+        value=_target(
+            FaultKind.PAUSE,
+            "store-<j> | api-<i> | a comma list of members | " + " | ".join(PROCESS_TARGETS),
+            _PROCESS_PATTERN,
         ),
-        FaultKindSpec(
-            kind=FaultKind.TOXIC,
-            value=_choice(
-                FaultKind.TOXIC,
-                tuple(TOXIC_ATTRIBUTES),
-                "Toxiproxy toxic type; its attributes sit beside it (see Toxic attributes).",
-            ),
-            target=TargetKind.CHOICE,
-            value_is="type",
-            duration=DurationUse.REQUIRED,
-            duration_doc="required: the toxic is removed after it",
-            params=TOXIC_COMMON,
-            doc="A Toxiproxy toxic on one or more links.",
+        target=TargetKind.PROCESS,
+        value_is="target",
+        duration=DurationUse.REQUIRED,
+        duration_doc="required: resumed after it",
+        doc="Freeze a member (cgroup freezer), resume it later.",
+    ),
+    FaultKindSpec(
+        kind=FaultKind.LEADER_LOSS,
+        traits=fault_traits(FaultKind.LEADER_LOSS),
+        check=rules.check_leader_loss,
+        check_timing=rules.check_strikes_timing,
+        value=_choice(
+            FaultKind.LEADER_LOSS,
+            LEADER_LOSS_ACTIONS,
+            "How the current leader is taken out.",
         ),
-        FaultKindSpec(
-            kind=FaultKind.LINK_DOWN,
-            value=_target(
-                FaultKind.LINK_DOWN, "Link name or glob (as for toxic.link).", LINK_PATTERN
+        target=TargetKind.CHOICE,
+        value_is="action",
+        duration=DurationUse.OPTIONAL,
+        duration_doc="optional: how long the last strike lasts (earlier ones heal at the "
+        "next strike); absent = healed as soon as a new leader is elected",
+        params=(
+            FieldSpec(
+                name="repeat",
+                type=F.INTEGER,
+                minimum=1,
+                maximum=100,
+                default=1,
+                doc="How many leaders in a row (each new leader is the next victim).",
             ),
-            target=TargetKind.LINK,
-            value_is="target",
-            duration=DurationUse.REQUIRED,
-            duration_doc="required: the link comes back after it",
-            doc="Disable links (Toxiproxy enabled=false): connections refused and cut.",
+            FieldSpec(
+                name="interval",
+                type=F.DURATION,
+                minimum=0,
+                exclusive_minimum=True,
+                default="5s",
+                doc="Time between two strikes.",
+            ),
+            FieldSpec(
+                name="component",
+                type=F.CHOICE,
+                choices=LEADER_COMPONENTS,
+                default="store",
+                doc="Whose leader: the store's Raft leader, or the member holding the "
+                "controller-manager's / scheduler's Lease (isolate = all its links to the "
+                "apiservers down).",
+            ),
         ),
-        FaultKindSpec(
-            kind=FaultKind.ROLLING_RESTART,
-            value=_choice(
-                FaultKind.ROLLING_RESTART, ROLLING_GROUPS, "Which group restarts, one by one."
-            ),
-            target=TargetKind.CHOICE,
-            value_is="target",
-            duration=DurationUse.FORBIDDEN,
-            duration_doc="not allowed: it ends when the last member is back",
-            forbidden_hint="a rolling restart ends when the last member is back; "
-            "tune interval instead",
-            params=(
-                FieldSpec(
-                    name="interval",
-                    type=F.DURATION,
-                    minimum=0,
-                    default="2s",
-                    doc="Wait between one member being ready and the next restart.",
-                ),
-            ),
-            doc="Restart every member of a group in turn, waiting for each to be ready.",
+        doc="Find the leader (store: the status probe; a component: its Lease), then kill, "
+        "pause or isolate it.",
+    ),
+    FaultKindSpec(
+        kind=FaultKind.TOXIC,
+        traits=fault_traits(FaultKind.TOXIC),
+        check=rules.check_toxic,
+        draw=draws.toxic_draw,
+        value=_choice(
+            FaultKind.TOXIC,
+            tuple(TOXIC_ATTRIBUTES),
+            "Toxiproxy toxic type; its attributes sit beside it (see Toxic attributes).",
         ),
-        FaultKindSpec(
-            kind=FaultKind.LOSS,
-            value=_target(
-                FaultKind.LOSS,
-                "all (every pair in the `members` scope) or a partition target "
-                "(isolate:<member>, halves, …): loss on the pairs it would cut.",
-                f"^(all|{_PARTITION_PATTERN[2:-2]})$",
-            ),
-            target=TargetKind.LOSS,
-            value_is="target",
-            duration=DurationUse.REQUIRED,
-            duration_doc="required: the loss stops after it",
-            params=(
-                FieldSpec(
-                    name="probability",
-                    type=F.NUMBER,
-                    minimum=0,
-                    maximum=1,
-                    exclusive_minimum=True,
-                    required=True,
-                    doc="Share of packets dropped on each affected pair (iptables statistic).",
-                ),
-                _ONE_WAY,
-                _SCOPE,
-            ),
-            doc="Random packet loss between members, with iptables in their network namespaces.",
+        target=TargetKind.CHOICE,
+        value_is="type",
+        duration=DurationUse.REQUIRED,
+        duration_doc="required: the toxic is removed after it",
+        params=TOXIC_COMMON,
+        doc="A Toxiproxy toxic on one or more links.",
+    ),
+    FaultKindSpec(
+        kind=FaultKind.LINK_DOWN,
+        traits=fault_traits(FaultKind.LINK_DOWN),
+        check=rules.check_link_down,
+        draw=draws.link_down_draw,
+        value=_target(FaultKind.LINK_DOWN, "Link name or glob (as for toxic.link).", LINK_PATTERN),
+        target=TargetKind.LINK,
+        value_is="target",
+        duration=DurationUse.REQUIRED,
+        duration_doc="required: the link comes back after it",
+        doc="Disable links (Toxiproxy enabled=false): connections refused and cut.",
+    ),
+    FaultKindSpec(
+        kind=FaultKind.ROLLING_RESTART,
+        traits=fault_traits(FaultKind.ROLLING_RESTART),
+        value=_choice(
+            FaultKind.ROLLING_RESTART, ROLLING_GROUPS, "Which group restarts, one by one."
         ),
-        FaultKindSpec(
-            kind=FaultKind.CLOCK_SKEW,
-            value=_target(
-                FaultKind.CLOCK_SKEW,
-                "A controller-layer member (controller-manager-<i>, scheduler-<i>, node-<i>), or "
-                + " | ".join(COMPONENT_TARGETS),
-                f"^({'|'.join(COMPONENT_TARGETS)}|{MEMBER_PATTERN})$",
+        target=TargetKind.CHOICE,
+        value_is="target",
+        duration=DurationUse.FORBIDDEN,
+        duration_doc="not allowed: it ends when the last member is back",
+        forbidden_hint="a rolling restart ends when the last member is back; tune interval instead",
+        params=(
+            FieldSpec(
+                name="interval",
+                type=F.DURATION,
+                minimum=0,
+                default="2s",
+                doc="Wait between one member being ready and the next restart.",
             ),
-            target=TargetKind.PROCESS,
-            value_is="target",
-            duration=DurationUse.REQUIRED,
-            duration_doc="required: the clock is set right after it",
-            params=(
-                FieldSpec(
-                    name="offset_s",
-                    type=F.NUMBER,
-                    minimum=-86_400,
-                    maximum=86_400,
-                    default=0,
-                    doc="Seconds added to the member's wall clock (negative: behind).",
-                ),
-                FieldSpec(
-                    name="rate",
-                    type=F.NUMBER,
-                    minimum=0,
-                    maximum=100,
-                    exclusive_minimum=True,
-                    default=1,
-                    doc="Clock speed (drift): 1 = real time, 1.5 = 50 % fast (libfaketime's x).",
-                ),
-            ),
-            doc="Skew a member's wall clock with libfaketime (no privileges); proved by the "
-            "`now` its /status reports.",
         ),
-    )
-}
-KIND_NAMES = tuple(k.value for k in FAULT_KINDS)
+        doc="Restart every member of a group in turn, waiting for each to be ready.",
+    ),
+    FaultKindSpec(
+        kind=FaultKind.LOSS,
+        traits=fault_traits(FaultKind.LOSS),
+        check=rules.check_loss,
+        value=_target(
+            FaultKind.LOSS,
+            "all (every pair in the `members` scope) or a partition target "
+            "(isolate:<member>, halves, …): loss on the pairs it would cut.",
+            f"^(all|{_PARTITION_PATTERN[2:-2]})$",
+        ),
+        target=TargetKind.LOSS,
+        value_is="target",
+        duration=DurationUse.REQUIRED,
+        duration_doc="required: the loss stops after it",
+        params=(
+            FieldSpec(
+                name="probability",
+                type=F.NUMBER,
+                minimum=0,
+                maximum=1,
+                exclusive_minimum=True,
+                required=True,
+                doc="Share of packets dropped on each affected pair (iptables statistic).",
+            ),
+            _ONE_WAY,
+            _SCOPE,
+        ),
+        doc="Random packet loss between members, with iptables in their network namespaces.",
+    ),
+    FaultKindSpec(
+        kind=FaultKind.CLOCK_SKEW,
+        traits=fault_traits(FaultKind.CLOCK_SKEW),
+        check=rules.check_clock_skew,
+        value=_target(
+            FaultKind.CLOCK_SKEW,
+            "A controller-layer member (controller-manager-<i>, scheduler-<i>, node-<i>), or "
+            + " | ".join(COMPONENT_TARGETS),
+            f"^({'|'.join(COMPONENT_TARGETS)}|{MEMBER_PATTERN})$",
+        ),
+        target=TargetKind.PROCESS,
+        value_is="target",
+        duration=DurationUse.REQUIRED,
+        duration_doc="required: the clock is set right after it",
+        params=(
+            FieldSpec(
+                name="offset_s",
+                type=F.NUMBER,
+                minimum=-86_400,
+                maximum=86_400,
+                default=0,
+                doc="Seconds added to the member's wall clock (negative: behind).",
+            ),
+            FieldSpec(
+                name="rate",
+                type=F.NUMBER,
+                minimum=0,
+                maximum=100,
+                exclusive_minimum=True,
+                default=1,
+                doc="Clock speed (drift): 1 = real time, 1.5 = 50 % fast (libfaketime's x).",
+            ),
+        ),
+        doc="Skew a member's wall clock with libfaketime (no privileges); proved by the "
+        "`now` its /status reports.",
+    ),
+)
+
+
+def register_fault_kind(spec: FaultKindSpec) -> FaultKindSpec:
+    """Add a fault kind: its descriptor here, its traits in ``harness.model.kinds``. Its
+    implementation registers with ``harness.nemesis.register(spec.kind)``."""
+    if spec.kind in FAULT_KINDS:
+        raise HarnessError(f"fault kind {spec.kind!r} registered twice; pick another name")
+    if spec.traits.kind != spec.kind or spec.value.name != spec.kind:
+        raise HarnessError(
+            f"fault kind {spec.kind!r}: traits.kind and value.name must both be {spec.kind!r}"
+        )
+    register_fault_traits(spec.traits)
+    FAULT_KINDS[spec.kind] = spec
+    return spec
+
+
+def unregister_fault_kind(kind: str) -> None:
+    """For tests that registered a kind of their own (a built-in kind cannot be removed)."""
+    unregister_fault_traits(kind)
+    FAULT_KINDS.pop(kind, None)
+
+
+def kind_names() -> tuple[str, ...]:
+    """Every registered kind key, built-in ones first."""
+    return tuple(str(k) for k in FAULT_KINDS)
+
+
+for _spec in BUILTIN_FAULT_KINDS:
+    register_fault_kind(_spec)
+KIND_NAMES = kind_names()  # the built-in kinds; use kind_names() to see registered ones too
 
 
 def params_for(spec: FaultKindSpec, value: object) -> tuple[FieldSpec, ...]:

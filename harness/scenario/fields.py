@@ -11,32 +11,21 @@ renders them as JSON Schema and as the README's field reference, so the three ca
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from controlplane.bugs import SWITCHES
 from harness.model import Engine, WorkloadKind
+from harness.model.kinds import workload_kinds, workload_traits
 
 ENGINES = tuple(e.value for e in Engine)
 BUG_ZOO = SWITCHES  # the system under test's own list (controlplane/bugs.py), never a copy
-# Op names a workload's ``mix`` may weight, per workload kind (Jepsen's ``f`` values, DESIGN §5).
-MIX_OPS: dict[str, tuple[str, ...]] = {
-    WorkloadKind.REGISTER: ("read", "write", "cas", "delete"),
-    WorkloadKind.OBJECTS: ("create", "update", "delete", "get", "list"),
-    WorkloadKind.SET: (),  # fixed shape: unique adds, then one final read
-    WorkloadKind.WATCH: (),  # fixed shape: writers plus watchers
-    WorkloadKind.DEPLOYMENTS: (
-        "scale-deployment",
-        "roll-deployment",
-        "delete-pod",
-        "create-pod",
-        "delete-deployment",
-        "delete-bare-pod",
-        "bind-pod",
-    ),
-}
+# Op names a workload's ``mix`` may weight, per built-in workload kind (Jepsen's ``f`` values),
+# from each kind's descriptor (harness.model.kinds); the checks ask ``workload_traits`` live.
+MIX_OPS: dict[str, tuple[str, ...]] = {k: workload_traits(k).mix_ops for k in WorkloadKind}
 # Workloads that can talk to the store directly (the others need the apiserver's API).
-THROUGH_STORE = (WorkloadKind.REGISTER.value, WorkloadKind.SET.value)
+THROUGH_STORE = tuple(k.value for k in WorkloadKind if workload_traits(k).through_store)
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
 MARKER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,79}$"
 MAX_SEED = 2**63 - 1
@@ -70,11 +59,17 @@ class FieldSpec:
     maximum: float | None = None
     exclusive_minimum: bool = False  # minimum itself is not allowed (durations that must be > 0)
     choices: tuple[str, ...] = ()
+    # Read at each use instead of ``choices`` (a vocabulary others extend: workload kinds).
+    choices_from: Callable[[], tuple[str, ...]] | None = None
     pattern: str | None = None  # PATTERN / PATTERN_LIST; for TARGET only the schema's hint
     pattern_doc: str = ""  # the pattern in words, for "expected …"
     fields: tuple[FieldSpec, ...] = ()  # SECTION
     unit_required: bool = False  # DURATION: bare numbers are ambiguous here (Toxiproxy ms vs s)
     output_unit: str | None = None  # DURATION: "ms"/"us" → a whole number in that unit
+
+    def options(self) -> tuple[str, ...]:
+        """The valid choices, live when ``choices_from`` is set."""
+        return self.choices_from() if self.choices_from is not None else self.choices
 
     def child(self, name: str) -> FieldSpec:
         for spec in self.fields:
@@ -94,9 +89,9 @@ class FieldSpec:
             bound = "> 0" if self.exclusive_minimum else "≥ 0"
             text = f"a duration {bound} {unit}"
         elif self.type is FieldType.CHOICE:
-            text = "one of " + ", ".join(self.choices)
+            text = "one of " + ", ".join(self.options())
         elif self.type is FieldType.CHOICE_LIST:
-            text = "a list of distinct names from " + ", ".join(self.choices)
+            text = "a list of distinct names from " + ", ".join(self.options())
         elif self.type is FieldType.PATTERN:
             text = self.pattern_doc or f"a string matching {self.pattern}"
         elif self.type is FieldType.PATTERN_LIST:
@@ -211,6 +206,7 @@ WORKLOAD = FieldSpec(
             name="kind",
             type=F.CHOICE,
             choices=tuple(k.value for k in WorkloadKind),
+            choices_from=lambda: tuple(str(k) for k in workload_kinds()),
             default="register",
             doc="register: read/write/cas/delete on keys; objects: Kubernetes-style CRUD; "
             "set: unique creates then a final read; watch: watchers across failover; "

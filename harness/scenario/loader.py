@@ -23,9 +23,9 @@ from harness.model import (
     Engine,
     Expectations,
     FaultSpec,
-    WorkloadKind,
     WorkloadSpec,
 )
+from harness.model.kinds import workload_traits
 from harness.scenario.check import check_section
 from harness.scenario.faultcheck import check_faults
 from harness.scenario.fields import ROOT
@@ -120,7 +120,7 @@ def _build(values: dict[str, Any], faults: list[FaultSpec], source: Path) -> Sce
             nodes=cluster["nodes"],
         ),
         workload=WorkloadSpec(
-            kind=WorkloadKind(workload["kind"]),
+            kind=workload_traits(workload["kind"]).kind,
             clients=workload["clients"],
             keys=workload["keys"],
             rate=workload["rate"],

@@ -89,11 +89,11 @@ def _section_rows(spec: FieldSpec, prefix: str) -> list[str]:
 
 
 def _fault_table(spec: FaultKindSpec) -> list[str]:
-    kind = spec.kind.value
+    kind = str(spec.kind)
     value_rule = (
         "see Toxic attributes"
         if spec.kind is FaultKind.TOXIC
-        else (spec.value.rule() if spec.value.choices else spec.value.doc)
+        else (spec.value.rule() if spec.value.options() else spec.value.doc)
     )
     meaning = f"The kind key: the {spec.value_is}."
     rows = [_row("", spec.value, value_rule, meaning=meaning), _row("", AT)]

@@ -119,9 +119,9 @@ def _body(spec: FieldSpec) -> dict[str, Any]:
     if t is F.DURATION:
         return {"$ref": "#/$defs/durationWithUnit" if spec.unit_required else "#/$defs/duration"}
     if t is F.CHOICE:
-        return {"enum": list(spec.choices)}
+        return {"enum": list(spec.options())}
     if t is F.CHOICE_LIST:
-        return {"type": "array", "items": {"enum": list(spec.choices)}, "uniqueItems": True}
+        return {"type": "array", "items": {"enum": list(spec.options())}, "uniqueItems": True}
     if t is F.PATTERN_LIST:
         items = {"type": "string", "pattern": spec.pattern}
         return {"type": "array", "items": items, "uniqueItems": True}
@@ -133,7 +133,7 @@ def _body(spec: FieldSpec) -> dict[str, Any]:
 
 
 def _fault_variants(spec: FaultKindSpec) -> list[tuple[str, dict[str, Any]]]:
-    kind = spec.kind.value
+    kind = str(spec.kind)
     if spec.kind is not FaultKind.TOXIC:
         return [(f"fault-{kind}", _fault_object(spec, _field(spec.value), spec.params))]
     return [
@@ -152,7 +152,7 @@ def _fault_variants(spec: FaultKindSpec) -> list[tuple[str, dict[str, Any]]]:
 def _fault_object(
     spec: FaultKindSpec, value: dict[str, Any], params: tuple[FieldSpec, ...]
 ) -> dict[str, Any]:
-    kind = spec.kind.value
+    kind = str(spec.kind)
     properties: dict[str, Any] = {kind: value, "at": _field(AT)}
     required = [kind, "at"]
     if spec.duration is not DurationUse.FORBIDDEN:

@@ -23,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from harness.cluster.model import ClusterInfo
+from harness.model.cluster import ClusterInfo
 
 TOKEN = "fake-token"
 

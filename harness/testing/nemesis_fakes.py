@@ -14,9 +14,9 @@ import threading
 import time
 from typing import Any
 
-from harness.cluster.model import ClusterInfo, Link, Node, Role, StartHook
 from harness.errors import ClusterError
 from harness.history import FaultEvent
+from harness.model.cluster import ClusterInfo, Link, Node, Role, StartHook
 from harness.nemesis import FaultContext, make_context
 from harness.nemesis.iptables import CHAIN, Netns
 

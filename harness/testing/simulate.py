@@ -1,12 +1,15 @@
-"""Histories of a simulated atomic register, linearizable by construction (tests, benchmarks).
+"""The one register simulator: histories of an atomic register, linearizable by construction.
 
-In a nutshell: ``simulate_register(params, choose)`` drives concurrent clients against one
-in-memory atomic store per key; every op takes effect at one instant between its invoke and its
-completion, so the history is linearizable. Ops may end ``info`` (the process retires; the op
-may still take effect later, or never), ``fail`` (certainly no effect — a cas whose compare
+In a nutshell: ``AtomicRegister`` is the linearization point every simulated op goes through
+(one atomic value per key, unique written values); ``simulate_register(params, choose)``
+drives concurrent clients against it; every op takes effect at one instant between its invoke
+and its completion, so the history is linearizable. Ops may end ``info`` (the process retires;
+the op may still take effect later, or never), ``fail`` (certainly no effect — a cas whose compare
 failed also ends ``fail``, with ``error="compare failed"``). Written values are unique ints.
 ``choose(n)`` returns an int in ``[0, n)``: pass ``random.Random(seed).randrange`` or a
 Hypothesis draw, so shrinking works.
+
+``harness.testing.synthetic`` applies its timed calls through the same ``AtomicRegister``.
 
     ops = simulate_register(SimParams(clients=3, keys=2, ops=20), random.Random(1).randrange)
 """
@@ -34,6 +37,39 @@ class SimParams:
 
 
 @dataclass(slots=True, kw_only=True)
+class AtomicRegister:
+    """One atomic register per key: ``apply`` is an op's linearization point."""
+
+    state: dict[str, Any] = field(default_factory=dict)
+    next_value: int = 1  # written values are unique ints from 1
+
+    def fresh(self) -> int:
+        """The next unique value to write."""
+        value, self.next_value = self.next_value, self.next_value + 1
+        return value
+
+    def current(self, key: str) -> Any:
+        return self.state.get(key)
+
+    def apply(self, f: str, key: str, arg: Any) -> tuple[Any, bool]:
+        """Take effect now: ``(result, compared)`` — a read's value, a write's or cas's arg, a
+        delete's "it existed"; ``compared`` is False only for a cas whose compare failed."""
+        current = self.state.get(key)
+        if f == "read":
+            return current, True
+        if f == "write":
+            self.state[key] = arg
+            return arg, True
+        if f == "cas":
+            if current != arg[0]:
+                return arg, False
+            self.state[key] = arg[1]
+            return arg, True
+        self.state.pop(key, None)  # delete
+        return current is not None, True
+
+
+@dataclass(slots=True, kw_only=True)
 class _Pending:
     process: int
     f: str
@@ -49,10 +85,9 @@ class _Pending:
 class _Sim:
     params: SimParams
     choose: Callable[[int], int]
-    state: dict[str, Any] = field(default_factory=dict)
+    register: AtomicRegister = field(default_factory=AtomicRegister)
     out: list[Op] = field(default_factory=list)
     time: int = 0
-    next_value: int = 1
 
     def record(self, p: _Pending, kind: OpType, value: Any, error: str | None = None) -> None:
         self.time += self.params.time_step_ns
@@ -78,11 +113,11 @@ class _Sim:
         f = "delete" if self.roll(self.params.delete_per_mille) else FS[self.choose(3)]
         value: Any = None
         if f == "write":
-            value, self.next_value = self.next_value, self.next_value + 1
+            value = self.register.fresh()
         elif f == "cas":
-            current = self.state.get(key)
-            expected = current if self.choose(2) else self.choose(self.next_value)
-            value, self.next_value = [expected, self.next_value], self.next_value + 1
+            current = self.register.current(key)
+            expected = current if self.choose(2) else self.choose(self.register.next_value)
+            value = [expected, self.register.fresh()]
         p = _Pending(process=process, f=f, key=key, value=value)
         self.record(p, OpType.INVOKE, value)
         return p
@@ -90,20 +125,9 @@ class _Sim:
     def apply(self, p: _Pending) -> None:
         """The op's linearization point: it takes effect on the atomic state now."""
         p.applied = True
-        current = self.state.get(p.key)
-        if p.f == "read":
-            p.result = current
-        elif p.f == "write":
-            self.state[p.key] = p.result = p.value
-        elif p.f == "cas":
-            p.result = p.value
-            if current == p.value[0]:
-                self.state[p.key] = p.value[1]
-            else:
-                p.outcome, p.error = OpType.FAIL, "compare failed"
-        else:
-            p.result = current is not None
-            self.state.pop(p.key, None)
+        p.result, compared = self.register.apply(p.f, p.key, p.value)
+        if not compared:
+            p.outcome, p.error = OpType.FAIL, "compare failed"
 
 
 def simulate_register(params: SimParams, choose: Callable[[int], int]) -> list[Op]:

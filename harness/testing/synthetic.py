@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.history import FaultEvent, FaultPhase, JsonlWriter, Op, OpType, RunDir, StatusSample
+from harness.testing.simulate import AtomicRegister
 
 NS_PER_S = 1_000_000_000
 
@@ -95,27 +96,26 @@ def _calls(params: SyntheticRun, rng: random.Random) -> list[_Call]:
 
 
 def _apply(calls: list[_Call], rng: random.Random) -> None:
-    """Give each call its value and result from one atomic register per key, applying each
-    op at its midpoint: linearizable by construction."""
-    state: dict[str, int | None] = {}
-    next_value = 1
+    """Give each call its value and result from the simulator's atomic register
+    (``simulate.AtomicRegister``), applying each op at its midpoint: linearizable by
+    construction."""
+    register = AtomicRegister()
     for c in sorted(calls, key=lambda c: (c.start + c.end) // 2):
-        current = state.get(c.key)
+        current = register.current(c.key)
         if c.f == "write":
-            c.arg, next_value = next_value, next_value + 1
+            c.arg = register.fresh()
             if c.outcome is not OpType.FAIL:
-                state[c.key] = c.arg
+                register.apply("write", c.key, c.arg)
         elif c.f == "cas":
             expect = current if rng.random() < 0.7 or current is None else current + 1000
-            c.arg, next_value = [expect, next_value], next_value + 1
-            if c.outcome is OpType.OK and expect == current:
-                state[c.key] = c.arg[1]
-            elif c.outcome is OpType.OK:
-                c.outcome = OpType.FAIL  # compare failed: certainly no effect
+            c.arg = [expect, register.fresh()]
+            # ok or info (an unknown outcome that did take effect when the compare held)
+            if c.outcome is not OpType.FAIL:
+                _, compared = register.apply("cas", c.key, c.arg)
+                if c.outcome is OpType.OK and not compared:
+                    c.outcome = OpType.FAIL  # compare failed: certainly no effect
         elif c.outcome is OpType.OK:
-            c.result = current
-        if c.f == "cas" and c.outcome is OpType.INFO and expect == current:
-            state[c.key] = c.arg[1]  # an unknown outcome that did take effect
+            c.result, _ = register.apply("read", c.key, None)
 
 
 def _make_stale(calls: list[_Call]) -> None:

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from harness.cluster.model import ClusterInfo
 from harness.history import JsonlWriter
-from harness.model import WorkloadKind, WorkloadSpec
+from harness.model import Engine, WorkloadKind, WorkloadSpec
+from harness.model.cluster import ClusterInfo
+from harness.model.kinds import WorkloadTraits, register_workload_traits, unregister_workload_traits
 from harness.workload.adequacy import (
     Adequacy,
     FaultWindow,
@@ -55,7 +56,7 @@ class Workload(Protocol):
     def final_read(self) -> None: ...
 
 
-_KINDS: dict[WorkloadKind, type[ClientWorkload]] = {
+_KINDS: dict[str, type[ClientWorkload]] = {
     WorkloadKind.REGISTER: RegisterWorkload,
     WorkloadKind.OBJECTS: ObjectsWorkload,
     WorkloadKind.SET: SetWorkload,
@@ -64,14 +65,35 @@ _KINDS: dict[WorkloadKind, type[ClientWorkload]] = {
 }
 
 
+def register_workload_kind(traits: WorkloadTraits, cls: type[ClientWorkload]) -> None:
+    """Add a workload kind: its descriptor (``harness.model.kinds``: mix ops, store access,
+    the checkers it feeds) and its client class; the loader, ``make_workload`` and the
+    checkers' ``applies`` pick it up."""
+    if traits.kind in _KINDS:
+        raise WorkloadConfigError(
+            field="workload.kind",
+            got=traits.kind,
+            expected="a kind not registered yet",
+            fix="pick another name for the new workload kind",
+        )
+    register_workload_traits(traits)
+    _KINDS[traits.kind] = cls
+
+
+def unregister_workload_kind(kind: str) -> None:
+    """For tests that registered a kind of their own (built-in kinds stay)."""
+    unregister_workload_traits(kind)
+    _KINDS.pop(kind, None)
+
+
 def make_workload(
     spec: WorkloadSpec, info: ClusterInfo, history: JsonlWriter, start_ns: int, seed: int
 ) -> Workload:
     """The workload ``spec.kind`` names; records into ``history``, times since ``start_ns``."""
     try:
-        cls = _KINDS[WorkloadKind(spec.kind)]
-    except ValueError:
-        valid = ", ".join(k.value for k in WorkloadKind)
+        cls = _KINDS[spec.kind]
+    except KeyError:
+        valid = ", ".join(_KINDS)
         raise WorkloadConfigError(
             field="workload.kind",
             got=spec.kind,
@@ -81,7 +103,10 @@ def make_workload(
     if cls is RegisterWorkload and spec.through == "store":
         from harness.workload.etcd import EtcdRegisterWorkload, store_is_etcd
 
-        if store_is_etcd(info):  # real etcd as the store: speak its JSON gateway
+        # Real etcd as the store: speak its JSON gateway. The engine the run's spec names;
+        # the store is probed only when the ClusterInfo does not say.
+        etcd = info.engine == Engine.ETCD if info.engine else store_is_etcd(info)
+        if etcd:
             cls = EtcdRegisterWorkload
     local = cls(spec, info, history, start_ns=start_ns, seed=seed)
     workers = resolve_workers(spec, cls)
@@ -119,6 +144,8 @@ __all__ = [
     "classify_status",
     "make_workload",
     "plan_shares",
+    "register_workload_kind",
     "resolve_workers",
     "thresholds_for",
+    "unregister_workload_kind",
 ]

@@ -24,9 +24,9 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
-from harness.cluster.model import ClusterInfo
 from harness.history import OpType
 from harness.model import WorkloadSpec
+from harness.model.cluster import ClusterInfo
 from harness.workload.errors import WorkloadConfigError
 from harness.workload.http import Endpoint, Http, open_http
 from harness.workload.outcome import Effect, Outcome, classify_exception

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from harness.cluster.model import ClusterInfo
+from harness.model.cluster import ClusterInfo
 from harness.workload.base import Invocation
 from harness.workload.http import Http
 from harness.workload.outcome import Effect, Outcome, ok

@@ -4,8 +4,8 @@ In a nutshell: each key is a linearizable register with initial value null (abse
 values are unique per key (a per-key counter), which keeps the linearizability check cheap and
 lets every read name the write it saw. Clients are spread over keys: with more clients than keys,
 ``ceil(clients / keys)`` clients share each key (the checker's cost grows with that number).
-History (DESIGN §5): ``read`` (ok value = the value read, null when absent), ``write`` (value),
-``cas`` (value ``[expected, new]``), ``delete``.
+History (``harness.history.Op``): ``read`` (ok value = the value read, null when absent),
+``write`` (value), ``cas`` (value ``[expected, new]``), ``delete``.
 
 Two ways in (``WorkloadSpec.through``):
 

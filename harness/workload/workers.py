@@ -33,9 +33,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.cluster.model import ClusterInfo
 from harness.history import JsonlWriter, OpType
 from harness.model import WorkloadSpec
+from harness.model.cluster import ClusterInfo
 from harness.workload.base import ClientWorkload, Share, StopFlag, WorkloadResult
 from harness.workload.errors import WorkerError
 from harness.workload.merge import StreamMerger

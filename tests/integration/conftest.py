@@ -19,8 +19,8 @@ import pytest
 
 from harness.cluster import tcenv  # noqa: F401  (before testcontainers is imported)
 from harness.cluster.cluster import DockerCluster
-from harness.cluster.model import ClusterSpec
 from harness.images import ImageTags
+from harness.model.cluster import ClusterSpec
 
 ClusterFactory = Callable[..., DockerCluster]
 

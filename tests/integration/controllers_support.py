@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 
-from harness.cluster.model import ClusterInfo
 from harness.cluster.tls import client_context
+from harness.model.cluster import ClusterInfo
 
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases"
 

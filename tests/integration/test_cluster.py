@@ -20,11 +20,11 @@ import pytest
 
 from harness.cluster import labels as L
 from harness.cluster.cluster import DockerCluster, start_cluster
-from harness.cluster.model import ClusterSpec, Node, Role
 from harness.cluster.probe import StatusProbe
 from harness.errors import ClusterError
 from harness.history import JsonlWriter, read_status
 from harness.images import ImageTags
+from harness.model.cluster import ClusterSpec, Node, Role
 
 ClusterFactory = Callable[..., DockerCluster]  # the conftest fixture's type
 pytestmark = pytest.mark.docker
@@ -94,7 +94,7 @@ def _spawn_runner(images: ImageTags) -> tuple[subprocess.Popen[str], str]:
     code = f"""
 import time
 from harness.cluster.cluster import DockerCluster
-from harness.cluster.model import ClusterSpec
+from harness.model.cluster import ClusterSpec
 from harness.images import ImageTags
 tags = ImageTags(base={images.base!r}, app={images.app!r}, proxy={images.proxy!r})
 cluster = DockerCluster(ClusterSpec(store_members=1, apiservers=1), images=tags).start()

@@ -30,7 +30,7 @@ from controllers_support import PodAdds, SkewedHolder, api_client, bind_twice
 
 from harness.cluster.cluster import DockerCluster
 from harness.cluster.kubeview import KubeView, wait_for
-from harness.cluster.model import ClusterSpec
+from harness.model.cluster import ClusterSpec
 
 pytestmark = pytest.mark.docker
 

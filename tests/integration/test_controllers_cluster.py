@@ -32,8 +32,8 @@ from controllers_support import bind_twice
 
 from harness.cluster.controllers import read_lease_holder
 from harness.cluster.kubeview import KubeView, wait_for
-from harness.cluster.model import ClusterInfo, ControlPlaneTimings
 from harness.images import ImageTags
+from harness.model.cluster import ClusterInfo, ControlPlaneTimings
 
 pytestmark = [
     pytest.mark.docker,

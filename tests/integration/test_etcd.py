@@ -20,8 +20,8 @@ import pytest
 from scenario_runs import checks_of, run_in_parallel
 
 from harness.cluster.cluster import DockerCluster
-from harness.cluster.model import ClusterSpec
 from harness.images import ImageTags
+from harness.model.cluster import ClusterSpec
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from harness.cluster.cluster import DockerCluster
-from harness.cluster.model import ClusterSpec
+from harness.model.cluster import ClusterSpec
 
 ClusterFactory = Callable[..., DockerCluster]  # the conftest fixture's type
 

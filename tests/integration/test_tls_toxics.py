@@ -30,9 +30,9 @@ import httpx
 import pytest
 
 from harness.cluster.cluster import DockerCluster
-from harness.cluster.model import ClusterSpec
 from harness.history import JsonlWriter, OpType
 from harness.model import FaultKind, FaultSpec
+from harness.model.cluster import ClusterSpec
 from harness.nemesis import FaultContext, find_leftovers, make_context, make_fault
 from harness.nemesis.base import Verifiable
 from harness.workload.http import Http, Reply, configmap, configmaps_url, open_http, store_key_url

@@ -18,9 +18,9 @@ import pytest
 
 from harness.checker import check_history
 from harness.cluster.cluster import DockerCluster
-from harness.cluster.model import ClusterSpec
 from harness.history import JsonlWriter, Op, OpType, read_ops
 from harness.model import WorkloadKind, WorkloadSpec
+from harness.model.cluster import ClusterSpec
 from harness.workload import make_workload
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))

@@ -10,8 +10,8 @@ import pytest
 from harness.cluster.components import component_links, component_members, component_names
 from harness.cluster.controllers import holder_of, lease_member, node_ready, read_lease_holder
 from harness.cluster.links import plan_links
-from harness.cluster.model import ClusterInfo, ClusterSpec, ControlPlaneTimings, Role
 from harness.cluster.subnet import SubnetPlan
+from harness.model.cluster import ClusterInfo, ClusterSpec, ControlPlaneTimings, Role
 
 PLAN = SubnetPlan(subnet=ipaddress.IPv4Network("10.201.7.0/24"))
 SPEC = ClusterSpec(apiservers=2, controller_managers=2, schedulers=2, nodes=3)

@@ -17,9 +17,9 @@ from kubernetes import config as k8s_config
 
 from harness.cluster.kubeconfig import kubeconfig, state_dir, write_kubeconfig
 from harness.cluster.links import plan_links
-from harness.cluster.model import ClusterInfo
 from harness.cluster.subnet import POOL, SubnetPlan
 from harness.cluster.tls import make_run_pki
+from harness.model.cluster import ClusterInfo
 
 PLAN = SubnetPlan.for_slot(POOL, 7)
 CA = make_run_pki("cp-k", apiservers={"api-1": "10.201.7.31"}, proxy_ip=PLAN.proxy_ip).ca_pem

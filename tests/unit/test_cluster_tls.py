@@ -20,9 +20,9 @@ from cryptography import x509
 
 from controlplane.apiserver.tls import TlsConfigError, server_context, tls_from_env
 from harness.cluster.members import apiserver_members, apiserver_names
-from harness.cluster.model import ClusterSpec
 from harness.cluster.subnet import POOL, SubnetPlan
 from harness.cluster.tls import VALIDITY, RunPki, apiserver_sans, client_context, make_run_pki
+from harness.model.cluster import ClusterSpec
 from harness.workload.http import tls_context
 
 PLAN = SubnetPlan.for_slot(POOL, 7)  # proxy 10.201.7.2, api-i 10.201.7.3i

@@ -22,7 +22,6 @@ from controlplane_local_support import TIMINGS, LocalControlPlane
 from harness.checker import check_run
 from harness.checker.controllers import CONTROLLER_CHECKS
 from harness.cluster.componentprobe import ComponentProbe
-from harness.cluster.model import ClusterInfo
 from harness.history import FaultEvent, FaultPhase, JsonlWriter, Op, OpType, RunDir, read_ops
 from harness.history.k8s import (
     K8S_EVENT_F,
@@ -32,6 +31,7 @@ from harness.history.k8s import (
     read_components,
 )
 from harness.model import WorkloadKind, WorkloadSpec
+from harness.model.cluster import ClusterInfo
 from harness.report import render_run_report
 from harness.workload import make_workload
 

@@ -1,7 +1,7 @@
 """The etcd adapters without Docker: member flags, status mapping, gateway encodings, store client.
 
 The store client runs against a fake gateway (httpx ``MockTransport``) that answers like etcd
-3.4's JSON gateway did in notes/components.md §5.2 (base64 keys and values, decimal ids as
+3.4's JSON gateway does (base64 keys and values, decimal ids as
 strings, zero-valued fields omitted).
 """
 
@@ -24,9 +24,9 @@ from controlplane.apiserver.store import (
 )
 from harness.cluster.etcd import etcd_command, member_id, status_from
 from harness.cluster.members import apiserver_members, store_members
-from harness.cluster.model import ClusterSpec
 from harness.cluster.subnet import SubnetPlan
 from harness.history import OpType
+from harness.model.cluster import ClusterSpec
 from harness.workload.etcd import cas_outcome, cas_txn, decode_kvs, encode_value
 
 

@@ -241,3 +241,22 @@ def test_a_planted_bad_import_in_a_copy_of_the_real_tree_is_reported(tmp_path: P
         "its row (harness.checker) allows harness.model, harness.history, harness.errors. Fix "
         "the import, or change the table in ARCHITECTURE.md (and say why)"
     ]
+
+
+def test_the_workload_may_no_longer_import_the_cluster_model() -> None:
+    # The known violation of issue 13 is gone from the table: planting it again is reported.
+    planted = Import(module="harness.workload.base", target="harness.cluster.model",
+                     where="harness/workload/base.py:1")  # fmt: skip
+    problems = violations(real_rows(), [planted])
+    assert (
+        len(problems) == 1
+        and "harness.workload.base imports harness.cluster.model" in (problems[0])
+    )
+
+
+def test_the_cluster_model_is_a_reexport_of_the_bottom_layer() -> None:
+    import harness.cluster.model as old
+    import harness.model.cluster as new
+
+    for name in old.__all__:
+        assert getattr(old, name) is getattr(new, name), name

@@ -1,5 +1,6 @@
-"""The raftos compatibility layer: each of the five patches does what notes/components.md §1.2
-says raftos needs on Python 3.11 / msgpack 1.x, and the command encoding round-trips."""
+"""The raftos compatibility layer: each of the five patches does what raftos needs on
+Python 3.11 / msgpack 1.x (controlplane/kvstore/engine/raftos_compat.py), and the command
+encoding round-trips."""
 
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from harness.cluster.engine import EngineLocality
-from harness.cluster.model import Node
 from harness.errors import FaultError
+from harness.model.cluster import Node
 from harness.nemesis.firewall import Firewall
 from harness.nemesis.helper import HelperDriver
 from harness.nemesis.iptables import CHAIN, DropRule, ProbeResult, render_rules

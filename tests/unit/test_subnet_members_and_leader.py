@@ -5,8 +5,8 @@ from __future__ import annotations
 from harness.cluster.leader import agreed_leader
 from harness.cluster.links import plan_links
 from harness.cluster.members import apiserver_members, proxy_member, store_members
-from harness.cluster.model import ClusterSpec, Role
 from harness.cluster.subnet import POOL, SubnetPlan
+from harness.model.cluster import ClusterSpec, Role
 
 PLAN = SubnetPlan.for_slot(POOL, 7)
 

@@ -175,3 +175,9 @@ def test_two_clients_two_servers_and_globals_restored(
         assert set(client.proxies()) == {"only-here"}
         other.close()
     assert (APIConsumer.host, APIConsumer.port) == saved
+
+
+def test_a_url_without_a_port_is_a_harness_error_naming_the_fix() -> None:
+    with pytest.raises(FaultError, match=r"http://host:port.*chaosplane up") as caught:
+        ToxiproxyClient("toxiproxy.local")
+    assert isinstance(caught.value, ToxiproxyError) and caught.value.url == "toxiproxy.local"

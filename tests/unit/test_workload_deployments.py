@@ -24,10 +24,10 @@ from controlplane.kvstore.config import StoreConfig
 from controlplane.kvstore.engine.pysyncobj_engine import PySyncObjEngine
 from controlplane.kvstore.http import make_app
 from harness.checker.controllers.model import ObjectHistory
-from harness.cluster.model import ClusterInfo
 from harness.history import JsonlWriter, Op, OpType, read_ops
 from harness.history.k8s import K8sEvent, K8sResource, WatchEventType
 from harness.model import WorkloadKind, WorkloadSpec
+from harness.model.cluster import ClusterInfo
 from harness.workload.base import ClientState, Invocation
 from harness.workload.deployments import DEFAULT_MIX, DeploymentsWorkload, make_plan
 from harness.workload.http import Endpoint, Http

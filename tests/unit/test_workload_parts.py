@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.cluster.model import ClusterInfo
 from harness.errors import HarnessError
 from harness.history import JsonlWriter, OpType, read_ops
 from harness.model import WorkloadKind, WorkloadSpec
+from harness.model.cluster import ClusterInfo
 from harness.workload import (
     ObjectsWorkload,
     RecorderError,

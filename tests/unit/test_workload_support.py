@@ -1,5 +1,5 @@
 """Helpers for the workload tests: run a workload against the fake cluster, check a history's
-well-formedness (the rules of DESIGN §5 that every workload must keep)."""
+well-formedness (the rules of ``harness.history.Op`` that every workload must keep)."""
 
 from __future__ import annotations
 

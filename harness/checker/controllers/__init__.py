@@ -39,9 +39,11 @@ from harness.checker.controllers import (
     reference,
 )
 from harness.checker.controllers.context import context, has_k8s_events
+from harness.checker.faultclass import classes, is_class
 from harness.checker.rundata import RunData
 from harness.checker.verdict import CheckResult
 from harness.history.k8s import COMPONENTS_FILE
+from harness.model.kinds import workload_feeds
 
 Check = Callable[[RunData], CheckResult]
 
@@ -55,6 +57,26 @@ CONTROLLER_CHECKS: dict[str, Check] = {
     "node_failure": nodes.node_failure,
     "no_overcommit": overcommit.no_overcommit,
     "reference_end_state": reference.reference_end_state,
+}
+
+CONTROLLER_MEANINGS: dict[str, str] = {  # the report's one line per check
+    "leader_exclusive": "No component wrote while another identity held a valid Lease (judged on "
+    "each write's fencing annotation and the Lease history).",
+    "lease_integrity": "Each Lease's versions form one chain, leaseTransitions grows by one per "
+    "change of holder, and a leader that lost its Lease stops writing within "
+    "the renew deadline.",
+    "failover": "A component leader's loss is followed by the next holder's first action within "
+    "the bound derived from the configured lease timings.",
+    "replicas_converge": "After the last heal every Deployment and ReplicaSet has exactly "
+    "spec.replicas Running, Ready pods on Ready nodes within the limit.",
+    "no_overshoot": "Never more than replicas (+ maxSurge) live pods of one owner at once.",
+    "binding": "No pod bound twice or moved, none bound to a node that was not Ready or lacked "
+    "room.",
+    "node_failure": "A node whose heartbeats stop goes NotReady within grace + ε (never below "
+    "it), its pods are evicted after the timeout and run elsewhere.",
+    "no_overcommit": "The requests of Running pods never exceed a node's allocatable.",
+    "reference_end_state": "The workload's objects end as in a fault-free reference run of the "
+    "same seed (names, uids and timestamps aside).",
 }
 
 
@@ -82,7 +104,7 @@ def applies(run: RunData) -> bool:
     cluster had components and whose history holds their objects' watch events."""
     if run.bare:
         return False
-    if run.workload_kind == "deployments":
+    if workload_feeds(run.workload_kind, "controllers"):
         return True
     return has_components(run) and has_k8s_events(run)
 
@@ -91,7 +113,6 @@ def _reference_applies(run: RunData) -> bool:
     return applies(run) and reference.applies(run)
 
 
-TAKE_OUT_FAULTS = frozenset({"leader-loss", "kill", "pause", "partition"})  # not a clock skew
 LEADER_MEMBER = re.compile(r"^(controller-manager|scheduler)-\d+$")  # a member, not a link
 
 
@@ -101,7 +122,8 @@ def _failover_applies(run: RunData) -> bool:
     run about nodes or rollouts should not read unknown for it."""
     if not applies(run):
         return False
-    struck = (f for f in run.faults if f.fault in TAKE_OUT_FAULTS)
+    by_id = classes(run.faults)  # a take-out (kill, pause, partition …), not a clock skew
+    struck = (f for f in run.faults if is_class(by_id, f, lambda c: c.takes_out_members))
     if any(LEADER_MEMBER.match(t) for f in struck for t in f.targets):
         return True
     return bool(failover.holder_changes(context(run)))
