@@ -192,20 +192,29 @@ def _renewals(ctx: Context, leases: list[str]) -> dict[str, list[int]]:
 def _acting_spans(ctx: Context) -> list[tuple[int, int]]:
     """When a node lifecycle controller was acting: the spans in which a controller-manager's
     ``/status`` said it led (components.jsonl), each starting a fresh grace (a new term starts
-    with fresh informers). Without samples: one span per term of the Lease's holders."""
+    with fresh informers). Without samples: one span per term of the Lease's holders.
+
+    A span runs from the first sample that said "leading" to the last one that did, not to the
+    first that said otherwise: samples come seconds apart on a loaded machine, and between the
+    last "leading" and the next "not leading" the leader may already have stopped at its renew
+    deadline — rule 1 only demands action where acting is proven (false alarm seen in
+    bug-bind-without-check with the bug off: a NotReady "due" 1.5 s before a sample that showed
+    the leader stopped, 2.8 s after the last that showed it acting)."""
     end = ctx.end_time + 1
     samples = [c for c in ctx.components if c.member.startswith("controller-manager-")]
     if samples:
         spans: list[tuple[int, int]] = []
         since: dict[str, int] = {}
+        last: dict[str, int] = {}
         for c in samples:
             acting = c.reachable and c.leader
-            if acting and c.member not in since:
-                since[c.member] = c.time
-            elif not acting and c.member in since:
-                spans.append((since.pop(c.member), c.time))
-        spans += [(t, end) for t in since.values()]
-        return sorted(spans)
+            if acting:
+                since.setdefault(c.member, c.time)
+                last[c.member] = c.time
+            elif c.member in since:
+                spans.append((since.pop(c.member), last.pop(c.member)))
+        spans += [(t, last[m]) for m, t in since.items()]
+        return sorted((a, b) for a, b in spans if b > a)
     key = event_key(K8sResource.LEASES, "kube-system", "kube-controller-manager")
     starts: list[int] = []
     holder: Any = None
