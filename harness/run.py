@@ -28,6 +28,7 @@ from harness.history.k8s import components_path
 from harness.model import Engine, FaultKind, FaultSpec
 from harness.model.runfiles import read_schedule_doc
 from harness.nemesis import NemesisThread, make_context, read_schedule, replay_specs, write_schedule
+from harness.reference_run import run_reference
 from harness.runmeta import RunRecord, new_run_id, start_meta
 from harness.scenario import Scenario, dump_resolved
 from harness.toxiproxy import ToxiproxyClient
@@ -49,6 +50,7 @@ class RunOptions:
     keep_cluster: bool = False  # leave the cluster running when the run is not valid
     render_report: bool = True
     cluster: ClusterHandle | None = None  # run on this live cluster instead of starting one
+    reference: bool = False  # first a fault-free twin into <run>/reference (reference_run)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,6 +80,8 @@ def run_scenario(scenario: Scenario, options: RunOptions | None = None) -> RunOu
     run_dir = RunDir(options.reports_dir / run_id).create()
     mark_running(run_dir)  # until the recording is complete: a killed runner leaves "running"
     run_dir.scenario.write_text(dump_resolved(scenario), encoding="utf-8")
+    if options.reference:
+        run_reference(scenario, seed, run_dir, runner=run_scenario, options=options)
     record = RunRecord(
         run_dir.meta, start_meta(run_id=run_id, scenario=scenario, seed=seed, replay=options.replay)
     )
