@@ -13,6 +13,7 @@ that crashes half-way still leaves a history to re-check offline (``chaosplane c
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 import threading
 import time
@@ -199,7 +200,8 @@ def _workload_with_nemesis(
     nemesis.start()
     supervisor.start()
     try:
-        workload.run(stop)
+        result = workload.run(stop)  # its figures (the deployments drain: settled or not)
+        (run_dir.root / "workload.json").write_text(json.dumps(result.to_json(), indent=1))
     finally:
         stop.set()
         try:
