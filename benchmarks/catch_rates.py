@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -44,6 +45,7 @@ from harness.scenario import load_scenarios
 
 REGRESSIONS = Path(__file__).resolve().parent.parent / "scenarios" / "regressions"
 CONTROL_SEED_BASE = 1000
+LOAD_FILE = "load.jsonl"  # per batch folder: the 1-minute load average as each run finished
 
 # The checker each regression is designed to trip (any of them counts).
 EXPECTED: dict[str, tuple[str, ...]] = {
@@ -135,8 +137,14 @@ def run_batch(bugs: list[str], args: argparse.Namespace, batch: str) -> None:
             CampaignResult(results=sorted(done[p.options.out], key=lambda r: r.seed)).write(
                 p.options.out
             )
+            load = os.getloadavg()[0]  # the shared machine's load: part of every figure
+            with (p.options.out / LOAD_FILE).open("a", encoding="utf-8") as f:
+                f.write(json.dumps({"seed": p.job.seed, "load_1m": round(load, 2)}) + "\n")
             where = f"{p.options.out.parent.name} {p.options.out.name} s{p.job.seed}"
-            print(f"{where}: {result.overall} {invalid_checks(result)}", file=sys.stderr)
+            print(
+                f"{where}: {result.overall} {invalid_checks(result)} load {load:.1f}",
+                file=sys.stderr,
+            )
 
     with ThreadPoolExecutor(max(1, args.parallel)) as pool:
         list(pool.map(one, planned))
@@ -163,9 +171,17 @@ def invalid_checks(result: JobResult) -> list[str]:
     return sorted(n for n, c in result.checks.items() if c.get("verdict") == "invalid")
 
 
+def _loads(root: Path) -> list[float]:
+    out: list[float] = []
+    for f in sorted(root.glob(f"*/{LOAD_FILE}")):
+        out += [float(json.loads(line)["load_1m"]) for line in f.read_text().splitlines() if line]
+    return out
+
+
 def tally(bug: str, root: Path, *, recheck: bool = False) -> dict[str, Any]:
     """One JSON-able line for ``bug`` from every batch under ``root``."""
     on, off = _results(root, "on", recheck=recheck), _results(root, "off", recheck=recheck)
+    loads = _loads(root)
     caught = [r for r in on if r.overall == "invalid"]
     evidence = Counter(name for r in caught for name in invalid_checks(r))
     expected = EXPECTED[bug]
@@ -186,6 +202,7 @@ def tally(bug: str, root: Path, *, recheck: bool = False) -> dict[str, Any]:
         "false_alarms": len(alarms),
         "false_alarm_evidence": dict(Counter(n for r in alarms for n in invalid_checks(r))),
         "control_unknown": sum(r.overall not in ("valid", "invalid") for r in off),
+        "load_1m": [min(loads), max(loads)] if loads else None,
         "mean_run_s": round(sum(r.duration_s for r in on + off) / len(on + off), 1)
         if on or off
         else None,

@@ -13,6 +13,7 @@ that crashes half-way still leaves a history to re-check offline (``chaosplane c
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 import threading
 import time
@@ -29,6 +30,7 @@ from harness.model.cluster import ClusterHandle, ClusterSpec
 from harness.model.kinds import fault_traits
 from harness.model.runfiles import read_schedule_doc
 from harness.nemesis import NemesisThread, make_context, read_schedule, replay_specs, write_schedule
+from harness.reference_run import run_reference
 from harness.runmeta import RunRecord, new_run_id, start_meta
 from harness.scenario import Scenario, dump_resolved
 from harness.toxiproxy import ToxiproxyClient
@@ -50,6 +52,7 @@ class RunOptions:
     keep_cluster: bool = False  # leave the cluster running when the run is not valid
     render_report: bool = True
     cluster: ClusterHandle | None = None  # run on this live cluster instead of starting one
+    reference: bool = False  # first a fault-free twin into <run>/reference (reference_run)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +82,8 @@ def run_scenario(scenario: Scenario, options: RunOptions | None = None) -> RunOu
     run_dir = RunDir(options.reports_dir / run_id).create()
     mark_running(run_dir)  # until the recording is complete: a killed runner leaves "running"
     run_dir.scenario.write_text(dump_resolved(scenario), encoding="utf-8")
+    if options.reference:
+        run_reference(scenario, seed, run_dir, runner=run_scenario, options=options)
     record = RunRecord(
         run_dir.meta, start_meta(run_id=run_id, scenario=scenario, seed=seed, replay=options.replay)
     )
@@ -197,7 +202,8 @@ def _workload_with_nemesis(
     nemesis.start()
     supervisor.start()
     try:
-        workload.run(stop)
+        result = workload.run(stop)  # its figures (the deployments drain: settled or not)
+        (run_dir.root / "workload.json").write_text(json.dumps(result.to_json(), indent=1))
     finally:
         stop.set()
         try:

@@ -51,8 +51,9 @@ class DeploymentController(Controller):
         deployments: Informer,
         replicasets: Informer,
         events: EventRecorder | None = None,
+        workers: int = 1,
     ) -> None:
-        super().__init__(kube=kube, term=term, events=events)
+        super().__init__(kube=kube, term=term, events=events, workers=workers)
         self.deploys = deployments
         self.rs = replicasets
         deployments.add_handler(lambda old, new: self.queue.add(key_of(new or old or {})))

@@ -6,7 +6,8 @@ events; until its informer has shown them (or the expectation expired after
 ReplicaSet do not act on the (stale) cache — which would create the same pods again. Deletions
 are tracked by pod key (``UIDTrackingControllerExpectations``), so a pod seen first with a
 deletionTimestamp and then DELETED counts once. In memory only: a new leader starts empty and
-relies on its informers having synced.
+relies on its informers having synced. Thread-safe: the pod informer's thread observes while
+the controller's workers expect and check (each owner on one worker at a time).
 
     exp = Expectations(mono=time.monotonic)
     exp.expect("default/web-abc", adds=3, deletes=())
@@ -15,6 +16,7 @@ relies on its informers having synced.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -35,37 +37,45 @@ class Expectations:
         self._mono = mono
         self._timeout_s = timeout_s
         self._by_owner: dict[str, _Expected] = {}
+        self._lock = threading.Lock()
 
     def satisfied(self, owner: str) -> bool:
-        e = self._by_owner.get(owner)
-        if e is None:
-            return True
-        if e.adds <= 0 and not e.deletes:
-            return True
-        return self._mono() - e.set_at > self._timeout_s  # expired: sync anyway
+        with self._lock:
+            e = self._by_owner.get(owner)
+            if e is None:
+                return True
+            if e.adds <= 0 and not e.deletes:
+                return True
+            return self._mono() - e.set_at > self._timeout_s  # expired: sync anyway
 
     def expect(self, owner: str, *, adds: int, deletes: Iterable[str]) -> None:
-        self._by_owner[owner] = _Expected(adds=adds, deletes=set(deletes), set_at=self._mono())
+        with self._lock:
+            self._by_owner[owner] = _Expected(adds=adds, deletes=set(deletes), set_at=self._mono())
 
     def creation_observed(self, owner: str) -> None:
-        e = self._by_owner.get(owner)
-        if e is not None:
-            e.adds -= 1
+        with self._lock:
+            e = self._by_owner.get(owner)
+            if e is not None:
+                e.adds -= 1
 
     def lower_adds(self, owner: str, count: int) -> None:
         """Creates that were never sent or failed: do not wait for them."""
-        e = self._by_owner.get(owner)
-        if e is not None:
-            e.adds -= count
+        with self._lock:
+            e = self._by_owner.get(owner)
+            if e is not None:
+                e.adds -= count
 
     def deletion_observed(self, owner: str, pod_key: str) -> None:
-        e = self._by_owner.get(owner)
-        if e is not None:
-            e.deletes.discard(pod_key)
+        with self._lock:
+            e = self._by_owner.get(owner)
+            if e is not None:
+                e.deletes.discard(pod_key)
 
     def forget(self, owner: str) -> None:
-        self._by_owner.pop(owner, None)
+        with self._lock:
+            self._by_owner.pop(owner, None)
 
     def pending(self, owner: str) -> tuple[int, int]:
-        e = self._by_owner.get(owner)
-        return (0, 0) if e is None else (max(e.adds, 0), len(e.deletes))
+        with self._lock:
+            e = self._by_owner.get(owner)
+            return (0, 0) if e is None else (max(e.adds, 0), len(e.deletes))

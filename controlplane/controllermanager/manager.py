@@ -21,7 +21,7 @@ from controlplane.controllermanager.nodelifecycle import NodeLifecycleController
 from controlplane.controllermanager.nodelifecycle_core import NodeTimings
 from controlplane.controllermanager.replicaset import ReplicaSetController
 from controlplane.kubeclient.client import Kube
-from controlplane.kubeclient.component import ComponentEnv, env_seconds
+from controlplane.kubeclient.component import ComponentEnv, env_count, env_seconds
 from controlplane.kubeclient.events import EventRecorder
 from controlplane.kubeclient.informer import Informer
 from controlplane.kubeclient.objects import path
@@ -40,6 +40,9 @@ class ControllerManager:
             grace_s=env_seconds(e, "NODE_MONITOR_GRACE_S", 4.0),
             eviction_timeout_s=env_seconds(e, "POD_EVICTION_TIMEOUT_S", 6.0),
         )
+        # kube-controller-manager's --concurrent-replicaset-syncs / --concurrent-deployment-syncs
+        self.replicaset_workers = env_count(e, "CONCURRENT_REPLICASET_SYNCS", 5)
+        self.deployment_workers = env_count(e, "CONCURRENT_DEPLOYMENT_SYNCS", 5)
         self.kube = Kube(env.client)
         self.elector = elector_from_env(env)
         self.events = EventRecorder(
@@ -93,6 +96,7 @@ class ControllerManager:
             pods=informers["pods"],
             bugs=self.env.bugs,
             events=self.events.with_component("replicaset-controller"),
+            workers=self.replicaset_workers,
         )
         dep = DeploymentController(
             kube=k,
@@ -100,6 +104,7 @@ class ControllerManager:
             deployments=informers["deployments"],
             replicasets=informers["replicasets"],
             events=self.events.with_component("deployment-controller"),
+            workers=self.deployment_workers,
         )
         nodes = NodeLifecycleController(
             kube=k,
@@ -145,6 +150,10 @@ class ControllerManager:
                 "renew_deadline_s": el.timings.renew_deadline_s,
                 "retry_period_s": el.timings.retry_period_s,
                 **{f"node_{k}": v for k, v in asdict(self.node_timings).items()},
+            },
+            "workers": {
+                "replicaset": self.replicaset_workers,
+                "deployment": self.deployment_workers,
             },
             "bugs": sorted(self.env.bugs),
             "pods_created": self._rs.creates if self._rs else 0,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 import time
 
 from kubernetes.client.exceptions import ApiException
@@ -80,13 +81,15 @@ class ReplicaSetController(Controller):
         pods: Informer,
         bugs: frozenset[str],
         events: EventRecorder | None = None,
+        workers: int = 1,
     ) -> None:
-        super().__init__(kube=kube, term=term, events=events)
+        super().__init__(kube=kube, term=term, events=events, workers=workers)
         self.rs = replicasets
         self.pods = pods
         self.expectations = Expectations(mono=time.monotonic)
         self._no_expectations = "no-expectations" in bugs
         self.creates = 0  # pods this term created (reported on /status)
+        self._creates_lock = threading.Lock()  # workers of different ReplicaSets count here
         replicasets.add_handler(lambda old, new: self.queue.add(key_of(new or old or {})))
         pods.add_handler(self._on_pod)
 
@@ -153,7 +156,8 @@ class ReplicaSetController(Controller):
                         self.events.record(rs, reason="FailedCreate", message=message, warning=True)
                         raise
                     sent += 1
-                    self.creates += 1
+                    with self._creates_lock:
+                        self.creates += 1
                     self.events.record(
                         rs, reason="SuccessfulCreate", message=f"Created pod: {name_of(created)}"
                     )

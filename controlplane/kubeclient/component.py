@@ -44,6 +44,20 @@ class ComponentEnv:
     environ: Mapping[str, str]
 
 
+def env_count(environ: Mapping[str, str], var: str, default: int) -> int:
+    """A positive whole number from the environment (worker counts)."""
+    raw = environ.get(var, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise EnvError(f"{var}: got {raw!r}; expected a whole number, e.g. {default}") from exc
+    if value < 1:
+        raise EnvError(f"{var}: got {raw!r}; expected a whole number >= 1")
+    return value
+
+
 def env_seconds(environ: Mapping[str, str], var: str, default: float) -> float:
     raw = environ.get(var, "").strip()
     if not raw:

@@ -31,6 +31,11 @@ def register(sub: Any) -> None:
     p.add_argument("--bug", action="append", default=[], help="plant a bug-zoo bug")
     p.add_argument("--reports", type=Path, default=Path("reports"), help="output folder")
     p.add_argument("--keep-cluster", action="store_true", help="keep a failed run's cluster")
+    p.add_argument(
+        "--reference",
+        action="store_true",
+        help="deployments workload: first a fault-free run of the same seed (reference_end_state)",
+    )
     p.add_argument("--no-index", action="store_true", help="skip the index page over the runs")
     p.set_defaults(func=main)
 
@@ -45,6 +50,7 @@ def main(args: argparse.Namespace) -> int:
         engine=args.engine,
         bugs=bugs,
         keep_cluster=args.keep_cluster,
+        reference=args.reference,
     )
     outcomes: list[RunOutcome] = []
     errors = 0

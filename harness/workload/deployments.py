@@ -40,6 +40,7 @@ from typing import Any
 
 from harness.history.k8s import K8sResource
 from harness.workload.base import ClientState, ClientWorkload, Invocation
+from harness.workload.deployments_drain import DrainResult, Obj, wait_settled
 from harness.workload.http import NAMESPACE, Endpoint, Http, Reply
 from harness.workload.k8swatch import ResourceWatcher
 from harness.workload.outcome import Effect, Outcome, classify_status, fail, ok, response_json
@@ -67,6 +68,10 @@ WATCHED = tuple(K8sResource)
 def deployments_url(base: str, name: str | None = None) -> str:
     url = f"{base}/apis/apps/v1/namespaces/{NAMESPACE}/deployments"
     return url if name is None else f"{url}/{name}"
+
+
+def replicasets_url(base: str) -> str:
+    return f"{base}/apis/apps/v1/namespaces/{NAMESPACE}/replicasets"
 
 
 def pods_url(base: str, name: str | None = None) -> str:
@@ -225,7 +230,10 @@ class DeploymentsWorkload(ClientWorkload):
     def __init__(
         self,
         *args: Any,
-        drain_s: float = 15.0,  # the controllers settle the last ops: replicas_converge needs it
+        # The controllers settle the last ops (replicas_converge needs it): the drain waits
+        # until every owner the workload made has settled, at most drain_s (deployments_drain).
+        drain_s: float = 60.0,
+        drain_tail_s: float = 1.0,  # then this long more, so the watchers record the last events
         bare_pods: int = BARE_PODS,
         max_replicas: int = MAX_REPLICAS,
         **kwargs: Any,
@@ -234,6 +242,10 @@ class DeploymentsWorkload(ClientWorkload):
         if self.spec.through != "apiserver":
             raise ValueError("deployments workload: through must be 'apiserver'")
         self.drain_s = drain_s
+        self.drain_tail_s = drain_tail_s
+        self.drained: DrainResult | None = None
+        self._http: Http | None = None
+        self._drain_reads = 0
         per_client = max(1, self.spec.keys // max(1, self.spec.clients))
         self.plans = [
             make_plan(
@@ -267,16 +279,46 @@ class DeploymentsWorkload(ClientWorkload):
 
     # ---- watchers ------------------------------------------------------------------------
     def background(self, http: Http, stopping: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
+        self._http = http  # the drain reads the objects through the same client
         return [w.run(http) for w in self.watchers]
 
     async def drain(self, tasks: list[asyncio.Task[None]]) -> None:
-        """Keep watching a while after the clients stop: the controllers' answer to the last
-        ops is part of the history."""
-        await asyncio.sleep(self.drain_s)
+        """Keep watching after the clients stop until the controllers have answered the last
+        ops (bounded by ``drain_s``; the result says whether they did): that answer is part of
+        the history, and a slow one must not read as "not converged at the end"."""
+        if self._http is not None:
+            self.drained = await wait_settled(self._list_owned, max_s=self.drain_s)
+        await asyncio.sleep(self.drain_tail_s)
         await super().drain(tasks)
 
+    async def _list_owned(self) -> tuple[list[Obj], list[Obj], list[Obj]] | None:
+        """The workload's Deployments, the namespace's ReplicaSets and the workload's pods."""
+        assert self._http is not None
+        lists: list[list[Obj]] = []
+        for i, make_url in enumerate((deployments_url, replicasets_url, pods_url)):
+            base = self.endpoints[(self._drain_reads + i) % len(self.endpoints)].url
+            query = "" if i == 1 else f"?labelSelector={WORKLOAD_LABEL}%3Ddeployments"
+            got = await self._http.call("GET", make_url(base) + query, effect=Effect.READ)
+            if isinstance(got, Outcome) or got.status_code != 200:
+                self._drain_reads += 1  # try the next apiserver on the next poll
+                return None
+            body = response_json(got)
+            items = body.get("items") if isinstance(body, dict) else None
+            lists.append(
+                [
+                    o
+                    for o in items or []
+                    if isinstance(o, dict)
+                    and str((o.get("metadata") or {}).get("name", "")).startswith(self.prefix)
+                ]
+            )
+        return lists[0], lists[1], lists[2]
+
     def result_extra(self) -> dict[str, Any]:
-        return {"watchers": {str(w.resource): w.stats() for w in self.watchers}}
+        extra: dict[str, Any] = {"watchers": {str(w.resource): w.stats() for w in self.watchers}}
+        if self.drained is not None:
+            extra["drain"] = self.drained.to_json()
+        return extra
 
     # ---- client ops ----------------------------------------------------------------------
     async def execute(self, http: Http, inv: Invocation, endpoint: Endpoint) -> Outcome:

@@ -167,3 +167,78 @@ def test_a_failed_client_op_is_no_work_for_the_new_leader(tmp_path: Path) -> Non
     result = CONTROLLER_CHECKS["failover"](b.save(tmp_path, timings=TIMINGS))
     assert result.verdict is Verdict.VALID, result
     assert result.details["failovers"][0]["work_due_at_s"] is None
+
+
+SCHED = "kube-scheduler"
+
+
+def scheduler_failover(*, client_binds_after_s: float | None) -> K8sHistory:
+    """SCHED1 leads, is killed at 3.2 s; SCHED2 takes over at 7.5 s; a bare pod appears at
+    8.0 s and, unless ``client_binds_after_s`` is None, a client binds it that much later
+    (bug-bind-without-check's second binder). The new leader never binds anything itself."""
+    from k8s_history import SCHED1, SCHED2
+
+    b = K8sHistory()
+    for i in range(7):
+        b.at(i * 0.5).lease(SCHED, SCHED1, 0)
+    b.fault("kill", ["scheduler-1"], start_s=3.2, end_s=None)
+    bind_at = None if client_binds_after_s is None else 8.0 + client_binds_after_s
+    for i in range(45):  # SCHED2 renews every 0.5 s from 7.5 s; events in store order
+        t = 7.5 + i * 0.5
+        b.at(t).lease(SCHED, SCHED2, 1)
+        if t == 8.0:
+            b.at(8.0).pod("pod-0-0", writer=None)
+        if bind_at is not None and t <= bind_at < t + 0.5:
+            b.at(bind_at).pod("pod-0-0", node="node-1", writer=None)
+    return b
+
+
+def test_a_pod_another_binder_bound_at_once_is_no_work_for_the_new_scheduler(
+    tmp_path: Path,
+) -> None:
+    """A shape bug-bind-without-check makes possible (found by reading the checker, not seen
+    in a stored run): a client bound the bare pod 0.1 s after it appeared, so the new scheduler
+    leader had nothing to bind; failover said "work due and no action by the end"."""
+    run = scheduler_failover(client_binds_after_s=0.1).save(tmp_path, timings=TIMINGS)
+    result = CONTROLLER_CHECKS["failover"](run)
+    assert result.verdict is Verdict.VALID, result
+    assert result.details["failovers"][0]["work_due_at_s"] is None
+
+
+def test_a_pod_left_unbound_past_the_slack_is_work_the_new_scheduler_owed(
+    tmp_path: Path,
+) -> None:
+    for name, after in (("late", 10.0), ("never", None)):
+        run = scheduler_failover(client_binds_after_s=after).save(tmp_path / name, timings=TIMINGS)
+        result = CONTROLLER_CHECKS["failover"](run)
+        assert result.verdict is Verdict.INVALID, (name, result)
+        fo = result.details["failovers"][0]
+        assert fo["work_due_at_s"] is not None and "no action" in fo["problem"], fo
+
+
+def test_a_holder_renewing_after_the_fault_began_was_not_lost_yet(tmp_path: Path) -> None:
+    """The false alarm of bug-bind-without-check with the bug off (load 14): the kill of the
+    scheduler leader started at 6.6 s but landed only after 15.9 s, its last renewal; the new
+    holder took over at 24.5 s. Judged from the fault start the takeover took 17.8 s (bound
+    11.4 s); from the last renewal 8.6 s. Here: the kill starts at 3.2 s, the holder renews
+    until 10 s, the takeover is at 14.5 s."""
+    b = K8sHistory()
+    b.at(0.0).deployment("web", 2)
+    for i in range(21):  # CM1 renews every 0.5 s until 10 s, though the kill began at 3.2 s
+        b.at(i * 0.5).lease(KCM, CM1, 0)
+    b.fault("kill", ["controller-manager-1"], start_s=3.2, end_s=None)
+    b.at(14.5).lease(KCM, CM2, 1)
+    for i in range(1, 6):
+        b.at(14.5 + i * 0.5).lease(KCM, CM2, 1)
+    result = CONTROLLER_CHECKS["failover"](b.save(tmp_path, timings=TIMINGS))
+    assert result.verdict is Verdict.VALID, result
+    fo = result.details["failovers"][0]
+    assert fo["loss_from"] == "last renewal" and fo["takeover_s"] == 4.5, fo
+    # the same takeover 9 s after that last renewal is too slow
+    late = K8sHistory()
+    for i in range(21):
+        late.at(i * 0.5).lease(KCM, CM1, 0)
+    late.fault("kill", ["controller-manager-1"], start_s=3.2, end_s=None)
+    late.at(19.0).lease(KCM, CM2, 1)
+    again = CONTROLLER_CHECKS["failover"](late.save(tmp_path / "late", timings=TIMINGS))
+    assert again.verdict is Verdict.INVALID and "takeover 9.0 s" in again.reason, again

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from k8s_history import CM1, K8sHistory
+from k8s_history import CM1, CM2, K8sHistory
 
 from harness.checker import Verdict
 from harness.checker.controllers import CONTROLLER_CHECKS
@@ -209,3 +209,68 @@ def test_a_full_disruption_marks_nothing_and_is_valid(tmp_path: Path) -> None:
 def test_a_node_silent_after_the_others_recover_must_be_marked(tmp_path: Path) -> None:
     verdict, rules = check(all_nodes_stall(one_resumes_at=8.0), tmp_path)
     assert verdict is Verdict.INVALID and rules == ["not-ready-late"]
+
+
+def test_a_grace_running_out_after_the_last_leading_sample_demands_nothing(
+    tmp_path: Path,
+) -> None:
+    """The false alarm of bug-bind-without-check with the bug off (load 14): node-2's heartbeat
+    gap 89.7 → 96.8 s; the controller-manager was seen leading at 88.4, 91.8 and 93.9 s and not
+    at 96.7 s. The grace ran out at 95.2 s, after the last sample that proves it acted: it may
+    already have stopped at its renew deadline. Not due, so valid; the same gap with the leader
+    seen acting past 95.2 s is invalid."""
+
+    def history(last_leading_s: float) -> K8sHistory:
+        b = K8sHistory()
+        b.at(80).node("node-1", cpu="4")
+        b.node("node-2", cpu="4")
+        leading = [88.4, 91.8, 93.9] + ([last_leading_s] if last_leading_s > 93.9 else [])
+        t = 80.0
+        while t <= 100.0:
+            b.at(t).heartbeat("node-1")
+            if t <= 89.7 or t >= 96.8:
+                b.heartbeat("node-2")
+            for s in [x for x in leading if t <= x < t + 0.5]:
+                b.at(s).sample("controller-manager-2", leader=True)
+                if s == 88.4:  # its first write: its informers had synced
+                    b.at(88.5).node("node-3", cpu="4", writer=(CM2, 1))
+            if t <= 96.7 < t + 0.5:
+                b.at(96.7).sample("controller-manager-2", leader=False)
+            t = round(t + 0.5, 1)
+        return b
+
+    verdict, rules = check(history(93.9), tmp_path / "stopped")
+    assert verdict is Verdict.VALID, rules
+    verdict, rules = check(history(96.0), tmp_path / "acting")
+    assert verdict is Verdict.INVALID and rules == ["not-ready-late"], rules
+
+
+def test_a_new_leader_that_has_not_written_yet_may_still_be_syncing(tmp_path: Path) -> None:
+    """The false alarm of bug-eviction-before-grace with the bug off (seed 1001, load 24):
+    node-2's heartbeats 12.8 → 20.5 s; controller-manager-2 seen leading from 14.3 s, but its
+    first write came at 16.9 s (its informers were still listing). Grace from its first write:
+    due at 22.4 s, after the node was back: valid. Had it written at 14.4 s, due at 19.9 s:
+    invalid."""
+
+    def history(first_write_s: float) -> K8sHistory:
+        b = K8sHistory()
+        b.at(8).node("node-1", cpu="4")
+        b.node("node-2", cpu="4")
+        t = 8.0
+        while t <= 30.0:
+            b.at(t).heartbeat("node-1")
+            if t <= 12.8 or t >= 20.5:
+                b.heartbeat("node-2")
+            if t <= 14.3 < t + 0.5:
+                b.at(14.3).sample("controller-manager-2", leader=True)
+            if t <= first_write_s < t + 0.5:
+                b.at(first_write_s).node("node-3", cpu="4", writer=(CM2, 1))
+            if t in (18.0, 23.0, 28.0):
+                b.at(t).sample("controller-manager-2", leader=True)
+            t = round(t + 0.5, 1)
+        return b
+
+    verdict, rules = check(history(16.9), tmp_path / "syncing")
+    assert verdict is Verdict.VALID, rules
+    verdict, rules = check(history(14.4), tmp_path / "synced")
+    assert verdict is Verdict.INVALID and rules == ["not-ready-late"], rules

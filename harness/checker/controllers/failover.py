@@ -1,9 +1,10 @@
 """failover: from a component leader's loss to the next holder's first successful action.
 
 In a nutshell: each change of holder of a component Lease (kube-controller-manager,
-kube-scheduler) is a failover. Its **loss** is the start of the last fault aimed at the old
-holder's member before the takeover (faults.jsonl targets), else the old holder's last renewal
-seen. Its **action** is the new holder's first attributed write (``leaders``). The bound comes
+kube-scheduler) is a failover. Its **loss** is the later of the start of the last fault aimed
+at the old holder's member before the takeover (faults.jsonl targets) and the old holder's last
+renewal seen (a holder still renewing after the fault began was not lost yet). Its
+**action** is the new holder's first attributed write (``leaders``). The bound comes
 from the run's own timings: a candidate waits a full ``LE_LEASE_DURATION_S`` from when it saw
 the record change, plus up to two jittered retries (1.2 × ``LE_RETRY_PERIOD_S`` each), plus
 ``action_slack_s`` to start acting. A new holder with nothing to do cannot act, so the action
@@ -28,7 +29,7 @@ from harness.checker.controllers.leaders import (
     lease_terms,
     member_of,
 )
-from harness.checker.controllers.model import controller_uid, node_name
+from harness.checker.controllers.model import Version, controller_uid, node_name
 from harness.checker.rundata import NS_PER_S, RunData
 from harness.checker.verdict import CheckResult
 from harness.history import FaultPhase, OpType
@@ -107,7 +108,13 @@ def _one(ctx: Context, lease: str, old: Term, new: Term, writes: list[Write]) ->
         and member in f.targets
         and old.start_time <= f.time <= new.start_time
     ]
-    loss, loss_from = (max(aimed), "fault") if aimed else (old.last_renew_time, "last renewal")
+    # A holder seen renewing after the fault started was not lost yet (a kill that took 10 s
+    # to land on a loaded machine, seen in bug-bind-without-check with the bug off): the
+    # candidates wait a lease duration from the last renewal they saw (client-go).
+    if aimed and max(aimed) >= old.last_renew_time:
+        loss, loss_from = max(aimed), "fault"
+    else:
+        loss, loss_from = old.last_renew_time, "last renewal"
     first = next((w for w in writes if w.identity == new.holder and w.rv >= new.start_rv), None)
     due = _work_due(ctx, COMPONENT_LEASES[lease], new.start_time)
     item: dict[str, Any] = {
@@ -179,17 +186,15 @@ def _work_due(ctx: Context, component: str, since: int) -> int | None:
     h = ctx.objects
     times: list[int] = []
     if component == SCHEDULER:
+        # A pod is work for the scheduler only while it stays unbound: one that another binder
+        # (a client POSTing a Binding, a custom scheduler) bound, or that was deleted, within
+        # the action slack left the scheduler nothing to do (bug-bind-without-check's clients
+        # are such a second binder).
+        slack_ns = int(ctx.tolerances.action_slack_s * NS_PER_S)
         for key in h.keys(K8sResource.PODS):
-            for v in h.chain(key):
-                if not v.deleted and node_name(v.obj) is None and v.time >= since:
-                    times.append(v.time)
-                    break
-            else:
-                live = h.chain(key)
-                # unbound already before the takeover and still unbound at it
-                before = [v for v in live if v.time < since]
-                if before and not before[-1].deleted and node_name(before[-1].obj) is None:
-                    times.append(since)
+            due = _unbound_for(h.chain(key), since, slack_ns)
+            if due is not None:
+                times.append(due)
         return min(times, default=None)
     times += [
         o.time for o in ctx.client_ops if o.f in WORK_FS and o.type is OpType.OK and o.time >= since
@@ -200,3 +205,22 @@ def _work_due(ctx: Context, component: str, since: int) -> int | None:
                 times.append(v.time)
                 break
     return min(times, default=None)
+
+
+def _unbound(obj: dict[str, Any], deleted: bool) -> bool:
+    return not deleted and node_name(obj) is None
+
+
+def _unbound_for(chain: list[Version], since: int, slack_ns: int) -> int | None:
+    """The start of the first spell, at or after ``since``, in which the pod stayed unbound
+    (and not deleted) for ``slack_ns`` or up to the end of the history; None without one."""
+    spell: int | None = None
+    for v in chain:
+        if _unbound(v.obj, v.deleted):
+            if spell is None:
+                spell = max(v.time, since)
+        elif spell is not None:
+            if v.time >= since and v.time - spell >= slack_ns:
+                return spell
+            spell = None  # bound (by anyone) or deleted in time: no work left
+    return spell

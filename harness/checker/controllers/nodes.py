@@ -28,6 +28,7 @@ import itertools
 from typing import Any
 
 from harness.checker.controllers.context import Context, context, outage_ns, seconds
+from harness.checker.controllers.leaders import attributed_writes, member_of
 from harness.checker.controllers.model import (
     Version,
     controller_uid,
@@ -192,20 +193,30 @@ def _renewals(ctx: Context, leases: list[str]) -> dict[str, list[int]]:
 def _acting_spans(ctx: Context) -> list[tuple[int, int]]:
     """When a node lifecycle controller was acting: the spans in which a controller-manager's
     ``/status`` said it led (components.jsonl), each starting a fresh grace (a new term starts
-    with fresh informers). Without samples: one span per term of the Lease's holders."""
+    with fresh informers). Without samples: one span per term of the Lease's holders.
+
+    A span runs from the first sample that said "leading" to the last one that did, not to the
+    first that said otherwise: samples come seconds apart on a loaded machine, and between the
+    last "leading" and the next "not leading" the leader may already have stopped at its renew
+    deadline — rule 1 only demands action where acting is proven (false alarm seen in
+    bug-bind-without-check with the bug off: a NotReady "due" 1.5 s before a sample that showed
+    the leader stopped, 2.8 s after the last that showed it acting), and starts at the
+    leader's first write in it (:func:`_synced`)."""
     end = ctx.end_time + 1
     samples = [c for c in ctx.components if c.member.startswith("controller-manager-")]
     if samples:
-        spans: list[tuple[int, int]] = []
+        spans: list[tuple[int, int, str]] = []
         since: dict[str, int] = {}
+        last: dict[str, int] = {}
         for c in samples:
             acting = c.reachable and c.leader
-            if acting and c.member not in since:
-                since[c.member] = c.time
-            elif not acting and c.member in since:
-                spans.append((since.pop(c.member), c.time))
-        spans += [(t, end) for t in since.values()]
-        return sorted(spans)
+            if acting:
+                since.setdefault(c.member, c.time)
+                last[c.member] = c.time
+            elif c.member in since:
+                spans.append((since.pop(c.member), last.pop(c.member), c.member))
+        spans += [(t, last[m], m) for m, t in since.items()]
+        return sorted(_synced(ctx, spans))
     key = event_key(K8sResource.LEASES, "kube-system", "kube-controller-manager")
     starts: list[int] = []
     holder: Any = None
@@ -218,6 +229,23 @@ def _acting_spans(ctx: Context) -> list[tuple[int, int]]:
     if not starts:
         return [(0, end)]  # no Lease recorded: assume one controller acting throughout
     return list(itertools.pairwise([*starts, end]))
+
+
+def _synced(ctx: Context, spans: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    """Each leading span from the leader's first write in it: a new term's controllers act
+    only once its informers have listed (WaitForCacheSync), which took seconds at load 24
+    (false alarm seen in bug-eviction-before-grace with the bug off, seed 1001: the new leader
+    first wrote 2.6 s into its term and marked node-2 7.4 s in, after the node was back). A
+    span with no write of its leader proves no synced controller and demands nothing."""
+    by_member: dict[str, list[int]] = {}
+    for w in attributed_writes(ctx.objects):
+        by_member.setdefault(member_of(w.identity), []).append(w.time)
+    out: list[tuple[int, int]] = []
+    for a, b, member in spans:
+        first = min((t for t in by_member.get(member, []) if a <= t <= b), default=None)
+        if first is not None and b > first:
+            out.append((first, b))
+    return out
 
 
 def _due(
