@@ -155,17 +155,22 @@ def test_connection_refused_is_fail() -> None:
 @pytest.mark.parametrize(
     ("how", "error"),
     [
-        (Misbehave(hang=True), "ReadTimeout"),
-        (Misbehave(reset=True), "ReadError"),
-        (Misbehave(disconnect=True), "RemoteProtocolError"),
+        (Misbehave(hang=True), ("ReadTimeout",)),
+        # A reset and a close without an answer race the client's read: either name is right,
+        # and both mean "sent, outcome unknown".
+        (Misbehave(reset=True), ("ReadError", "RemoteProtocolError")),
+        (Misbehave(disconnect=True), ("RemoteProtocolError", "ReadError")),
     ],
 )
-def test_unknown_outcomes_over_http(fake: FakeCluster, how: Misbehave, error: str) -> None:
+def test_unknown_outcomes_over_http(
+    fake: FakeCluster, how: Misbehave, error: tuple[str, ...]
+) -> None:
     fake.misbehave("store-1", how)
     try:
         url = fake.url("store-1") + "/kv/a"
         write = _put(url, Effect.WRITE, timeout_s=0.3)
-        assert write.type is OpType.INFO and write.error is not None and error in write.error
+        assert write.type is OpType.INFO and write.error is not None
+        assert any(name in write.error for name in error), write.error
         assert _put(url, Effect.READ, timeout_s=0.3).type is OpType.FAIL
     finally:
         fake.misbehave("store-1", Misbehave())
