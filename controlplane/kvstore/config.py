@@ -32,7 +32,7 @@ class EngineKind(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RaftTimings:
-    """Raft timers (seconds). Defaults follow notes/components.md §2.6: short election timeouts
+    """Raft timers (seconds). Defaults (measured for this store): short election timeouts
     for fast failover, and a leader that loses its majority falls back to follower after about
     two election timeouts (PySyncObj's own default is 30 s of stale leadership)."""
 

@@ -233,7 +233,7 @@ class DockerCluster:
         url = self.info.store.get(member)
         if url is None:
             raise ClusterError(f"no store member {member!r}; members: {', '.join(self.info.store)}")
-        return fetch_status(url, timeout_s)
+        return fetch_status(url, timeout_s, etcd=self.spec.engine == "etcd")
 
     def statuses(self, timeout_s: float = 1.0) -> dict[str, dict[str, Any] | None]:
         members = list(self.info.store)

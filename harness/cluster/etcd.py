@@ -1,8 +1,8 @@
 """Real etcd 3.4 as the store: member containers and a ``/status`` adapter over its gateway.
 
 In a nutshell: ``etcd_members(spec, plan)`` gives one ``MemberSpec`` per store member running
-Debian's etcd with a static ``--initial-cluster``, ``--pre-vote`` and the tuned timers of
-notes/components.md §5 (heartbeat 50 ms, election 250 ms), client port 2379 and peer port 2380
+Debian's etcd with a static ``--initial-cluster``, ``--pre-vote`` and the tuned timers
+(heartbeat 50 ms, election 250 ms), client port 2379 and peer port 2380
 like the kvstore, so links and partitions need no change. ``fetch_etcd_status(url)`` answers in
 the kvstore's ``/status`` shape (ARCHITECTURE.md) from the ``raft.status`` of ``/debug/vars``
 (why not ``/v3/maintenance/status``: see ``status_from``), member ids named through

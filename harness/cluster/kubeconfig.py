@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from harness.errors import ClusterError
 from harness.model.cluster import ClusterInfo
 
 DEFAULT_LINK = "client-api-1"
@@ -44,9 +45,9 @@ def cluster_name(run_id: str) -> str:
 
 
 def kubeconfig(info: ClusterInfo) -> dict[str, Any]:
-    """The kubeconfig document (``kind: Config``) for ``info``; raises ValueError without TLS."""
+    """The kubeconfig document (``kind: Config``) for ``info``; raises ClusterError without TLS."""
     if not info.ca_pem:
-        raise ValueError(
+        raise ClusterError(
             f"cluster {info.run_id}: no CA; kubectl sends a bearer token only over https, so a "
             f"kubeconfig needs apiservers serving TLS (ClusterInfo.ca_pem)"
         )
@@ -55,7 +56,7 @@ def kubeconfig(info: ClusterInfo) -> dict[str, Any]:
     ca_data = base64.b64encode(info.ca_pem.encode("ascii")).decode("ascii")
     servers = {k.name: f"https://{k.listen}" for k in info.links if k.source == "client"}
     if DEFAULT_LINK not in servers:
-        raise ValueError(
+        raise ClusterError(
             f"cluster {info.run_id}: no {DEFAULT_LINK} link; client links: {sorted(servers)}"
         )
 

@@ -3,7 +3,7 @@
 In a nutshell: ``first_slot(run_id)`` hashes the run id into one of the 256 /24s of
 10.201.0.0/16; ``create_network`` tries that slot and, when Docker answers "Pool overlaps"
 (another run holds it), the next one. The daemon is the lock, so parallel runs on one host
-never collide (notes/substrate-docker.md §6). A /24 the host already routes (another engine's
+never collide. A /24 the host already routes (another engine's
 bridge, a VPN: ``/proc/net/route``) is skipped before Docker is asked — a second engine on
 this host does not know the first one's networks, and a remote engine's subnet that this host
 routes elsewhere would be unreachable. The pool is read when a network is made

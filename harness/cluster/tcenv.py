@@ -5,7 +5,6 @@ connection mode is ``docker_host`` with ``TC_HOST=127.0.0.1`` (this host has ``/
 which would otherwise make testcontainers talk to a bridge gateway), and the hub prefix is
 unset (it would rename every image into a registry path and trigger a pull) — in the
 environment and, when testcontainers was imported first, in its config object too.
-notes/substrate-docker.md §2.1.
 
     from harness.cluster import tcenv  # noqa: F401  (side effect: environment prepared)
 """

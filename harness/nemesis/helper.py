@@ -4,7 +4,7 @@ In a nutshell: for each member incarnation the firewall touches, one long-lived 
 joins the member's network namespace (``network_mode="container:<id>"``) with only
 ``cap_add=["NET_ADMIN"]`` — not privileged, no host PID namespace — and the same
 ``iptables-restore`` / ``iptables -L`` / TCP probe commands run in it through ``docker exec``
-(36–52 ms a call instead of nsenter's 2 ms, notes/substrate-docker.md §4.1). It runs the
+(36–52 ms a call instead of nsenter's 2 ms, measured on this project's machine). It runs the
 member's own image (built from the project's base image, which has iptables, iproute2, bash
 and coreutils), so nothing is pulled or built and it exists on whichever engine runs the
 member. It carries the run's ``chaosplane`` labels, so the reaper removes it with the run.

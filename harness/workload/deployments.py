@@ -41,6 +41,7 @@ from typing import Any
 from harness.history.k8s import K8sResource
 from harness.workload.base import ClientState, ClientWorkload, Invocation
 from harness.workload.deployments_drain import DrainResult, Obj, wait_settled
+from harness.workload.errors import WorkloadConfigError
 from harness.workload.http import NAMESPACE, Endpoint, Http, Reply
 from harness.workload.k8swatch import ResourceWatcher
 from harness.workload.outcome import Effect, Outcome, classify_status, fail, ok, response_json
@@ -197,8 +198,11 @@ def make_plan(
     chosen = dict(mix or DEFAULT_MIX)
     unknown = sorted(set(chosen) - set(DEFAULT_MIX))
     if unknown:
-        raise ValueError(
-            f"deployments workload: mix has unknown ops {unknown}; valid: {sorted(DEFAULT_MIX)}"
+        raise WorkloadConfigError(
+            field="workload.mix",
+            got=unknown,
+            expected=f"ops among {sorted(DEFAULT_MIX)}",
+            fix=f"the deployments workload has unknown ops {unknown}: remove them from the mix",
         )
     return OpPlan(
         rng=random.Random(f"{seed}:deployments:{slot}"),
@@ -240,7 +244,13 @@ class DeploymentsWorkload(ClientWorkload):
     ) -> None:
         super().__init__(*args, **kwargs)
         if self.spec.through != "apiserver":
-            raise ValueError("deployments workload: through must be 'apiserver'")
+            raise WorkloadConfigError(
+                field="workload.through",
+                got=self.spec.through,
+                expected="'apiserver'",
+                fix="set workload.through: apiserver (the deployments workload speaks the "
+                "Kubernetes API; the store has no Deployments)",
+            )
         self.drain_s = drain_s
         self.drain_tail_s = drain_tail_s
         self.drained: DrainResult | None = None

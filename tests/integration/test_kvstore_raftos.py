@@ -1,7 +1,7 @@
 """The raftos engine on three loopback processes: it runs at all (the compatibility patches),
 replicates past raftos' old 5-entry stall, forwards from followers, and a member with a
-non-empty log restarts and catches up (notes/components.md §1.2 patch 5: before it, no such
-member could restart). Its Raft bugs are left for the harness's checkers to find."""
+non-empty log restarts and catches up (the fifth compat patch: before it, no such member
+could restart). Its Raft bugs are left for the harness's checkers to find."""
 
 from __future__ import annotations
 

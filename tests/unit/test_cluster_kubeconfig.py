@@ -19,6 +19,7 @@ from harness.cluster.kubeconfig import kubeconfig, state_dir, write_kubeconfig
 from harness.cluster.links import plan_links
 from harness.cluster.subnet import POOL, SubnetPlan
 from harness.cluster.tls import make_run_pki
+from harness.errors import ClusterError
 from harness.model.cluster import ClusterInfo
 
 PLAN = SubnetPlan.for_slot(POOL, 7)
@@ -82,7 +83,7 @@ def test_written_owner_only_and_parseable(tmp_path: Path) -> None:
 
 
 def test_no_ca_means_no_kubeconfig() -> None:
-    with pytest.raises(ValueError, match="only over https"):
+    with pytest.raises(ClusterError, match="only over https"):
         kubeconfig(info(ca_pem=""))
 
 

@@ -30,6 +30,7 @@ from harness.model import WorkloadKind, WorkloadSpec
 from harness.model.cluster import ClusterInfo
 from harness.workload.base import ClientState, Invocation
 from harness.workload.deployments import DEFAULT_MIX, DeploymentsWorkload, make_plan
+from harness.workload.errors import WorkloadConfigError
 from harness.workload.http import Endpoint, Http
 from harness.workload.k8swatch import ResourceWatcher
 from harness.workload.outcome import Effect
@@ -76,7 +77,7 @@ def test_the_same_seed_gives_the_same_ops_and_another_seed_others() -> None:
 
 
 def test_an_unknown_op_in_the_mix_is_refused_with_the_valid_ones() -> None:
-    with pytest.raises(ValueError, match="unknown ops \\['explode'\\]"):
+    with pytest.raises(WorkloadConfigError, match="unknown ops \\['explode'\\]"):
         make_plan(1, 0, prefix="", deployments=1, bare_pods=1, mix={"explode": 1.0})
     only_scale = make_plan(1, 0, prefix="", deployments=1, bare_pods=1, mix={"scale-deployment": 1})
     only_scale.next()

@@ -14,7 +14,7 @@ What PySyncObj lacks, and what that costs us (not hidden, the harness should see
 * **No PreVote** (Raft thesis §9.6). A member cut off from the leader but still reaching a third
   member keeps timing out and starting elections with ever higher terms; when its link heals its
   higher term deposes a perfectly healthy leader. Expect leader churn and term inflation under
-  partial partitions and after any partition heals (measured in notes/components.md §2.4: a
+  partial partitions and after any partition heals (measured here: a
   one-link cut caused 4 elections in 3.6 s).
 * **No CheckQuorum / lease.** A leader cut off from its majority only steps down after
   ``leaderFallbackTimeout`` without responses (we set ~2 × the max election timeout). Until then

@@ -1,6 +1,6 @@
 """Make raftos 0.2.6 (2017) run on Python 3.11 and msgpack 1.x — and change nothing else.
 
-In a nutshell: :func:`install` applies the five patches of notes/components.md §1.2, each scoped
+In a nutshell: :func:`install` applies five patches (listed below), each scoped
 to raftos' own modules where possible (raftos sees a patched ``asyncio`` namespace; the rest of
 the process keeps the real one). They only restore what raftos meant on its original platform;
 none of them fixes a Raft bug, because the harness is supposed to find those.

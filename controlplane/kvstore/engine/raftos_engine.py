@@ -19,12 +19,12 @@ meets raftos' design and not ours:
 * **Timings** are raftos' defaults (heartbeat 0.3 s, step-down after 5 missed heartbeats,
   elections 1.5–4.5 s), not the PySyncObj-tuned ones.
 * Not reproduced: ``ReplicatedDict``'s per-process cache that logs the *whole* dict on every
-  update (notes/components.md §1.3, lost update and phantom write); our entries are commands.
+  update (lost update and phantom write); our entries are commands.
 
     engine = RaftosEngine(config); await engine.start()
     await engine.execute(Put(key="a", value_json="1"), timeout_s=3.0)
 
-Known raftos faults this engine inherits (notes/components.md §1.3–1.4), so expect the checkers
+Known raftos faults this engine inherits, so expect the checkers
 to flag them: a restarted member forgets its vote (``voted_for`` reset on every start — the
 ``forget-vote`` bug is built in; our switch additionally drops the persisted term); a follower
 that already follows never resets its vote in a new term (slow elections); stale vote
