@@ -2,10 +2,11 @@
 
 In a nutshell: ``ensure_images()`` takes a file lock (several people and pytest workers share
 one checkout), makes the base, the build context and the app/proxy images, records the tags in
-``.cache/images/tags.json`` and returns them. ``require_images()`` is the cheap preflight a
-cluster start runs: it reads that record and checks each tag exists locally, so
-testcontainers never reaches its pull path; it names ``make images`` when something is missing,
-and warns (``strict=True``: refuses) when ``controlplane``/``linkproxy`` changed since the build.
+``.cache/images/tags.json`` (one record per engine, ``tags_file``) and returns them.
+``require_images()`` is the cheap preflight a cluster start runs: it reads that record and
+checks each tag exists locally, so testcontainers never reaches its pull path; it names
+``make images`` when something is missing, and warns (``strict=True``: refuses) when
+``controlplane``/``linkproxy`` changed since the build.
 
     tags = ensure_images()          # ImageTags(base=…, app=…, proxy=…)
     tags = require_images()         # raises ImageError with the fix
@@ -61,6 +62,19 @@ def cache_dir() -> Path:
     return Path(env) if env else repo_root() / ".cache" / "images"
 
 
+DEFAULT_HOSTS = ("", "unix:///var/run/docker.sock", "unix:///run/docker.sock")
+
+
+def tags_file(cache: Path) -> Path:
+    """Where the last build's tags are recorded, one file per Docker engine: image tags carry
+    the engine's own base-image id, so another engine's record (``DOCKER_HOST``) names images
+    this one does not have (a build on a second engine made every later local run fail)."""
+    host = os.environ.get("DOCKER_HOST", "")
+    if host in DEFAULT_HOSTS:
+        return cache / "tags.json"
+    return cache / f"tags-{hashlib.sha256(host.encode()).hexdigest()[:12]}.json"
+
+
 def source_fingerprint(root: Path) -> str:
     """sha256 over pyproject.toml, every file of the containers' wheel, and the build code."""
     digest = hashlib.sha256()
@@ -113,9 +127,10 @@ def ensure_images(*, steps: Steps | None = None, recipe: BaseRecipe | None = Non
         app, proxy = build_app_images(client, base, base_id, ctx, steps)
         tags = ImageTags(base=base, app=app, proxy=proxy)
         record = {**tags.to_json(), "source_fingerprint": fingerprint, "built_at": time.time()}
-        partial = cache / "tags.json.partial"
+        target = tags_file(cache)
+        partial = target.with_name(target.name + ".partial")
         partial.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-        partial.replace(cache / "tags.json")
+        partial.replace(target)
     return tags
 
 
@@ -130,7 +145,7 @@ def _current_record(
     import docker.errors
 
     try:
-        record = json.loads((cache / "tags.json").read_text(encoding="utf-8"))
+        record = json.loads(tags_file(cache).read_text(encoding="utf-8"))
         tags = ImageTags(base=record["base"], app=record["app"], proxy=record["proxy"])
     except (OSError, ValueError, KeyError):
         return None
@@ -149,7 +164,7 @@ def require_images(*, strict: bool = False) -> ImageTags:
 
     ``strict`` also refuses images older than the current container source (else a warning).
     """
-    path = cache_dir() / "tags.json"
+    path = tags_file(cache_dir())
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
         tags = ImageTags(base=record["base"], app=record["app"], proxy=record["proxy"])

@@ -132,3 +132,18 @@ def test_source_fingerprint_follows_container_code_only(tmp_path: Path) -> None:
     assert ensure_mod.source_fingerprint(tmp_path) == before
     (tmp_path / "linkproxy" / "m.py").write_text("x = 2\n")
     assert ensure_mod.source_fingerprint(tmp_path) != before
+
+
+def test_each_docker_engine_keeps_its_own_tags_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build on a second engine must not replace the record the local engine's runs read."""
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    local = ensure_mod.tags_file(tmp_path)
+    monkeypatch.setenv("DOCKER_HOST", "unix:///var/run/docker.sock")
+    assert ensure_mod.tags_file(tmp_path) == local == tmp_path / "tags.json"
+    monkeypatch.setenv("DOCKER_HOST", "unix:///run/chaosplane-engine2.sock")
+    other = ensure_mod.tags_file(tmp_path)
+    assert other != local and other.parent == tmp_path
+    monkeypatch.setenv("DOCKER_HOST", "tcp://10.0.0.5:2376")
+    assert ensure_mod.tags_file(tmp_path) not in (local, other)
