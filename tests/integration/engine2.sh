@@ -86,6 +86,13 @@ start() {
 EOF
     rm -f "$SOCK"
     firewall_up
+    # dockerd deletes the host's docker0 at start even with --bridge=<ours> (seen with 28.x):
+    # note it now and put it back once this engine answers, so the main engine keeps it.
+    local docker0_cidr="" docker0_mtu=""
+    if ip link show docker0 >/dev/null 2>&1; then
+        docker0_cidr=$(ip -4 -o addr show dev docker0 | awk '{print $4}' | head -1)
+        docker0_mtu=$(cat /sys/class/net/docker0/mtu)
+    fi
     setsid dockerd \
         --config-file "$ROOT/daemon.json" \
         --data-root "$ROOT/data" \
@@ -107,6 +114,13 @@ EOF
             die "dockerd did not answer on $SOCK within ${START_TIMEOUT_S}s (log: $ROOT/dockerd.log)"
         fi
     done
+    if [[ -n $docker0_mtu ]] && ! ip link show docker0 >/dev/null 2>&1; then
+        ip link add docker0 type bridge
+        ip link set docker0 mtu "$docker0_mtu"
+        [[ -z $docker0_cidr ]] || ip addr add "$docker0_cidr" dev docker0
+        ip link set docker0 up
+        echo "engine2: put back the host's docker0 ($docker0_cidr) that dockerd removed" >&2
+    fi
     print_env > "$ENVFILE"
     echo "engine2: running (pid $(cat "$PIDFILE"), $SOCK, storage $STORAGE, pool $POOL)" >&2
     print_env
