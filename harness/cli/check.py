@@ -86,8 +86,11 @@ def _results(
         return
     import multiprocessing  # only when parallel: it costs start-up time
 
-    # fork: workers inherit the imported checkers instead of importing them again
-    with multiprocessing.get_context("fork").Pool(min(workers, len(jobs))) as pool:
+    # forkserver, not fork: a fork copies a parent's threads' locks (a test session's, the
+    # compiled core's) and its child can wait on one forever; the server preloads the checkers.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["harness.checker", "harness.cli.check"])
+    with ctx.Pool(min(workers, len(jobs))) as pool:
         yield from pool.imap(_one, jobs, chunksize=max(1, len(jobs) // (8 * workers)))
 
 
