@@ -7,15 +7,14 @@ saying why, where the core was not built (an install without cargo) or ../shared
 
 from __future__ import annotations
 
-import csv
 import os
 import random
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from corpus_support import CORPUS, ROWS, needs_corpus
 
 from harness.checker import (
     Call,
@@ -49,10 +48,6 @@ def test_the_compiled_core_is_built_wherever_cargo_is() -> None:
     )
 
 
-CORPUS = Path(os.environ.get("CHAOSPLANE_SHARED", "../shared")) / "histories" / "porcupine"
-needs_corpus = pytest.mark.skipif(
-    not (CORPUS / "verdicts.tsv").is_file(), reason=f"shared corpus not found at {CORPUS}"
-)
 SEARCH_ONLY = LinearizabilityOptions(fast_path=False, minimize_budget_s=0.5)
 
 
@@ -81,17 +76,6 @@ def _same(native: CheckResult, python: CheckResult) -> None:
     if native.details.get("core") is not None:  # decided by a search, not the fast path
         assert native.details["core"] == "native"
         assert python.details["core"] == "python"
-
-
-def _rows() -> list[dict[str, str]]:
-    if not (CORPUS / "verdicts.tsv").is_file():
-        return []
-    with (CORPUS / "verdicts.tsv").open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
-    return [r for r in rows if r["verdict"] in ("linearizable", "not-linearizable")]
-
-
-ROWS = _rows()
 
 
 @needs_native

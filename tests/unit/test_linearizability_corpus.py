@@ -6,11 +6,8 @@ and info are read); these tests skip when it is absent.
 
 from __future__ import annotations
 
-import csv
-import os
-from pathlib import Path
-
 import pytest
+from corpus_support import CORPUS, ROWS, needs_corpus
 
 from harness.checker import (
     LinearizabilityOptions,
@@ -22,21 +19,6 @@ from harness.checker import (
 from harness.history import read_ops
 
 # ../shared beside the clone (as in CI); CHAOSPLANE_SHARED points elsewhere (from a worktree).
-CORPUS = Path(os.environ.get("CHAOSPLANE_SHARED", "../shared")) / "histories" / "porcupine"
-needs_corpus = pytest.mark.skipif(
-    not (CORPUS / "verdicts.tsv").is_file(), reason=f"shared corpus not found at {CORPUS}"
-)
-
-
-def _rows() -> list[dict[str, str]]:
-    if not (CORPUS / "verdicts.tsv").is_file():
-        return []
-    with (CORPUS / "verdicts.tsv").open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
-    return [r for r in rows if r["verdict"] in ("linearizable", "not-linearizable")]
-
-
-ROWS = _rows()
 
 
 @needs_corpus
